@@ -1,0 +1,1 @@
+"""Benchmark scripts that write the tables in ``benchmarks/results/``."""

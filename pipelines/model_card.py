@@ -1,0 +1,69 @@
+"""Exporting trained weights: a safetensors file plus its JSON model card, in the format ``restore.registry`` reads."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit() -> str:
+    """The current commit (with ``-dirty`` if the tree has changes), or ``unknown`` outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+        return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def hardware_description(device: torch.device) -> str:
+    """A short description of the machine a run used."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
+def export_weights(model: nn.Module, weights_dir: Path, name: str, card: dict) -> Path:
+    """Save ``model``'s state dict as ``<name>.safetensors`` and write ``<name>.json`` with its sha256.
+
+    Returns the path of the card.
+    """
+    weights_dir = Path(weights_dir)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    weights_path = weights_dir / f"{name}.safetensors"
+    tmp = weights_path.with_name(weights_path.name + ".tmp")
+    state = {
+        k: (v.float() if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in model.state_dict().items()
+    }
+    save_file(state, str(tmp))
+    tmp.chmod(0o644)
+    tmp.replace(weights_path)
+    card = {
+        "name": name,
+        "weights": weights_path.name,
+        "sha256": sha256_of(weights_path),
+        "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **card,
+    }
+    card_path = weights_dir / f"{name}.json"
+    card_tmp = card_path.with_name(card_path.name + ".tmp")
+    card_tmp.write_text(json.dumps(card, indent=2) + "\n")
+    card_tmp.replace(card_path)
+    return card_path

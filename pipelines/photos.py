@@ -1,0 +1,112 @@
+"""Clean training photos: listing, a deterministic train/validation split, downscaling, and a uint8 patch bank.
+
+The bank is built once per (folder, channels, patch size, long side) and cached as ``.npy`` so that it can be carried
+to a GPU machine (it is plain uint8 data, no image library is needed there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+DEFAULT_TRAIN_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
+
+
+def list_photos(folder: Path) -> list[Path]:
+    """All photo files below ``folder``, sorted for determinism."""
+    photos = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+    if not photos:
+        raise FileNotFoundError(f"no photos ({', '.join(sorted(PHOTO_SUFFIXES))}) found under {folder}")
+    return photos
+
+
+def split_photos(photos: list[Path], validation_every: int = 24) -> tuple[list[Path], list[Path]]:
+    """Hold out every ``validation_every``-th photo (by a hash of its name) for validation."""
+    def held_out(path: Path) -> bool:
+        digest = hashlib.sha1(path.name.encode()).digest()
+        return digest[0] % validation_every == 0
+
+    return [p for p in photos if not held_out(p)], [p for p in photos if held_out(p)]
+
+
+def read_photo(path: Path, channels: int, long_side: int) -> np.ndarray:
+    """Read a photo as uint8 (H, W, channels) RGB or gray, area-downscaled so its long side is at most ``long_side``.
+
+    Downscaling removes JPEG artefacts and sensor noise, so the patches are clean.
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read photo {path}")
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB if channels == 3 else cv2.COLOR_BGR2GRAY)
+    scale = long_side / max(image.shape[:2])
+    if scale < 1:
+        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image.reshape(image.shape[0], image.shape[1], channels)
+
+
+@dataclass(frozen=True)
+class BankSpec:
+    """How a patch bank is cut: patch size, stride, the photos' long side, and extra downscales."""
+
+    channels: int
+    patch: int = 50
+    stride: int = 40
+    long_side: int = 720
+    scales: tuple[float, ...] = (1.0, 0.75, 0.5)
+
+
+def cut_patches(image: np.ndarray, patch: int, stride: int) -> np.ndarray:
+    """All ``patch`` x ``patch`` windows of a (H, W, C) image on a ``stride`` grid, as (N, C, patch, patch)."""
+    h, w, _ = image.shape
+    tops = range(0, h - patch + 1, stride)
+    lefts = range(0, w - patch + 1, stride)
+    windows = [image[t : t + patch, l : l + patch] for t in tops for l in lefts]
+    if not windows:
+        return np.empty((0, image.shape[2], patch, patch), np.uint8)
+    return np.stack(windows).transpose(0, 3, 1, 2)
+
+
+def build_patch_bank(photos: list[Path], spec: BankSpec) -> np.ndarray:
+    """Cut every photo, at every scale, into a uint8 bank (N, C, patch, patch)."""
+    banks = []
+    for path in photos:
+        image = read_photo(path, spec.channels, spec.long_side)
+        for scale in spec.scales:
+            scaled = image
+            if scale != 1.0:
+                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+                scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+            banks.append(cut_patches(scaled, spec.patch, spec.stride))
+    return np.concatenate(banks)
+
+
+def cached_patch_bank(photos: list[Path], spec: BankSpec, cache_dir: Path) -> np.ndarray:
+    """``build_patch_bank``, cached in ``cache_dir`` under a key of the photo list and the spec."""
+    key = hashlib.sha1(repr((sorted(p.name for p in photos), spec)).encode()).hexdigest()[:12]
+    path = Path(cache_dir) / f"patches_c{spec.channels}_p{spec.patch}_{key}.npy"
+    if path.exists():
+        return np.load(path)
+    bank = build_patch_bank(photos, spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, bank)
+    tmp.replace(path)
+    return bank
+
+
+def validation_crops(photos: list[Path], channels: int, size: int = 256, long_side: int = 720) -> list[np.ndarray]:
+    """Center crops (size, size, channels) uint8 of the held-out photos, for validation during training."""
+    crops = []
+    for path in photos:
+        image = read_photo(path, channels, long_side)
+        h, w, _ = image.shape
+        top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
+        crops.append(image[top : top + size, left : left + size])
+    return crops

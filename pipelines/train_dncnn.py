@@ -1,0 +1,223 @@
+"""Train a DnCNN denoiser from a folder of clean photos.
+
+One command per model (presets named as in the registry), resumable, useful at any length:
+
+    python -m pipelines.train_dncnn dncnn-color --minutes 60            # CPU, as far as it goes
+    python -m pipelines.train_dncnn dncnn-gray-25 --steps 60000 --device cuda
+
+The run keeps its resumable state in ``--state`` (default ``weights/checkpoints/<name>.train.safetensors``) every
+``--checkpoint-minutes``; on exit it validates on held-out photos and exports ``weights/<name>.safetensors`` and its
+model card. Noise is synthesized on the fly on the training device; patches come from a cached uint8 bank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pipelines.checkpoint import load_training_state, save_training_state
+from pipelines.model_card import export_weights, git_commit, hardware_description
+from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, list_photos, split_photos, validation_crops
+from restore.metrics import psnr, to_uint8
+from restore.models.dncnn import DnCNN
+from restore.ops.noise import add_gaussian_noise
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DnCNNRecipe:
+    """What distinguishes the DnCNN variants: architecture and training noise."""
+
+    channels: int
+    depth: int
+    sigma_range: tuple[float, float]  # on the 8-bit scale; equal ends mean one fixed level
+    validation_sigmas: tuple[float, ...]
+
+
+RECIPES = {
+    "dncnn-gray-15": DnCNNRecipe(1, 17, (15, 15), (15,)),
+    "dncnn-gray-25": DnCNNRecipe(1, 17, (25, 25), (25,)),
+    "dncnn-gray-50": DnCNNRecipe(1, 17, (50, 50), (50,)),
+    "dncnn-gray": DnCNNRecipe(1, 20, (0, 55), (15, 25, 50)),
+    "dncnn-color": DnCNNRecipe(3, 20, (0, 55), (15, 25, 50)),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+
+    name: str
+    data: Path = DEFAULT_TRAIN_DIR
+    steps: int = 100_000
+    minutes: float = math.inf
+    batch: int = 64
+    patch: int = 40
+    lr: float = 1e-3
+    final_lr_fraction: float = 0.01
+    device: str = "cpu"
+    threads: int = 0
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+    state: Path | None = None
+    weights_dir: Path = REPO / "weights"
+    cache_dir: Path = REPO / "cache"
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Cosine decay from ``lr`` to ``lr * final_lr_fraction`` over ``cfg.steps``."""
+    progress = min(step / cfg.steps, 1.0)
+    floor = cfg.lr * cfg.final_lr_fraction
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
+
+
+def sample_batch(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:
+    """A random batch (B, C, patch, patch) float on [0, 1]: random patches, a random crop and a dihedral flip."""
+    index = torch.randint(0, bank.shape[0], (cfg.batch,), generator=generator, device=bank.device)
+    size = bank.shape[-1]
+    top, left = (int(v) for v in torch.randint(0, size - cfg.patch + 1, (2,), generator=generator))
+    batch = bank[index, :, top : top + cfg.patch, left : left + cfg.patch].float().div_(255.0)
+    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
+    if flip % 2:
+        batch = batch.flip(-1)
+    return torch.rot90(batch, rotations, dims=(-2, -1))
+
+
+def sample_sigmas(recipe: DnCNNRecipe, batch: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """Per-sample noise levels (B, 1, 1, 1) on the [0, 1] scale, uniform over the recipe's range."""
+    low, high = recipe.sigma_range
+    u = torch.rand((batch, 1, 1, 1), generator=generator, device=device)
+    return (low + (high - low) * u) / 255.0
+
+
+@torch.inference_mode()
+def validate(model: DnCNN, crops: list[np.ndarray], sigmas: tuple[float, ...], device: torch.device) -> dict:
+    """Mean PSNR (protocol of DESIGN.md) on held-out crops per sigma, with fixed seeds."""
+    model.eval()
+    results = {}
+    for sigma in sigmas:
+        scores = []
+        for seed, crop in enumerate(crops):
+            rng = np.random.default_rng(seed)
+            clean = crop.astype(np.float32) / 255.0
+            noisy = clean + rng.normal(0.0, sigma / 255.0, clean.shape).astype(np.float32)
+            x = torch.from_numpy(noisy).permute(2, 0, 1)[None].to(device)
+            out = model(x)[0].permute(1, 2, 0).float().cpu().numpy()
+            scores.append(psnr(to_uint8(out), crop))
+        results[f"sigma{sigma:g}"] = round(float(np.mean(scores)), 3)
+    model.train()
+    return results
+
+
+def train(cfg: TrainConfig, command: str) -> Path:
+    """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
+    recipe = RECIPES[cfg.name]
+    device = torch.device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    state_path = cfg.state or cfg.weights_dir / "checkpoints" / f"{cfg.name}.train.safetensors"
+
+    train_photos, val_photos = split_photos(list_photos(cfg.data))
+    bank = torch.from_numpy(cached_patch_bank(train_photos, BankSpec(recipe.channels), cfg.cache_dir)).to(device)
+    crops = validation_crops(val_photos, recipe.channels)
+    print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
+
+    model = DnCNN(recipe.channels, recipe.depth).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step, info = 0, {"seconds": 0.0, "sessions": []}
+    if state_path.exists():
+        step, info = load_training_state(state_path, model, optimizer)
+        print(f"resumed from {state_path} at step {step}")
+    generator = torch.Generator(device=device).manual_seed(cfg.seed + step)
+    amp = device.type == "cuda"
+
+    start = last_save = time.monotonic()
+    seconds_before = info["seconds"]
+    session = {"command": command, "device": hardware_description(device), "start_step": step}
+    running_loss = 0.0
+    while step < cfg.steps and (time.monotonic() - start) < cfg.minutes * 60:
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, step)
+        clean = sample_batch(bank, cfg, generator).contiguous(memory_format=torch.channels_last)
+        noisy = add_gaussian_noise(clean, sample_sigmas(recipe, cfg.batch, generator, device), generator=generator)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = F.mse_loss(model(noisy).float(), clean)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        running_loss += loss.item() if step % 50 == 0 else 0.0
+        if step % 500 == 0:
+            rmse = math.sqrt(running_loss / 10) * 255
+            print(f"step {step} lr {learning_rate(cfg, step):.2e} rmse {rmse:.2f}/255 {time.monotonic() - start:.0f}s")
+            running_loss = 0.0
+        if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
+            info["seconds"] = seconds_before + time.monotonic() - start
+            save_training_state(state_path, model, optimizer, step, info)
+            last_save = time.monotonic()
+
+    session["end_step"] = step
+    info["seconds"] = seconds_before + time.monotonic() - start
+    info["sessions"].append(session)
+    save_training_state(state_path, model, optimizer, step, info)
+    validation = validate(model, crops, recipe.validation_sigmas, device)
+    print(f"validation PSNR at step {step}: {validation}")
+    card = {
+        "architecture": {"class": "DnCNN", "channels": recipe.channels, "depth": recipe.depth, "features": 64},
+        "task": "denoise",
+        "training": {
+            "recipe": asdict(recipe),
+            "config": {k: str(v) for k, v in asdict(cfg).items()},
+            "data": f"{len(train_photos)} photos from {cfg.data} (downscaled, {bank.shape[0]} patches)",
+            "steps_done": step,
+            "steps_planned": cfg.steps,
+            "complete": step >= cfg.steps,
+            "train_seconds": round(info["seconds"], 1),
+            "sessions": info["sessions"],
+            "commit": git_commit(),
+        },
+        "validation": {
+            "what": f"mean PSNR (dB) on center 256x256 crops of {len(crops)} held-out photos, fixed seeds",
+            "psnr": validation,
+        },
+    }
+    return export_weights(model, cfg.weights_dir, cfg.name, card)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", choices=sorted(RECIPES), help="model to train")
+    parser.add_argument("--data", type=Path, default=DEFAULT_TRAIN_DIR, help="folder of clean photos")
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps (sets the LR schedule)")
+    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
+    parser.add_argument("--batch", type=int, default=TrainConfig.batch)
+    parser.add_argument("--patch", type=int, default=TrainConfig.patch)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
+    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
+    parser.add_argument("--weights-dir", type=Path, default=TrainConfig.weights_dir)
+    parser.add_argument("--cache-dir", type=Path, default=TrainConfig.cache_dir)
+    args = parser.parse_args(argv)
+    return replace(TrainConfig(name=args.name), **{k: v for k, v in vars(args).items() if k != "name"})
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    train(cfg, "python -m pipelines.train_dncnn " + shlex.join(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()

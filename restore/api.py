@@ -1,0 +1,228 @@
+"""The public API: ``models()``, ``load()`` and ``restore()``.
+
+    >>> import restore
+    >>> r = restore.load("dncnn-color", device="auto", precision="auto", tile="auto")
+    >>> out = r(noisy_uint8_rgb, sigma=25)          # uint8 (H, W, 3) in, uint8 (H, W, 3) out
+
+A ``Restorer`` converts the input to a float tensor on a [0, 1] scale (``restore.convert``), adapts its channels to
+the model, runs the model (tiled on large images, in the chosen precision and device) and gives the result back in
+the input's own type, layout, dtype, scale and device.
+
+Channels: alpha (gray+alpha, RGBA) is kept as it is and never passed to the model. A gray model on an RGB image
+restores each channel on its own; a color model on a gray image sees the gray replicated to RGB and returns the
+mean of its three output channels.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from restore import catalog  # noqa: F401  (registers the models)
+from restore.convert import from_model_tensor, split_alpha, to_model_tensor
+from restore.errors import InvalidImageError, InvalidOptionError
+from restore.ops.tiling import tiled_apply
+from restore.registry import ModelInfo, ModelSpec, get_spec, list_specs, load_network, model_info
+
+__all__ = ["Restorer", "load", "models", "restore"]
+
+AUTO_TILE = {"cpu": 1024, "cuda": 2048, "mps": 1024}
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def models() -> list[ModelInfo]:
+    """Every registered model and classical baseline, with its task, input kind, channels, options and card."""
+    return [model_info(spec) for spec in list_specs()]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` picks CUDA, then MPS, then CPU; anything else must name an available device."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise InvalidOptionError(f"unknown device {device!r}: {error}") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if not available.get(resolved.type, False):
+        raise InvalidOptionError(f"device {device!r} is not available on this machine (try device='auto')")
+    return resolved
+
+
+def resolve_precision(precision: str | torch.dtype, device: torch.device) -> torch.dtype:
+    """``"auto"``: bf16 (or fp16) on CUDA, fp16 on MPS, fp32 on CPU. fp16 is refused on the CPU (no fast kernels)."""
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float16 if device.type == "mps" else torch.float32
+    dtype = precision if isinstance(precision, torch.dtype) else PRECISIONS.get(str(precision))
+    if dtype not in PRECISIONS.values():
+        raise InvalidOptionError(f"precision must be 'auto', 'fp32', 'fp16' or 'bf16', got {precision!r}")
+    if dtype == torch.float16 and device.type == "cpu":
+        raise InvalidOptionError("fp16 is not supported on the CPU; use 'bf16' or 'fp32'")
+    return dtype
+
+
+def resolve_tile(tile: int | str | None, device: torch.device, overlap: int) -> int | None:
+    """Tile size in pixels: ``"auto"`` by device, ``None``/``0``/``"off"`` for no tiling, or an explicit size."""
+    if tile == "auto":
+        return AUTO_TILE.get(device.type, 1024)
+    if tile is None or tile == "off" or tile == 0:
+        return None
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile <= 2 * overlap:
+        raise InvalidOptionError(
+            f"tile must be 'auto', 'off' or a size in pixels larger than twice the overlap ({2 * overlap}), "
+            f"got {tile!r}"
+        )
+    return tile
+
+
+class Restorer:
+    """A loaded model, reusable over many images. Create it with ``restore.load``.
+
+    Calling it restores one image (or a batch, for tensors (B, C, H, W)) and returns it in the input's own form;
+    keyword arguments are the model's per-call options (see ``info.options``).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        device: str | torch.device = "auto",
+        precision: str | torch.dtype = "auto",
+        tile: int | str | None = "auto",
+    ) -> None:
+        self.spec = spec
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, self.device)
+        self.overlap = max(16, -(-2 * spec.receptive_radius // 8) * 8)
+        self.tile = resolve_tile(tile, self.device, self.overlap)
+        self.network = None
+        if spec.build is not None:
+            self.network = load_network(spec).to(self.device, memory_format=torch.channels_last)
+
+    @property
+    def info(self) -> ModelInfo:
+        return model_info(self.spec)
+
+    def __repr__(self) -> str:
+        return (
+            f"Restorer({self.spec.name!r}, device={str(self.device)!r}, precision={str(self.dtype)[6:]!r}, "
+            f"tile={self.tile})"
+        )
+
+    def __call__(self, image: np.ndarray | Tensor | str | os.PathLike, **options: Any) -> np.ndarray | Tensor:
+        """Restore ``image`` (array, tensor or path, see ``restore.convert``); returns it in the same form.
+
+        A path is read with ``restore.io.read_image`` (EXIF orientation applied) and the result is a NumPy array.
+        """
+        parsed = self.spec.parse_options(options)
+        if isinstance(image, (str, os.PathLike)):
+            image = self._read(Path(image))
+        x, layout = to_model_tensor(image)
+        color, alpha = split_alpha(x)
+        restored = self._restore_channels(color, parsed)
+        if alpha is not None:
+            restored = torch.cat([restored, alpha.to(restored.device)], dim=1)
+        return from_model_tensor(restored, layout)
+
+    def _read(self, path: Path) -> np.ndarray:
+        from restore.io import is_raw_path, read_image
+
+        if is_raw_path(path) and self.spec.input_kind != "raw":
+            raise InvalidImageError(f"{path} is a camera raw file; model {self.spec.name!r} restores RGB/gray images")
+        return read_image(path)
+
+    def _restore_channels(self, x: Tensor, options: dict[str, Any]) -> Tensor:
+        """Run the model on color channels (B, C, H, W), adapting gray and RGB to what the model takes."""
+        channels, native = x.shape[1], self.spec.channels
+        if channels in native:
+            return self._run(x, options)
+        if channels == 3 and 1 in native:
+            batch = x.shape[0]
+            out = self._run(x.reshape(batch * 3, 1, *x.shape[-2:]), options)
+            return out.reshape(batch, 3, *out.shape[-2:])
+        if channels == 1 and 3 in native:
+            return self._run(x.expand(-1, 3, -1, -1), options).mean(dim=1, keepdim=True)
+        raise InvalidImageError(f"model {self.spec.name!r} takes {native} color channels, the image has {channels}")
+
+    def _run(self, x: Tensor, options: dict[str, Any]) -> Tensor:
+        if self.network is None:
+            return self._run_classical(x, options)
+        return self._run_network(x)
+
+    @torch.inference_mode()
+    def _run_network(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) float on any device -> (B, C', H', W') float32 on ``self.device``."""
+        x = x.to(self.device, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
+        autocast = torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
+
+        def run(tile: Tensor) -> Tensor:
+            with autocast:
+                return self.network(tile.contiguous(memory_format=torch.channels_last)).float()
+
+        if self.tile is None:
+            return run(x)
+        return tiled_apply(run, x, self.tile, self.overlap)
+
+    def _run_classical(self, x: Tensor, options: dict[str, Any]) -> Tensor:
+        outputs = []
+        for image in x.cpu().double().numpy():
+            hwc = image.transpose(1, 2, 0)
+            result = self.spec.classical(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc, **options)
+            outputs.append(torch.from_numpy(np.asarray(result, dtype=np.float32).reshape(hwc.shape)).permute(2, 0, 1))
+        return torch.stack(outputs)
+
+
+def load(
+    name: str, device: str | torch.device = "auto", precision: str | torch.dtype = "auto", tile: int | str | None = "auto"
+) -> Restorer:
+    """Load a model by name (see ``models()``) as a reusable ``Restorer``.
+
+    Args:
+        name: registered model name, e.g. ``"dncnn-color"``.
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a
+            ``torch.device``.
+        precision: ``"auto"`` (bf16/fp16 on GPU, fp32 on CPU), ``"fp32"``, ``"fp16"`` (GPU only) or ``"bf16"``.
+        tile: ``"auto"`` (1024 px on CPU, 2048 px on CUDA), an explicit tile size, or ``None``/``"off"``.
+
+    Raises:
+        UnknownModelError: no model of that name. WeightsError: missing or corrupted weights.
+        InvalidOptionError: unavailable device, bad precision or tile.
+    """
+    return Restorer(get_spec(name), device=device, precision=precision, tile=tile)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_load(name: str, device: str | torch.device, precision: str | torch.dtype, tile: int | str | None):
+    return load(name, device=device, precision=precision, tile=tile)
+
+
+def restore(
+    image: np.ndarray | Tensor | str | os.PathLike,
+    model: str = "dncnn-color",
+    *,
+    device: str | torch.device = "auto",
+    precision: str | torch.dtype = "auto",
+    tile: int | str | None = "auto",
+    **options: Any,
+) -> np.ndarray | Tensor:
+    """Restore one image with a model; the last few loaded models are kept for the next call.
+
+    See ``Restorer`` for the accepted inputs and ``load`` for the arguments; ``options`` are per-call options of
+    the model, e.g. ``sigma=25``.
+    """
+    return _cached_load(model, device, precision, tile)(image, **options)

@@ -1,0 +1,21 @@
+"""The NumPy boundary: image files (PNG, JPEG, TIFF, WebP, BMP), camera raws through rawpy, and DNG writing."""
+
+from __future__ import annotations
+
+from restore.io.dng import write_dng
+from restore.io.image import IMAGE_SUFFIXES, ImageMetadata, read_image, read_image_with_metadata, write_image
+from restore.io.raw import CFA, RAW_SUFFIXES, RawImage, is_raw_path, read_raw
+
+__all__ = [
+    "CFA",
+    "IMAGE_SUFFIXES",
+    "ImageMetadata",
+    "RAW_SUFFIXES",
+    "RawImage",
+    "is_raw_path",
+    "read_image",
+    "read_image_with_metadata",
+    "read_raw",
+    "write_dng",
+    "write_image",
+]

@@ -1,0 +1,119 @@
+"""Minimal DNG writing, so that synthetic Bayer data goes through the same rawpy path as real camera raws."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from restore.errors import InvalidImageError, InvalidOptionError
+from restore.io.image import _write_atomic
+from restore.io.raw import CFA, XYZ_FROM_SRGB
+
+__all__ = ["write_dng"]
+
+_MIN_SIDE = 22  # LibRaw refuses raws narrower or shorter than this
+_D65 = 21  # EXIF LightSource code
+_DENOMINATOR = 1_000_000
+
+
+def write_dng(
+    path: str | os.PathLike[str],
+    raw_values: np.ndarray,
+    cfa: CFA | str,
+    *,
+    black_level: int = 0,
+    white_level: int = 65535,
+    wb_gains: Sequence[float] = (1.0, 1.0, 1.0),
+    color_matrix: np.ndarray | None = None,
+    camera_name: str = "restore synthetic",
+) -> None:
+    """Write a Bayer mosaic as an uncompressed DNG 1.4, atomically.
+
+    ``read_raw`` on the result gives back the same ``raw_values``, CFA and levels, and LibRaw develops it like a
+    camera's DNG (``rawpy.imread(path).postprocess()``).
+
+    Args:
+        path: target .dng file; its folder must exist.
+        raw_values: uint16 (H, W) mosaic in raw units, at least 22x22 (LibRaw's minimum).
+        cfa: Bayer pattern of the top-left 2x2 block, a ``CFA`` or its name (case-insensitive).
+        black_level: black level in raw units, for every pixel.
+        white_level: saturation level in raw units, above ``black_level``.
+        wb_gains: as-shot (R, G, B) white balance multipliers, stored as the AsShotNeutral ``G / gains``; any
+            positive scale.
+        color_matrix: 3x3 XYZ -> camera matrix (DNG ColorMatrix1, D65). Default: the inverse of ``XYZ_FROM_SRGB``,
+            i.e. the camera's RGB is linear sRGB and LibRaw's camera -> sRGB matrix is the identity.
+        camera_name: the UniqueCameraModel tag.
+
+    Raises:
+        InvalidImageError: ``raw_values`` is not a uint16 (H, W) array of at least 22x22.
+        InvalidOptionError: an unknown CFA, levels outside 0 <= black < white <= 65535, non-positive gains or a
+            color matrix that is not a finite 3x3 matrix.
+        OSError: the file cannot be written; an existing target is untouched.
+    """
+    path = Path(path)
+    _check_raw_values(raw_values)
+    if not 0 <= black_level < white_level <= 65535:
+        raise InvalidOptionError(f"levels must satisfy 0 <= black < white <= 65535, got {black_level}, {white_level}")
+    tags = [
+        (50706, "B", 4, (1, 4, 0, 0), True),  # DNGVersion
+        (50708, "s", 0, camera_name, True),  # UniqueCameraModel
+        (33421, "H", 2, (2, 2), True),  # CFARepeatPatternDim
+        (33422, "B", 4, tuple("RGB".index(color) for color in _parse_cfa(cfa).value), True),  # CFAPattern
+        (50714, "I", 1, black_level, True),  # BlackLevel
+        (50717, "I", 1, white_level, True),  # WhiteLevel
+        (50721, "2i", 9, _rationals(_camera_from_xyz(color_matrix).ravel()), True),  # ColorMatrix1
+        (50778, "H", 1, _D65, True),  # CalibrationIlluminant1
+        (50728, "2I", 3, _rationals(_as_shot_neutral(wb_gains)), True),  # AsShotNeutral
+    ]
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer,
+        raw_values,
+        photometric=tifffile.PHOTOMETRIC.CFA,
+        rowsperstrip=raw_values.shape[0],
+        extratags=tags,
+        metadata=None,
+    )
+    _write_atomic(path, buffer.getvalue())
+
+
+def _check_raw_values(raw_values: np.ndarray) -> None:
+    if not isinstance(raw_values, np.ndarray):
+        raise InvalidImageError(f"write_dng takes a uint16 (H, W) NumPy array, got {type(raw_values).__name__}")
+    if raw_values.dtype != np.uint16 or raw_values.ndim != 2:
+        raise InvalidImageError(f"write_dng takes a uint16 (H, W) mosaic, got {raw_values.dtype} {raw_values.shape}")
+    if min(raw_values.shape) < _MIN_SIDE:
+        raise InvalidImageError(f"LibRaw reads mosaics of at least {_MIN_SIDE}x{_MIN_SIDE}, got {raw_values.shape}")
+
+
+def _parse_cfa(cfa: CFA | str) -> CFA:
+    try:
+        return CFA(cfa.upper())
+    except (AttributeError, ValueError):
+        raise InvalidOptionError(f"unknown CFA pattern {cfa!r}; use one of {', '.join(CFA.__members__)}") from None
+
+
+def _as_shot_neutral(wb_gains: Sequence[float]) -> np.ndarray:
+    gains = np.asarray(wb_gains, dtype=np.float64)
+    if gains.shape != (3,) or not np.all(np.isfinite(gains)) or np.any(gains <= 0):
+        raise InvalidOptionError(f"wb_gains must be three positive (R, G, B) multipliers, got {wb_gains!r}")
+    return gains[1] / gains
+
+
+def _camera_from_xyz(color_matrix: np.ndarray | None) -> np.ndarray:
+    if color_matrix is None:
+        return np.linalg.inv(XYZ_FROM_SRGB)
+    matrix = np.asarray(color_matrix, dtype=np.float64)
+    if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)):
+        raise InvalidOptionError(f"color_matrix must be a finite 3x3 XYZ -> camera matrix, got shape {matrix.shape}")
+    return matrix
+
+
+def _rationals(values: np.ndarray) -> tuple[int, ...]:
+    """TIFF (S)RATIONALs as flat (numerator, denominator) pairs."""
+    return tuple(int(part) for value in values for part in (round(value * _DENOMINATOR), _DENOMINATOR))

@@ -1,0 +1,404 @@
+"""Image files in and out: PNG, JPEG, TIFF, WebP and BMP as uint8/uint16 NumPy arrays in RGB order.
+
+Arrays are (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA; gray+alpha files read as RGBA with R = G = B. The BGR order
+of OpenCV never leaves this module. Only the first page of a multi-page TIFF or frame of an animated WebP is read.
+
+PNG, JPEG, WebP and BMP pixels are decoded by OpenCV (it keeps 16 bits and alpha); Pillow decodes them a second time
+to refuse truncated files, which OpenCV may return half-decoded, and reads the metadata. TIFFs go through tifffile,
+which gives the pixels exactly as stored: OpenCV premultiplies an unassociated alpha and applies the orientation.
+OpenCV decodes only the TIFFs that tifffile cannot without the imagecodecs package (LZW, JPEG) or that are not plain
+gray/RGB (palette, CMYK, YCbCr, bilevel); for those an unassociated alpha comes back premultiplied.
+
+Every write is atomic: the file is encoded in memory, written to ``.<name>.<pid>.<thread>.tmp<suffix>`` next to the
+target and moved onto it with ``os.replace``, so a failed write leaves an existing target untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+from restore.errors import InvalidImageError, InvalidOptionError, UnreadableFileError
+from restore.io.raw import RAW_SUFFIXES
+
+__all__ = ["IMAGE_SUFFIXES", "ImageMetadata", "read_image", "read_image_with_metadata", "write_image"]
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
+
+_PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")  # TIFF is read with tifffile
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF, either byte order
+_FORMAT_ALIASES = {"MPO": "JPEG"}  # Pillow calls camera JPEGs that carry a second picture (MPF) "MPO"
+_EXIF_HEADER = b"Exif\x00\x00"
+_ORIENTATION_TAG = 274
+_PNG_AFTER_IHDR = 33  # 8-byte signature + IHDR chunk (4 length + 4 type + 13 data + 4 CRC)
+
+# EXIF orientation -> what turns the stored pixels into the displayed ones (rows are axis 0, columns axis 1).
+_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    1: lambda a: a,
+    2: np.fliplr,
+    3: lambda a: np.rot90(a, 2),
+    4: np.flipud,
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.swapaxes(np.rot90(a, 2), 0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+_INVERSE_ORIENTATION = {6: 8, 8: 6}  # every other orientation is its own inverse
+
+
+@dataclass
+class ImageMetadata:
+    """What an image file says about its pixels, enough to write processed pixels back so they display the same.
+
+    Attributes:
+        format: "PNG", "JPEG", "TIFF", "WEBP" or "BMP", from the file's content (not its suffix).
+        bit_depth: 8 or 16 bits per sample.
+        orientation: EXIF orientation 1..8 (1 when the file has none): how the stored pixels are turned for display.
+            ``write_image`` writes this value even where it differs from the one inside ``exif``, so after baking
+            the rotation into the pixels, ``dataclasses.replace(metadata, orientation=1)`` is all it takes.
+        exif: the EXIF block, starting with ``b"Exif\\x00\\x00"``, or None. TIFF files report None: their tags live
+            in the TIFF structure itself, and a TIFF is written back with its orientation and ICC profile only.
+        icc_profile: the embedded ICC color profile, or None.
+    """
+
+    format: str
+    bit_depth: int
+    orientation: int = 1
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image as it is displayed, with its EXIF orientation applied.
+
+    Args:
+        path: a .png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp file; any characters in the path are fine.
+
+    Returns:
+        uint8, or uint16 for 16-bit PNG and TIFF: (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA (gray+alpha files
+        come back as RGBA with R = G = B).
+
+    Raises:
+        UnreadableFileError: the file is missing, a folder, empty, truncated, not an image, in a format or with a
+            suffix that is not supported, or has samples other than 8- or 16-bit integers.
+    """
+    image, metadata = read_image_with_metadata(path)
+    return _apply_orientation(image, metadata.orientation)
+
+
+def read_image_with_metadata(path: str | os.PathLike[str]) -> tuple[np.ndarray, ImageMetadata]:
+    """Read an image's pixels as stored (orientation not applied) and its metadata, to write them back later.
+
+    Args:
+        path: a .png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp file.
+
+    Returns:
+        The pixels as in ``read_image`` but before the EXIF orientation is applied, and the file's metadata. Passing
+        both to ``write_image(..., metadata=metadata)`` gives a file that displays like this one.
+
+    Raises:
+        UnreadableFileError: as for ``read_image``.
+
+    Examples:
+        >>> image, metadata = read_image_with_metadata("photo.jpg")  # doctest: +SKIP
+        >>> write_image("photo.png", denoise(image), metadata=metadata)  # doctest: +SKIP
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    if data.startswith(_TIFF_MAGIC):
+        image, orientation, icc_profile = _read_tiff(data, path)
+        return image, ImageMetadata("TIFF", 8 * image.itemsize, orientation, None, icc_profile)
+    file_format, orientation, exif, icc_profile = _inspect(data, path)
+    image = _decode(data, path)
+    return image, ImageMetadata(file_format, 8 * image.itemsize, orientation, exif, icc_profile)
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    *,
+    metadata: ImageMetadata | None = None,
+    quality: int = 95,
+) -> None:
+    """Write an image atomically, in the format its suffix names.
+
+    PNG and TIFF keep 16 bits. JPEG, WebP and BMP hold 8 bits, so uint16 images are rounded to ``round(x / 257)``.
+    TIFF is written uncompressed, WebP lossy. With ``metadata``, the EXIF block (with ``metadata.orientation``) and
+    the ICC profile are written where the format has room: JPEG, PNG (eXIf and iCCP chunks, also at 16 bits) and
+    WebP take both, TIFF takes the orientation and the ICC profile, BMP takes nothing. ``metadata.format`` and
+    ``metadata.bit_depth`` are ignored: the suffix and the array's dtype decide.
+
+    Args:
+        path: target file, .png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp; its folder must exist.
+        image: uint8 or uint16 array (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA.
+        metadata: metadata to embed, usually from ``read_image_with_metadata``.
+        quality: JPEG and WebP quality, 1 to 100.
+
+    Raises:
+        InvalidImageError: ``image`` is not a non-empty uint8/uint16 array of one of the shapes above, or has an
+            alpha channel and the target is a JPEG.
+        InvalidOptionError: ``quality`` or ``metadata.orientation`` is out of range.
+        UnreadableFileError: the suffix names no supported format.
+        OSError: the file cannot be written (missing folder, no permission, disk full); the target is untouched.
+    """
+    path = Path(path)
+    encoder = _ENCODERS.get(path.suffix.lower())
+    if encoder is None:
+        raise UnreadableFileError(f"cannot write {str(path)!r}: unsupported suffix; use one of {_suffix_list()}")
+    image = _check_writable(image)
+    if not 1 <= quality <= 100:
+        raise InvalidOptionError(f"quality must be between 1 and 100, got {quality}")
+    if metadata is not None and metadata.orientation not in _ORIENT:
+        raise InvalidOptionError(f"metadata.orientation must be an EXIF orientation 1..8, got {metadata.orientation}")
+    _write_atomic(path, encoder(image, metadata, quality))
+
+
+def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    return np.ascontiguousarray(_ORIENT[orientation](image))
+
+
+def _suffix_list() -> str:
+    return ", ".join(sorted(IMAGE_SUFFIXES))
+
+
+def _read_bytes(path: Path) -> bytes:
+    suffix = path.suffix.lower()
+    if suffix in RAW_SUFFIXES:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: a camera raw file; read it with read_raw")
+    if suffix not in IMAGE_SUFFIXES:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: unsupported suffix; use one of {_suffix_list()}")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: no such file") from error
+    except IsADirectoryError as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: it is a folder, not a file") from error
+    except OSError as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: {error.strerror or error}") from error
+    if not data:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: the file is empty (0 bytes)")
+    return data
+
+
+def _inspect(data: bytes, path: Path) -> tuple[str, int, bytes | None, bytes | None]:
+    """Check with Pillow that the file is a complete image; return its format, orientation, EXIF and ICC profile.
+
+    OpenCV may return a partial image for a truncated file, so Pillow decodes it too, with truncated files refused
+    (a JPEG at 1/8 scale through DCT scaling: every byte is still read, at a fraction of the cost).
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format in ("JPEG", "MPO"):
+                image.draft(image.mode, (1, 1))
+            image.load()
+            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+            file_format = _FORMAT_ALIASES.get(image.format, image.format)
+            exif, icc_profile = image.info.get("exif"), image.info.get("icc_profile")
+    except UnidentifiedImageError as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: not an image file") from error
+    except Image.DecompressionBombError as error:
+        raise UnreadableFileError(
+            f"cannot read {str(path)!r}: larger than Pillow's limit; raise PIL.Image.MAX_IMAGE_PIXELS to read it"
+        ) from error
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: broken or truncated image file ({error})") from error
+    if file_format not in _PILLOW_FORMATS:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: a {file_format} image, not PNG, JPEG, TIFF, WebP or BMP")
+    if exif and not exif.startswith(_EXIF_HEADER):
+        exif = _EXIF_HEADER + exif  # WebP stores the block without its header
+    return file_format, orientation if orientation in _ORIENT else 1, exif or None, icc_profile or None
+
+
+def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
+    """A TIFF's pixels as stored, its orientation and ICC profile; tifffile where it can, else OpenCV."""
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages.first
+            orientation = page.tags.valueof(_ORIENTATION_TAG, 1)
+            icc_profile = page.iccprofile
+            image = _tifffile_pixels(page)
+    except (tifffile.TiffFileError, OSError, ValueError, EOFError, IndexError, struct.error, zlib.error) as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: broken or truncated TIFF ({error})") from error
+    orientation = orientation if orientation in _ORIENT else 1
+    if image is None:
+        image = _decode(data, path)
+        if orientation != 1 and _opencv_orients_tiff():
+            image = _apply_orientation(image, _INVERSE_ORIENTATION.get(orientation, orientation))
+    return image, orientation, icc_profile or None
+
+
+def _tifffile_pixels(page: tifffile.TiffPage) -> np.ndarray | None:
+    """Plain 8/16-bit gray or RGB(A) pages as (H, W), (H, W, 3) or (H, W, 4); None for what tifffile cannot decode."""
+    plain = (
+        page.photometric in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB)
+        and page.dtype in (np.uint8, np.uint16)
+        and page.samplesperpixel in (1, 2, 3, 4)
+        and page.imagedepth == 1
+        and page.compression in tifffile.TIFF.DECOMPRESSORS
+        and page.predictor in tifffile.TIFF.UNPREDICTORS
+    )
+    if not plain:
+        return None
+    image = page.asarray()
+    if page.samplesperpixel > 1 and page.planarconfig == tifffile.PLANARCONFIG.SEPARATE:
+        image = np.moveaxis(image, 0, -1)
+    if page.samplesperpixel == 2:
+        image = image[..., [0, 0, 0, 1]]
+    return np.ascontiguousarray(image)
+
+
+def _decode(data: bytes, path: Path) -> np.ndarray:
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: OpenCV cannot decode it ({error})") from error
+    if image is None:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: OpenCV cannot decode it")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise UnreadableFileError(f"cannot read {str(path)!r}: {image.dtype} samples; only 8- and 16-bit are supported")
+    return _swap_red_blue(image)
+
+
+def _swap_red_blue(image: np.ndarray) -> np.ndarray:
+    """RGB(A) <-> BGR(A); gray passes through."""
+    if image.ndim == 2:
+        return image
+    return np.ascontiguousarray(image[..., [2, 1, 0, 3][: image.shape[2]]])
+
+
+@functools.cache
+def _opencv_orients_tiff() -> bool:
+    """Whether OpenCV applies a TIFF's Orientation tag while decoding (OpenCV 5 does, even with IMREAD_UNCHANGED)."""
+    probe = io.BytesIO()
+    tifffile.imwrite(probe, np.zeros((1, 2), np.uint8), extratags=[(_ORIENTATION_TAG, "H", 1, 6, True)], metadata=None)
+    return cv2.imdecode(np.frombuffer(probe.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED).shape == (2, 1)
+
+
+def _check_writable(image: np.ndarray) -> np.ndarray:
+    """Validate an array for writing; (H, W, 1) becomes (H, W)."""
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(f"write_image takes a NumPy array, got {type(image).__name__}")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise InvalidImageError(
+            f"write_image takes uint8 or uint16 arrays, got {image.dtype}; "
+            "convert first, e.g. np.round(np.clip(x, 0, 1) * 255).astype(np.uint8) for a float image on [0, 1]"
+        )
+    if image.ndim not in (2, 3) or image.shape[2:] not in ((), (1,), (3,), (4,)):
+        raise InvalidImageError(f"write_image takes (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays: {image.shape}")
+    if image.size == 0:
+        raise InvalidImageError(f"cannot write an empty image of shape {image.shape}")
+    return image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+
+
+def _to_8bit(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image
+    return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)  # round(x / 257): x / 257 is never k + 0.5
+
+
+def _exif_to_write(metadata: ImageMetadata | None) -> bytes | None:
+    """The EXIF block with ``metadata.orientation`` in it, as given when it already says so, or None."""
+    if metadata is None:
+        return None
+    exif = Image.Exif()
+    if metadata.exif:
+        exif.load(metadata.exif)
+        if exif.get(_ORIENTATION_TAG, 1) == metadata.orientation:
+            return metadata.exif if metadata.exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + metadata.exif
+    elif metadata.orientation == 1:
+        return None
+    exif[_ORIENTATION_TAG] = metadata.orientation
+    return exif.tobytes()
+
+
+def _opencv_encode(suffix: str, image: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(suffix, _swap_red_blue(image))
+    if not ok:
+        raise InvalidImageError(f"OpenCV cannot encode a {image.dtype} image of shape {image.shape} as {suffix}")
+    return encoded.tobytes()
+
+
+def _encode_png(image: np.ndarray, metadata: ImageMetadata | None, quality: int) -> bytes:
+    """PNG through OpenCV (16 bits, alpha), with iCCP and eXIf chunks inserted after IHDR (OpenCV writes neither)."""
+    chunks = []
+    if metadata is not None and metadata.icc_profile:
+        chunks.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata.icc_profile)))
+    exif = _exif_to_write(metadata)
+    if exif:
+        chunks.append((b"eXIf", exif[len(_EXIF_HEADER) :]))
+    png = _opencv_encode(".png", image)
+    encoded = b"".join(
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body)) for kind, body in chunks
+    )
+    return png[:_PNG_AFTER_IHDR] + encoded + png[_PNG_AFTER_IHDR:]
+
+
+def _encode_tiff(image: np.ndarray, metadata: ImageMetadata | None, quality: int) -> bytes:
+    """Uncompressed TIFF through tifffile, with the Orientation tag and the ICC profile (tag 34675) if given."""
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer,
+        image,
+        photometric="minisblack" if image.ndim == 2 else "rgb",
+        iccprofile=metadata.icc_profile if metadata is not None else None,
+        extratags=[(_ORIENTATION_TAG, "H", 1, metadata.orientation, True)] if metadata is not None else [],
+        metadata=None,
+    )
+    return buffer.getvalue()
+
+
+def _encode_with_pillow(file_format: str, image: np.ndarray, metadata: ImageMetadata | None, quality: int) -> bytes:
+    """JPEG or WebP through Pillow, which embeds EXIF and ICC profiles in both."""
+    if file_format == "JPEG" and image.ndim == 3 and image.shape[2] == 4:
+        raise InvalidImageError("JPEG has no alpha channel: pass image[..., :3], or write PNG, TIFF or WebP")
+    options: dict[str, object] = {"quality": quality}
+    exif = _exif_to_write(metadata)
+    if exif:
+        options["exif"] = exif
+    if metadata is not None and metadata.icc_profile:
+        options["icc_profile"] = metadata.icc_profile
+    buffer = io.BytesIO()
+    Image.fromarray(_to_8bit(image)).save(buffer, file_format, **options)
+    return buffer.getvalue()
+
+
+def _encode_bmp(image: np.ndarray, metadata: ImageMetadata | None, quality: int) -> bytes:
+    """BMP through OpenCV, which keeps an alpha channel (32-bit BMP); BMP holds no metadata."""
+    return _opencv_encode(".bmp", _to_8bit(image))
+
+
+_ENCODERS: dict[str, Callable[[np.ndarray, ImageMetadata | None, int], bytes]] = {
+    ".png": _encode_png,
+    ".jpg": functools.partial(_encode_with_pillow, "JPEG"),
+    ".jpeg": functools.partial(_encode_with_pillow, "JPEG"),
+    ".tif": _encode_tiff,
+    ".tiff": _encode_tiff,
+    ".webp": functools.partial(_encode_with_pillow, "WEBP"),
+    ".bmp": _encode_bmp,
+}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path`` and move it onto ``path``; on failure, remove it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp{path.suffix}")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

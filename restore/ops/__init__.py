@@ -1,0 +1,1 @@
+"""Pure tensor operations: noise synthesis, tiling. No file I/O here."""

@@ -1,0 +1,82 @@
+"""Tiled inference: run a network on overlapping tiles and blend them, so memory stays bounded on large images."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+__all__ = ["tile_starts", "tiled_apply"]
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of size ``tile`` covering ``length``, consecutive tiles overlapping by ``overlap``+.
+
+    The last tile is aligned with the end, so every tile has full size (when ``length >= tile``).
+    """
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def _edge_ramp(size: int, overlap: int, ramp_start: bool, ramp_end: bool, device: torch.device) -> Tensor:
+    """Blending weights along one tile axis, shape (size,).
+
+    Sides shared with a neighbouring tile get weight 0 in their outer ``overlap // 2`` pixels (where a network with a
+    receptive-field radius up to that margin sees the tile border) and a linear ramp up to 1 over the next
+    ``overlap - overlap // 2`` pixels. Image borders keep weight 1.
+    """
+    weights = torch.ones(size, device=device)
+    margin = overlap // 2
+    width = max(overlap - margin, 1)
+    distance = torch.arange(size, device=device, dtype=torch.float32)
+    ramp = ((distance - margin + 1) / (width + 1)).clamp(0.0, 1.0)
+    if ramp_start:
+        weights = torch.minimum(weights, ramp)
+    if ramp_end:
+        weights = torch.minimum(weights, ramp.flip(0))
+    return weights
+
+
+def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, overlap: int, scale: int = 1) -> Tensor:
+    """Apply ``fn`` to overlapping tiles of ``x`` and blend the results.
+
+    With ``overlap`` at least twice the network's receptive-field radius, every output pixel with non-zero weight
+    is computed from the same input as without tiling, so the result matches untiled inference up to rounding.
+
+    Args:
+        fn: the network, mapping (B, C, h, w) to (B, C', h * scale, w * scale).
+        x: input (B, C, H, W).
+        tile: tile size in input pixels; images no larger than that in both sides are processed whole.
+        overlap: overlap between neighbouring tiles in input pixels, smaller than ``tile``.
+        scale: output pixels per input pixel (e.g. 2 for packed Bayer input to full-resolution RGB).
+
+    Returns:
+        The blended output (B, C', H * scale, W * scale), float32, on ``x``'s device.
+    """
+    height, width = x.shape[-2:]
+    if height <= tile and width <= tile:
+        return fn(x).float()
+    if not 0 <= overlap < tile:
+        raise ValueError(f"overlap ({overlap}) must be smaller than the tile size ({tile})")
+    tops, lefts = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
+    out = weight_sum = None
+    for top in tops:
+        for left in lefts:
+            patch = x[..., top : top + tile, left : left + tile]
+            result = fn(patch).float()
+            if out is None:
+                out = result.new_zeros((*result.shape[:2], height * scale, width * scale))
+                weight_sum = result.new_zeros((height * scale, width * scale))
+            h, w = patch.shape[-2] * scale, patch.shape[-1] * scale
+            wy = _edge_ramp(h, overlap * scale, top > 0, top + tile < height, result.device)
+            wx = _edge_ramp(w, overlap * scale, left > 0, left + tile < width, result.device)
+            weights = wy[:, None] * wx[None, :]
+            rows, cols = slice(top * scale, top * scale + h), slice(left * scale, left * scale + w)
+            out[..., rows, cols] += result * weights
+            weight_sum[rows, cols] += weights
+    return out / weight_sum

@@ -1,0 +1,81 @@
+"""Shared fixtures: untrained but deterministic weights for every learned model, and small synthetic images.
+
+Plumbing tests must not depend on the trained checkpoints in ``weights/``: ``untrained_weights`` exports freshly
+initialised networks (fixed seed) with their model cards into a temporary folder and points ``RESTORE_WEIGHTS_DIR``
+at it. An untrained DnCNN's last layer starts small, so its output stays close to its input.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import restore
+import restore.api
+from pipelines.model_card import export_weights
+from restore.registry import list_specs
+
+# These machines have 2 cores and often a training job beside the tests: two torch threads then fight over them and
+# small convolutions run up to 100x slower. One thread is fast and deterministic; RESTORE_TEST_THREADS overrides it.
+torch.set_num_threads(int(os.environ.get("RESTORE_TEST_THREADS", "1")))
+
+
+def learned_specs():
+    return [spec for spec in list_specs() if spec.build is not None]
+
+
+@pytest.fixture(scope="session")
+def untrained_weights_dir(tmp_path_factory) -> Path:
+    """A folder with ``<name>.safetensors`` + ``<name>.json`` for every learned model, seeded, built once."""
+    folder = tmp_path_factory.mktemp("weights")
+    with torch.random.fork_rng(devices=[]):
+        for spec in learned_specs():
+            torch.manual_seed(0)
+            export_weights(
+                spec.build(), folder, spec.weights, card={"architecture": spec.summary, "untrained": True, "seed": 0}
+            )
+    return folder
+
+
+@pytest.fixture
+def untrained_weights(untrained_weights_dir, monkeypatch) -> Path:
+    """Point ``RESTORE_WEIGHTS_DIR`` at the untrained weights; ``restore.restore``'s model cache is cleared around it."""
+    monkeypatch.setenv("RESTORE_WEIGHTS_DIR", str(untrained_weights_dir))
+    restore.api._cached_load.cache_clear()
+    yield untrained_weights_dir
+    restore.api._cached_load.cache_clear()
+
+
+def _smooth_image(height: int = 32, width: int = 32, channels: int | None = None) -> np.ndarray:
+    """A smooth float64 test image on [0, 1]: gradients plus a disc and a square; (H, W) or (H, W, C)."""
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    base = 0.2 + 0.5 * xx + 0.2 * yy
+    disc = ((yy - 0.35) ** 2 + (xx - 0.6) ** 2) < 0.04
+    square = (np.abs(yy - 0.7) < 0.15) & (np.abs(xx - 0.3) < 0.15)
+    base = base + 0.2 * disc - 0.15 * square
+    if channels is None:
+        return np.clip(base, 0.0, 1.0)
+    planes = [np.clip(base * (0.8 + 0.1 * c) + 0.05 * c, 0.0, 1.0) for c in range(channels)]
+    return np.stack(planes, axis=-1)
+
+
+def _add_noise(clean: np.ndarray, sigma: float = 25.0, seed: int = 0) -> np.ndarray:
+    """The benchmark protocol's noise: clean + N(0, (sigma/255)^2), not clipped, same dtype as ``clean``."""
+    rng = np.random.default_rng(seed)
+    return (clean + rng.normal(0.0, sigma / 255.0, clean.shape)).astype(clean.dtype)
+
+
+@pytest.fixture(scope="session")
+def smooth_image():
+    """``smooth_image(height=32, width=32, channels=None)``: a smooth float64 image on [0, 1]."""
+    return _smooth_image
+
+
+@pytest.fixture(scope="session")
+def add_noise():
+    """``add_noise(clean, sigma=25, seed=0)``: unclipped Gaussian noise on the 8-bit sigma scale."""
+    return _add_noise

@@ -1,0 +1,340 @@
+"""Tests of restore.io.image: round trips, RGB order, orientation, metadata, atomic writes and bad files."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image, ImageCms, ImageOps
+
+import restore.io
+from restore.errors import InvalidImageError, InvalidOptionError, UnreadableFileError
+from restore.io import ImageMetadata, read_image, read_image_with_metadata, write_image
+
+ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def random_image(shape: tuple[int, ...], dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, np.iinfo(dtype).max, shape, endpoint=True, dtype=dtype)
+
+
+def smooth_image(height: int = 48, width: int = 64) -> np.ndarray:
+    rows, cols = np.mgrid[0:height, 0:width]
+    return np.stack([cols * 4, rows * 5, (rows + cols) * 2], axis=-1).astype(np.uint8)
+
+
+def exif_block(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[274] = orientation
+    exif[271] = "restore test camera"  # Make
+    return exif.tobytes()
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_public_api_is_sorted() -> None:
+    assert restore.io.__all__ == sorted(restore.io.__all__)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".tiff"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [None, 3, 4])
+def test_lossless_round_trip_is_exact(tmp_path: Path, suffix: str, dtype: type, channels: int | None) -> None:
+    image = random_image((17, 23) if channels is None else (17, 23, channels), dtype)
+    path = tmp_path / f"image{suffix}"
+    write_image(path, image)
+    back, metadata = read_image_with_metadata(path)
+    assert back.dtype == dtype and back.shape == image.shape
+    np.testing.assert_array_equal(back, image)
+    assert metadata.bit_depth == 8 * np.dtype(dtype).itemsize
+    assert metadata.format == ("PNG" if suffix == ".png" else "TIFF")
+    assert files_in(tmp_path) == [path.name]
+
+
+@pytest.mark.parametrize("channels", [None, 3, 4])
+def test_bmp_round_trip_is_exact(tmp_path: Path, channels: int | None) -> None:
+    image = random_image((9, 14) if channels is None else (9, 14, channels))
+    write_image(tmp_path / "x.bmp", image)
+    np.testing.assert_array_equal(read_image(tmp_path / "x.bmp"), image)
+
+
+def test_single_channel_axis_is_written_as_gray(tmp_path: Path) -> None:
+    image = random_image((8, 9, 1))
+    write_image(tmp_path / "x.png", image)
+    np.testing.assert_array_equal(read_image(tmp_path / "x.png"), image[..., 0])
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".jpeg", ".webp"])
+def test_lossy_round_trip_is_close(tmp_path: Path, suffix: str) -> None:
+    image = smooth_image()
+    write_image(tmp_path / f"x{suffix}", image)
+    back = read_image(tmp_path / f"x{suffix}")
+    assert back.shape == image.shape and back.dtype == np.uint8
+    assert np.abs(back.astype(int) - image).mean() < 2.0
+
+
+def test_webp_keeps_alpha(tmp_path: Path) -> None:
+    image = np.dstack([smooth_image(), random_image((48, 64))])
+    write_image(tmp_path / "x.webp", image)
+    back = read_image(tmp_path / "x.webp")
+    assert back.shape == (48, 64, 4)
+    np.testing.assert_array_equal(back[..., 3], image[..., 3])
+
+
+def test_uint16_is_rounded_to_8_bits_for_8_bit_formats(tmp_path: Path) -> None:
+    levels = np.array([0, 128, 129, 385, 386, 32896, 65406, 65535], dtype=np.uint16)
+    write_image(tmp_path / "x.bmp", np.tile(levels, (3, 1)))
+    np.testing.assert_array_equal(read_image(tmp_path / "x.bmp"), np.tile([0, 0, 1, 1, 2, 128, 254, 255], (3, 1)))
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".webp"])
+def test_uint16_to_lossy_formats(tmp_path: Path, suffix: str) -> None:
+    image = smooth_image()
+    write_image(tmp_path / f"x{suffix}", image.astype(np.uint16) * 257)
+    back = read_image(tmp_path / f"x{suffix}")
+    assert back.dtype == np.uint8
+    assert np.abs(back.astype(int) - image).mean() < 2.0
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg", ".webp", ".bmp"])
+def test_channel_order_is_rgb_both_ways(tmp_path: Path, suffix: str) -> None:
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 255
+    Image.fromarray(red).save(tmp_path / f"pillow{suffix}")
+    assert np.abs(read_image(tmp_path / f"pillow{suffix}").astype(int) - red).max() <= 3
+    write_image(tmp_path / f"ours{suffix}", red)
+    with Image.open(tmp_path / f"ours{suffix}") as written:
+        assert np.abs(np.asarray(written.convert("RGB")).astype(int) - red).max() <= 3
+
+
+def test_gray_alpha_reads_as_rgba(tmp_path: Path) -> None:
+    gray, alpha = random_image((10, 12), seed=1), random_image((10, 12), seed=2)
+    Image.fromarray(np.dstack([gray, alpha]), "LA").save(tmp_path / "la.png")
+    back = read_image(tmp_path / "la.png")
+    assert back.shape == (10, 12, 4)
+    np.testing.assert_array_equal(back, np.dstack([gray, gray, gray, alpha]))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orientation_applied_by_read_image_only(tmp_path: Path, orientation: int) -> None:
+    stored = random_image((6, 10, 3))
+    path = tmp_path / "oriented.png"
+    Image.fromarray(stored).save(path, exif=exif_block(orientation))
+    with Image.open(path) as opened:
+        displayed = np.asarray(ImageOps.exif_transpose(opened))
+    np.testing.assert_array_equal(read_image(path), displayed)
+    pixels, metadata = read_image_with_metadata(path)
+    np.testing.assert_array_equal(pixels, stored)
+    assert metadata.orientation == orientation
+    assert read_image(path).flags.c_contiguous
+
+
+def test_jpeg_orientation(tmp_path: Path) -> None:
+    stored = smooth_image(48, 64)
+    Image.fromarray(stored).save(tmp_path / "rotated.jpg", exif=exif_block(6), quality=95)
+    pixels, metadata = read_image_with_metadata(tmp_path / "rotated.jpg")
+    assert pixels.shape == (48, 64, 3) and metadata.orientation == 6 and metadata.format == "JPEG"
+    displayed = read_image(tmp_path / "rotated.jpg")
+    np.testing.assert_array_equal(displayed, np.rot90(pixels, -1))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_tiff_orientation_is_kept_and_pixels_read_as_stored(tmp_path: Path, dtype: type) -> None:
+    stored = random_image((6, 10, 3), dtype)
+    write_image(tmp_path / "x.tif", stored, metadata=ImageMetadata("TIFF", 8, orientation=6, icc_profile=ICC))
+    pixels, metadata = read_image_with_metadata(tmp_path / "x.tif")
+    np.testing.assert_array_equal(pixels, stored)
+    assert (metadata.orientation, metadata.icc_profile, metadata.exif) == (6, ICC, None)
+    np.testing.assert_array_equal(read_image(tmp_path / "x.tif"), np.rot90(stored, -1))
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6])
+def test_lzw_tiff_through_opencv_reads_as_stored(tmp_path: Path, orientation: int) -> None:
+    stored = random_image((6, 10, 3))
+    Image.fromarray(stored).save(tmp_path / "lzw.tif", compression="tiff_lzw", exif=exif_block(orientation))
+    pixels, metadata = read_image_with_metadata(tmp_path / "lzw.tif")
+    np.testing.assert_array_equal(pixels, stored)
+    assert metadata.orientation == orientation
+    with Image.open(tmp_path / "lzw.tif") as opened:
+        np.testing.assert_array_equal(read_image(tmp_path / "lzw.tif"), np.asarray(ImageOps.exif_transpose(opened)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_planar_and_gray_alpha_tiff(tmp_path: Path, dtype: type) -> None:
+    rgb = random_image((3, 6, 10), dtype)
+    tifffile.imwrite(tmp_path / "planar.tif", rgb, photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(read_image(tmp_path / "planar.tif"), np.moveaxis(rgb, 0, -1))
+    gray_alpha = random_image((6, 10, 2), dtype)
+    tifffile.imwrite(tmp_path / "la.tif", gray_alpha, photometric="minisblack", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(read_image(tmp_path / "la.tif"), gray_alpha[..., [0, 0, 0, 1]])
+
+
+@pytest.mark.parametrize(
+    ("suffix", "dtype"),
+    [(".jpg", np.uint8), (".png", np.uint8), (".png", np.uint16), (".tif", np.uint8), (".tif", np.uint16),
+     (".webp", np.uint8)],
+)  # fmt: skip
+def test_metadata_is_written_back(tmp_path: Path, suffix: str, dtype: type) -> None:
+    metadata = ImageMetadata("JPEG", 8, orientation=6, exif=exif_block(6), icc_profile=ICC)
+    path = tmp_path / f"out{suffix}"
+    write_image(path, random_image((12, 16, 3), dtype), metadata=metadata)
+    with Image.open(path) as written:
+        assert written.info.get("icc_profile") == ICC
+        assert written.getexif()[274] == 6
+    _, back = read_image_with_metadata(path)
+    assert (back.orientation, back.icc_profile) == (6, ICC)
+    if suffix != ".tif":
+        assert back.exif == metadata.exif
+
+
+def test_orientation_field_overrides_the_exif_block(tmp_path: Path) -> None:
+    Image.fromarray(smooth_image()).save(tmp_path / "rotated.jpg", exif=exif_block(6))
+    _, metadata = read_image_with_metadata(tmp_path / "rotated.jpg")
+    upright = dataclasses.replace(metadata, orientation=1)
+    write_image(tmp_path / "upright.jpg", read_image(tmp_path / "rotated.jpg"), metadata=upright)
+    with Image.open(tmp_path / "upright.jpg") as written:
+        assert written.getexif()[274] == 1
+        assert written.getexif()[271] == "restore test camera"
+
+
+def test_processed_pixels_display_like_the_input(tmp_path: Path) -> None:
+    source = tmp_path / "camera.jpg"
+    Image.fromarray(smooth_image()).save(source, exif=exif_block(8), icc_profile=ICC)
+    pixels, metadata = read_image_with_metadata(source)
+    write_image(tmp_path / "result.png", pixels, metadata=metadata)
+    np.testing.assert_array_equal(read_image(tmp_path / "result.png"), read_image(source))
+    assert read_image_with_metadata(tmp_path / "result.png")[1].icc_profile == ICC
+
+
+def test_unicode_path(tmp_path: Path) -> None:
+    image = random_image((5, 7, 3), np.uint16)
+    for suffix in (".png", ".tif"):
+        path = tmp_path / f"čšž 图像 ✓{suffix}"
+        write_image(path, image)
+        np.testing.assert_array_equal(read_image(path), image)
+    write_image(tmp_path / "фото.jpg", smooth_image())
+    assert read_image(str(tmp_path / "фото.jpg")).shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((4, 4), np.float32),
+        np.zeros((4, 4, 3), np.float64),
+        np.zeros((4, 4), np.int32),
+        np.zeros((4, 4), bool),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((4, 4, 5), np.uint8),
+        np.zeros(16, np.uint8),
+        np.zeros((2, 4, 4, 3), np.uint8),
+        np.zeros((0, 4, 3), np.uint8),
+        [[0, 1], [2, 3]],
+    ],
+    ids=["float32", "float64", "int32", "bool", "2-channels", "5-channels", "1d", "4d", "empty", "list"],
+)
+def test_invalid_arrays_are_refused(tmp_path: Path, image: np.ndarray) -> None:
+    with pytest.raises(InvalidImageError):
+        write_image(tmp_path / "x.png", image)
+    assert files_in(tmp_path) == []
+
+
+def test_jpeg_refuses_alpha(tmp_path: Path) -> None:
+    with pytest.raises(InvalidImageError, match="alpha"):
+        write_image(tmp_path / "x.jpg", random_image((4, 4, 4)))
+
+
+def test_bad_options_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidOptionError):
+        write_image(tmp_path / "x.jpg", smooth_image(), quality=0)
+    with pytest.raises(InvalidOptionError):
+        write_image(tmp_path / "x.png", smooth_image(), metadata=ImageMetadata("PNG", 8, orientation=9))
+    with pytest.raises(UnreadableFileError, match="suffix"):
+        write_image(tmp_path / "x.gif", smooth_image())
+    assert files_in(tmp_path) == []
+
+
+def test_failed_write_leaves_the_target_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "keep.png"
+    write_image(target, smooth_image())
+    before = target.read_bytes()
+    with pytest.raises(InvalidImageError):
+        write_image(target, np.zeros((4, 4), np.float32))
+    with pytest.raises(InvalidImageError):
+        write_image(tmp_path / "keep.jpg", random_image((4, 4, 4)))
+    assert target.read_bytes() == before
+    assert files_in(tmp_path) == ["keep.png"]
+
+
+def test_failed_replace_removes_the_temporary_file(tmp_path: Path) -> None:
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(OSError):
+        write_image(tmp_path / "folder.png", smooth_image())
+    assert files_in(tmp_path) == ["folder.png"]
+
+
+def truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def encoded(suffix: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(smooth_image(96, 128)).save(buffer, {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP"}[suffix])
+    return buffer.getvalue()
+
+
+def uncompressed_tiff() -> bytes:
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, smooth_image(96, 128))
+    return buffer.getvalue()
+
+
+def gif() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(smooth_image()).save(buffer, "GIF")
+    return buffer.getvalue()
+
+
+def float_tiff() -> bytes:
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((8, 8), np.float32))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.png", None, "no such file"),
+        ("empty.png", b"", "empty"),
+        ("text.png", b"this is not an image\n", "not an image"),
+        ("truncated.jpg", truncated(encoded(".jpg")), "truncated"),
+        ("truncated.png", truncated(encoded(".png")), "truncated"),
+        ("truncated.tif", truncated(uncompressed_tiff()), "truncated"),
+        ("truncated.webp", truncated(encoded(".webp")), "broken"),
+        ("garbage.tif", b"II*\x00not a TIFF after all", "TIFF"),
+        ("image.gif", gif(), "suffix"),
+        ("gif-named.png", gif(), "GIF"),
+        ("float.tif", float_tiff(), "float32"),
+        ("photo.dng", b"II*\x00", "read_raw"),
+    ],
+)
+def test_bad_files_raise_unreadable(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    for reader in (read_image, read_image_with_metadata):
+        with pytest.raises(UnreadableFileError, match=message) as caught:
+            reader(path)
+        assert name in str(caught.value)
+
+
+def test_folder_raises_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(UnreadableFileError, match="folder"):
+        read_image(tmp_path / "folder.png")
+

@@ -1,0 +1,303 @@
+"""The public API (``restore.load``, ``restore.restore``, ``restore.models``) with untrained weights."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import restore
+from restore import InvalidImageError, InvalidOptionError, UnknownModelError
+
+
+@pytest.fixture
+def color(untrained_weights):
+    return restore.load("dncnn-color", device="cpu", tile=None)
+
+
+@pytest.fixture
+def gray(untrained_weights):
+    return restore.load("dncnn-gray", device="cpu", tile=None)
+
+
+def numpy_input(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(0, np.iinfo(dtype).max, size=shape, endpoint=True).astype(dtype)
+    return rng.uniform(0.0, 1.0, size=shape).astype(dtype)
+
+
+def mean_abs_diff(a, b) -> float:
+    return float(np.mean(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(24, 20), (24, 20, 1), (24, 20, 3), (24, 20, 4)], ids=str)
+def test_numpy_output_matches_input_form(color, shape, dtype):
+    image = numpy_input(shape, dtype)
+    out = color(image, sigma=25)
+    assert isinstance(out, np.ndarray)
+    assert out.shape == image.shape
+    assert out.dtype == image.dtype
+    # The untrained network is close to the identity: the plumbing keeps values on the input's scale.
+    scale = np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else 1.0
+    assert mean_abs_diff(out, image) / scale < 0.1
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("shape", [(3, 24, 20), (2, 3, 24, 20), (4, 24, 20), (1, 24, 20)], ids=str)
+def test_tensor_output_matches_input_form(color, shape, dtype):
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(shape, generator=generator)
+    image = (image * 255).round().to(dtype) if dtype == torch.uint8 else image.to(dtype)
+    out = color(image)
+    assert isinstance(out, torch.Tensor)
+    assert out.shape == image.shape
+    assert out.dtype == image.dtype
+    assert out.device == image.device
+    scale = 255.0 if dtype == torch.uint8 else 1.0
+    assert float((out.double() - image.double()).abs().mean()) / scale < 0.1
+
+
+def test_batch_items_are_restored_independently(color):
+    batch = torch.rand(2, 3, 24, 20, generator=torch.Generator().manual_seed(1))
+    together = color(batch)
+    alone = torch.stack([color(item) for item in batch])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_rgba_alpha_passes_through_bit_exactly(color, dtype):
+    image = numpy_input((24, 20, 4), dtype, seed=3)
+    out = color(image)
+    np.testing.assert_array_equal(out[..., 3], image[..., 3])
+    assert not np.array_equal(out[..., :3], image[..., :3])  # the color channels did go through the model
+
+
+def test_gray_alpha_passes_through_bit_exactly(gray):
+    image = numpy_input((24, 20, 2), np.uint16, seed=4)
+    out = gray(image)
+    assert out.shape == image.shape and out.dtype == np.uint16
+    np.testing.assert_array_equal(out[..., 1], image[..., 1])
+
+
+def test_tensor_rgba_alpha_passes_through(color):
+    image = torch.rand(2, 4, 24, 20, generator=torch.Generator().manual_seed(5))
+    out = color(image)
+    assert torch.equal(out[:, 3], image[:, 3])
+
+
+def test_gray_image_through_color_model(color):
+    image = numpy_input((24, 20), np.float32)
+    out = color(image)
+    assert out.shape == (24, 20) and out.dtype == np.float32
+    # Same as replicating to RGB and averaging the three outputs.
+    rgb = color(np.repeat(image[:, :, None], 3, axis=2))
+    np.testing.assert_allclose(out, rgb.mean(axis=2), atol=1e-5)
+
+
+def test_rgb_image_through_gray_model_restores_each_channel(gray):
+    image = numpy_input((24, 20, 3), np.float32)
+    out = gray(image)
+    assert out.shape == (24, 20, 3) and out.dtype == np.float32
+    for channel in range(3):
+        np.testing.assert_allclose(out[..., channel], gray(image[..., channel]), atol=1e-5)
+
+
+def test_path_input_returns_numpy(untrained_weights, tmp_path):
+    image = numpy_input((24, 20, 3), np.uint8)
+    path = tmp_path / "noisy.png"
+    assert cv2.imwrite(str(path), image)
+    out = restore.restore(path, model="dncnn-color", device="cpu")
+    assert isinstance(out, np.ndarray)
+    assert out.shape == (24, 20, 3) and out.dtype == np.uint8
+    out_str = restore.restore(str(path), model="dncnn-color", device="cpu")
+    np.testing.assert_array_equal(out, out_str)
+
+
+def test_missing_path_raises(untrained_weights, tmp_path):
+    with pytest.raises(restore.UnreadableFileError):
+        restore.restore(tmp_path / "missing.png", model="dncnn-color", device="cpu")
+
+
+def test_inputs_are_not_modified(color):
+    array = numpy_input((24, 20, 4), np.float32)
+    tensor = torch.rand(2, 3, 24, 20, generator=torch.Generator().manual_seed(6))
+    array_before, tensor_before = array.copy(), tensor.clone()
+    color(array)
+    color(tensor)
+    np.testing.assert_array_equal(array, array_before)
+    assert torch.equal(tensor, tensor_before)
+
+
+def test_restore_function_matches_restorer(color, untrained_weights):
+    image = numpy_input((24, 20, 3), np.float32)
+    np.testing.assert_array_equal(restore.restore(image, model="dncnn-color", device="cpu", tile=None), color(image))
+
+
+# --- options --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sigma", [25, 25.0, 0, 55, "auto", None])
+def test_valid_sigma_is_accepted(color, sigma):
+    image = numpy_input((16, 16, 3), np.uint8)
+    assert color(image, sigma=sigma).shape == image.shape
+
+
+@pytest.mark.parametrize("sigma", [np.int64(25), np.float32(25.0), np.float64(15.0)], ids=repr)
+def test_numpy_scalar_sigma_is_accepted(color, sigma):
+    image = numpy_input((16, 16, 3), np.uint8)
+    assert color(image, sigma=sigma).shape == image.shape
+
+
+@pytest.mark.parametrize("sigma", [-1, 256, "x", float("nan"), float("inf"), True, [25]], ids=repr)
+def test_invalid_sigma_raises(color, sigma):
+    with pytest.raises(InvalidOptionError, match="sigma"):
+        color(numpy_input((16, 16, 3), np.uint8), sigma=sigma)
+
+
+def test_unknown_option_raises(color, untrained_weights):
+    image = numpy_input((16, 16, 3), np.uint8)
+    with pytest.raises(InvalidOptionError, match="ratio"):
+        color(image, ratio=3)
+    with pytest.raises(InvalidOptionError, match="ratio"):
+        restore.restore(image, model="dncnn-color", device="cpu", ratio=3)
+
+
+def test_unknown_model_lists_known_names():
+    with pytest.raises(UnknownModelError) as info:
+        restore.load("no-such-model", device="cpu")
+    assert isinstance(info.value, ValueError)
+    message = str(info.value)
+    assert "no-such-model" in message
+    for name in ("dncnn-color", "dncnn-gray", "bm3d", "cbm3d", "nlmeans"):
+        assert name in message
+
+
+def test_fp16_on_cpu_is_refused(untrained_weights):
+    with pytest.raises(InvalidOptionError, match="fp16"):
+        restore.load("dncnn-color", device="cpu", precision="fp16")
+
+
+@pytest.mark.parametrize("precision", ["fp64", "half", 16])
+def test_unknown_precision_is_refused(untrained_weights, precision):
+    with pytest.raises(InvalidOptionError, match="precision"):
+        restore.load("dncnn-color", device="cpu", precision=precision)
+
+
+def test_bf16_on_cpu_runs_close_to_fp32(untrained_weights):
+    image = numpy_input((32, 32, 3), np.float32)
+    fp32 = restore.load("dncnn-color", device="cpu", precision="fp32", tile=None)(image)
+    bf16_restorer = restore.load("dncnn-color", device="cpu", precision="bf16", tile=None)
+    assert bf16_restorer.dtype == torch.bfloat16
+    bf16 = bf16_restorer(image)
+    assert bf16.dtype == np.float32 and bf16.shape == image.shape
+    assert np.abs(bf16 - fp32).max() < 0.05
+    assert mean_abs_diff(bf16, fp32) < 0.01
+
+
+def test_auto_precision_on_cpu_is_fp32(untrained_weights):
+    assert restore.load("dncnn-gray", device="cpu").dtype == torch.float32
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")
+def test_cuda_is_refused_without_cuda(untrained_weights):
+    with pytest.raises(InvalidOptionError, match="not available"):
+        restore.load("dncnn-color", device="cuda")
+
+
+def test_unknown_device_is_refused(untrained_weights):
+    with pytest.raises(InvalidOptionError):
+        restore.load("dncnn-color", device="toaster")
+
+
+@pytest.mark.parametrize("tile", [-1, 8, 2.5, True, "big"], ids=repr)
+def test_invalid_tile_is_refused(untrained_weights, tile):
+    with pytest.raises(InvalidOptionError, match="tile"):
+        restore.load("dncnn-color", device="cpu", tile=tile)
+
+
+@pytest.mark.parametrize("tile", [None, 0, "off"], ids=repr)
+def test_tiling_can_be_switched_off(untrained_weights, tile):
+    assert restore.load("dncnn-gray", device="cpu", tile=tile).tile is None
+
+
+def test_invalid_image_through_the_api(color):
+    with pytest.raises(InvalidImageError):
+        color(np.zeros((16, 16, 5), dtype=np.uint8))
+    with pytest.raises(InvalidImageError):
+        color(np.full((16, 16, 3), np.nan, dtype=np.float32))
+
+
+def test_restorer_repr_and_info(color):
+    assert "dncnn-color" in repr(color)
+    assert color.info.name == "dncnn-color"
+    assert color.info.card is not None and color.info.card["untrained"] is True
+
+
+# --- catalog --------------------------------------------------------------------------------------------------------
+
+
+def test_models_lists_learned_and_classical(untrained_weights):
+    infos = {info.name: info for info in restore.models()}
+    expected = {
+        "dncnn-color": ("learned", (3,)),
+        "dncnn-gray": ("learned", (1,)),
+        "bm3d": ("classical", (1,)),
+        "cbm3d": ("classical", (3,)),
+        "nlmeans": ("classical", (1, 3)),
+    }
+    assert set(expected) <= set(infos)
+    for name, (kind, channels) in expected.items():
+        info = infos[name]
+        assert isinstance(info, restore.ModelInfo)
+        assert info.task == "denoise"
+        assert info.kind == kind
+        assert info.input_kind == "image"
+        assert info.channels == channels
+        assert "sigma" in info.options
+        assert info.summary
+        if kind == "learned":
+            assert info.card is not None and "sha256" in info.card
+        else:
+            assert info.card is None
+
+
+def test_public_api_snapshot():
+    assert sorted(restore.__all__) == restore.__all__
+    for name in ("load", "restore", "models", "Restorer", "ModelInfo", "RestoreError", "InvalidImageError",
+                 "InvalidOptionError", "UnknownModelError", "WeightsError", "UnreadableFileError"):
+        assert name in restore.__all__ and hasattr(restore, name)
+
+
+# --- classical baselines through the API ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model, channels", [("bm3d", None), ("cbm3d", 3), ("nlmeans", None), ("nlmeans", 3)]
+)
+def test_classical_baselines_reduce_the_error(model, channels, smooth_image, add_noise):
+    clean = smooth_image(32, 32, channels).astype(np.float32)
+    noisy = add_noise(clean, sigma=25, seed=7)
+    out = restore.restore(noisy, model=model, device="cpu", sigma=25)
+    assert out.shape == noisy.shape and out.dtype == np.float32
+    mse_noisy = float(np.mean((noisy - clean) ** 2))
+    mse_out = float(np.mean((out - clean) ** 2))
+    assert mse_out < 0.5 * mse_noisy, (mse_out, mse_noisy)
+
+
+def test_classical_sigma_auto_is_estimated(smooth_image, add_noise):
+    clean = smooth_image(32, 32)
+    noisy = add_noise(clean, sigma=25, seed=8)
+    out = restore.restore(noisy, model="nlmeans", device="cpu")
+    assert out.dtype == np.float64
+    assert np.mean((out - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
+
+
+def test_classical_on_uint8_tensor(smooth_image, add_noise):
+    clean = smooth_image(32, 32)
+    noisy = np.clip(add_noise(clean, sigma=25, seed=9), 0, 1)
+    tensor = torch.from_numpy(np.round(noisy * 255).astype(np.uint8))[None]
+    out = restore.restore(tensor, model="nlmeans", device="cpu", sigma=25)
+    assert out.dtype == torch.uint8 and out.shape == (1, 32, 32)

@@ -1,0 +1,181 @@
+"""The command line over files and folders: structure, bit depth, metadata, resume, bad files, usage errors."""
+
+from __future__ import annotations
+
+import hashlib
+import io as pyio
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from restore.cli import main
+
+
+def write_png(path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(path.suffix, bgr)
+    assert ok
+    path.write_bytes(data.tobytes())
+
+
+def noisy_uint(shape: tuple[int, ...], dtype, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    top = np.iinfo(dtype).max
+    ramp = np.linspace(0.2, 0.8, shape[1])[None, :] * np.ones(shape[:2])
+    if len(shape) == 3:
+        ramp = ramp[:, :, None] * np.ones(shape[2])
+    return np.clip((ramp + rng.normal(0, 0.1, shape)) * top, 0, top).astype(dtype)
+
+
+def digest(folder) -> dict:
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def photo_tree(tmp_path):
+    """in/a.png (8-bit RGB), in/sub/b.png (16-bit RGB), in/sub/deeper/c.tif (16-bit gray), in/notes.txt."""
+    root = tmp_path / "in"
+    write_png(root / "a.png", noisy_uint((24, 40, 3), np.uint8))
+    write_png(root / "sub" / "b.png", noisy_uint((20, 30, 3), np.uint16, 1))
+    write_png(root / "sub" / "deeper" / "c.tif", noisy_uint((16, 18), np.uint16, 2))
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_models_lists_learned_and_classical(untrained_weights, capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "dncnn-color" in out and "cbm3d" in out
+    assert main(["models", "--json"]) == 0
+    names = {m["name"] for m in json.loads(capsys.readouterr().out)}
+    assert {"dncnn-color", "dncnn-gray", "bm3d", "cbm3d", "nlmeans"} <= names
+
+
+def test_recursive_run_keeps_structure_and_bit_depth(untrained_weights, photo_tree, tmp_path, capsys):
+    before = digest(photo_tree)
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(out), "--recursive", "--device", "cpu"]) == 0
+    assert digest(photo_tree) == before, "inputs must never change"
+    a = cv2.imread(str(out / "a.png"), cv2.IMREAD_UNCHANGED)
+    b = cv2.imread(str(out / "sub" / "b.png"), cv2.IMREAD_UNCHANGED)
+    c = cv2.imread(str(out / "sub" / "deeper" / "c.tif"), cv2.IMREAD_UNCHANGED)
+    assert a.dtype == np.uint8 and a.shape == (24, 40, 3)
+    assert b.dtype == np.uint16 and b.shape == (20, 30, 3)
+    assert c.dtype == np.uint16 and c.shape == (16, 18)
+    assert not (out / "notes.txt").exists()
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name], "no temporary files left behind"
+    assert "3 restored" in capsys.readouterr().out
+
+
+def test_without_recursive_only_top_level(untrained_weights, photo_tree, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(out), "--device", "cpu"]) == 0
+    assert (out / "a.png").exists() and not (out / "sub").exists()
+
+
+def test_bad_files_are_reported_and_the_rest_restored(untrained_weights, tmp_path, capsys):
+    root = tmp_path / "in"
+    write_png(root / "good.png", noisy_uint((16, 16, 3), np.uint8))
+    (root / "text.png").write_text("this is not a PNG")
+    write_png(root / "whole.jpg", noisy_uint((64, 64, 3), np.uint8))
+    data = (root / "whole.jpg").read_bytes()
+    (root / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (root / "whole.jpg").unlink()
+    (root / "empty.png").write_bytes(b"")
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(root), "-o", str(out), "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert (out / "good.png").exists()
+    for name in ("text.png", "truncated.jpg", "empty.png"):
+        assert name in captured.err
+        assert not (out / name).exists()
+    assert "1 restored" in captured.out and "3 failed" in captured.out
+
+
+def test_rerun_skips_existing_outputs_unless_overwrite(untrained_weights, photo_tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["run", "dncnn-color", str(photo_tree), "-o", str(out), "-r", "--device", "cpu"]
+    assert main(args) == 0
+    marker = b"keep me"
+    (out / "a.png").write_bytes(marker)
+    capsys.readouterr()
+    assert main(args) == 0
+    assert (out / "a.png").read_bytes() == marker
+    assert "3 skipped" in capsys.readouterr().out
+    assert main([*args, "--overwrite"]) == 0
+    assert (out / "a.png").read_bytes() != marker
+
+
+def test_output_folder_inside_input_is_refused(untrained_weights, photo_tree, capsys):
+    before = digest(photo_tree)
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(photo_tree / "restored")]) == 2
+    assert "inside input folder" in capsys.readouterr().err
+    assert digest(photo_tree) == before
+
+
+def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_path, capsys):
+    image = tmp_path / "x.png"
+    write_png(image, noisy_uint((16, 16, 3), np.uint8))
+    before = image.read_bytes()
+    assert main(["run", "dncnn-color", str(image), "-o", str(tmp_path), "--overwrite", "--device", "cpu"]) == 1
+    assert image.read_bytes() == before
+    assert "overwrite an input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "no-such-model", "IN", "-o", "OUT"], "unknown model"),
+        (["run", "dncnn-color", "IN", "-o", "OUT", "--sigma", "-3"], "sigma"),
+        (["run", "dncnn-color", "MISSING", "-o", "OUT"], "does not exist"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(untrained_weights, photo_tree, tmp_path, capsys, args, message):
+    args = [
+        str(photo_tree) if a == "IN" else str(tmp_path / "out") if a == "OUT" else str(tmp_path / a) if a == "MISSING" else a
+        for a in args
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_raw_file_given_to_an_image_model_fails_clearly(untrained_weights, tmp_path, capsys):
+    fake_raw = tmp_path / "shot.dng"
+    fake_raw.write_bytes(b"II*\x00not really a dng")
+    assert main(["run", "dncnn-color", str(fake_raw), "-o", str(tmp_path / "out"), "--device", "cpu"]) == 1
+    assert "raw" in capsys.readouterr().err
+
+
+def test_exif_orientation_and_icc_profile_are_kept(untrained_weights, tmp_path):
+    icc = b"\x00" * 128 + b"fake icc profile for the test"
+    exif = Image.Exif()
+    exif[274] = 6
+    source = tmp_path / "in" / "portrait.jpg"
+    source.parent.mkdir()
+    Image.fromarray(noisy_uint((24, 32, 3), np.uint8)).save(source, quality=95, exif=exif.tobytes(), icc_profile=icc)
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(source.parent), "-o", str(out), "--device", "cpu"]) == 0
+    with Image.open(out / "portrait.jpg") as result:
+        assert result.info.get("icc_profile") == icc
+        assert result.getexif().get(274) == 6
+        assert result.size == (32, 24)
+
+
+def test_format_option_converts(untrained_weights, tmp_path):
+    source = tmp_path / "x.jpg"
+    write_png(source, noisy_uint((16, 16, 3), np.uint8))
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(source), "-o", str(out), "--format", "png", "--device", "cpu"]) == 0
+    assert (out / "x.png").exists()
+
+
+def test_demo_writes_before_after(untrained_weights, tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path), "--device", "cpu"]) == 0
+    figure = cv2.imread(str(tmp_path / "demo_before_after.png"))
+    assert figure is not None and figure.shape[1] == 3 * 640
+    assert "dB" in capsys.readouterr().out

@@ -1,0 +1,174 @@
+"""``restore.registry``: verified, strict weight loading and registration."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import restore
+import restore.api
+from pipelines.model_card import export_weights, sha256_of
+from restore import WeightsError
+from restore.registry import ModelSpec, get_spec, list_specs, register, weights_dir
+
+NAME = "dncnn-gray"
+
+
+@pytest.fixture
+def weights_copy(untrained_weights_dir, tmp_path, monkeypatch):
+    """A private copy of the untrained weights that a test may damage; ``RESTORE_WEIGHTS_DIR`` points at it."""
+    folder = tmp_path / "weights"
+    shutil.copytree(untrained_weights_dir, folder)
+    monkeypatch.setenv("RESTORE_WEIGHTS_DIR", str(folder))
+    restore.api._cached_load.cache_clear()
+    yield folder
+    restore.api._cached_load.cache_clear()
+
+
+def files(folder):
+    stem = get_spec(NAME).weights
+    return folder / f"{stem}.safetensors", folder / f"{stem}.json"
+
+
+def set_card_sha256(card_path, sha256):
+    card = json.loads(card_path.read_text())
+    card["sha256"] = sha256
+    card_path.write_text(json.dumps(card))
+
+
+def test_weights_dir_follows_the_environment(weights_copy):
+    assert weights_dir() == weights_copy
+
+
+def test_intact_copy_loads(weights_copy):
+    restorer = restore.load(NAME, device="cpu")
+    assert not restorer.network.training
+
+
+def test_flipped_byte_fails_the_checksum(weights_copy):
+    weights, _ = files(weights_copy)
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="sha256") as info:
+        restore.load(NAME, device="cpu")
+    assert weights.name in str(info.value)
+    assert not isinstance(info.value, ValueError)
+
+
+def test_missing_weights_file(weights_copy):
+    weights, _ = files(weights_copy)
+    weights.unlink()
+    with pytest.raises(WeightsError, match="missing") as info:
+        restore.load(NAME, device="cpu")
+    assert weights.name in str(info.value)
+
+
+def test_missing_card(weights_copy):
+    _, card = files(weights_copy)
+    card.unlink()
+    with pytest.raises(WeightsError) as info:
+        restore.load(NAME, device="cpu")
+    assert card.name in str(info.value)
+
+
+def test_card_without_sha256(weights_copy):
+    _, card_path = files(weights_copy)
+    card = json.loads(card_path.read_text())
+    del card["sha256"]
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="sha256") as info:
+        restore.load(NAME, device="cpu")
+    assert card_path.name in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", '"just a string"', '{"sha256": null}', '{"sha256": 12}'])
+def test_malformed_card(weights_copy, text):
+    _, card_path = files(weights_copy)
+    card_path.write_text(text)
+    with pytest.raises(WeightsError) as info:
+        restore.load(NAME, device="cpu")
+    assert card_path.name in str(info.value) or "sha256" in str(info.value)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_invalid_safetensors_with_matching_checksum(weights_copy, damage):
+    weights, card_path = files(weights_copy)
+    data = weights.read_bytes()
+    blob = {"truncated": data[: len(data) // 2], "garbage": b"not a safetensors file" * 8, "empty": b""}[damage]
+    weights.write_bytes(blob)
+    set_card_sha256(card_path, sha256_of(weights))
+    with pytest.raises(WeightsError, match="safetensors") as info:
+        restore.load(NAME, device="cpu")
+    assert weights.name in str(info.value)
+
+
+@pytest.mark.parametrize("mismatch", ["wrong architecture", "missing tensor", "extra tensor", "wrong shape"])
+def test_state_dict_that_does_not_fit(weights_copy, mismatch):
+    spec = get_spec(NAME)
+    weights, _ = files(weights_copy)
+    if mismatch == "wrong architecture":
+        # Color weights under the gray model's name: every first/last layer has the wrong shape.
+        export_weights(get_spec("dncnn-color").build(), weights_copy, spec.weights, card={})
+    else:
+        state = {k: v.float() if v.is_floating_point() else v for k, v in spec.build().state_dict().items()}
+        if mismatch == "missing tensor":
+            state.pop("tail.weight")
+        elif mismatch == "extra tensor":
+            state["extra.weight"] = torch.zeros(3)
+        else:
+            state["head.bias"] = torch.zeros(7)
+        save_file(state, str(weights))
+        set_card_sha256(files(weights_copy)[1], sha256_of(weights))
+    with pytest.raises(WeightsError, match="does not fit") as info:
+        restore.load(NAME, device="cpu")
+    assert weights.name in str(info.value)
+
+
+def test_weights_error_is_a_restore_error():
+    assert issubclass(WeightsError, restore.RestoreError)
+
+
+def test_registering_a_duplicate_name_warns():
+    original = get_spec("nlmeans")
+    try:
+        with pytest.warns(UserWarning, match="nlmeans"):
+            register(original)
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            register(original)
+    assert get_spec("nlmeans") is original
+
+
+def test_registering_a_new_name_does_not_warn_and_is_listed():
+    from restore import registry
+
+    spec = ModelSpec(name="zz-test-identity", task="denoise", summary="identity", channels=(1, 3),
+                     classical=lambda image, **_: image)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            register(spec)
+        assert spec in list_specs()
+        assert list_specs() == sorted(list_specs(), key=lambda s: s.name)
+    finally:
+        registry._REGISTRY.pop(spec.name, None)
+
+
+def test_every_learned_model_loads_its_untrained_weights(untrained_weights):
+    for spec in list_specs():
+        if spec.build is None:
+            continue
+        restorer = restore.load(spec.name, device="cpu", tile=None)
+        assert restorer.info.card["untrained"] is True
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            reference = spec.build().eval()
+        for key, value in reference.state_dict().items():
+            assert torch.equal(restorer.network.state_dict()[key].cpu(), value), key

@@ -1,0 +1,147 @@
+"""``restore.ops.tiling``: tiled inference matches untiled inference when the overlap covers the receptive field."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import restore
+from restore.ops.tiling import tile_starts, tiled_apply
+
+
+def conv_stack(channels_in: int = 2, channels_out: int = 2, layers: int = 4, seed: int = 0) -> nn.Module:
+    """A deterministic stack of 3x3 convolutions (receptive radius ``layers``) with zero padding."""
+    generator = torch.Generator().manual_seed(seed)
+    modules = []
+    for i in range(layers):
+        cin = channels_in if i == 0 else 8
+        cout = channels_out if i == layers - 1 else 8
+        conv = nn.Conv2d(cin, cout, 3, padding=1)
+        with torch.no_grad():
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 0.3)
+            conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * 0.1)
+        modules += [conv, nn.Tanh()] if i < layers - 1 else [conv]
+    return nn.Sequential(*modules).eval()
+
+
+@pytest.mark.parametrize("length, tile, overlap", [(10, 10, 2), (5, 10, 2), (11, 10, 2), (150, 40, 8), (97, 32, 8)])
+def test_tile_starts_cover_with_full_tiles(length, tile, overlap):
+    starts = tile_starts(length, tile, overlap)
+    assert starts[0] == 0
+    assert starts == sorted(set(starts))
+    if length > tile:
+        assert starts[-1] == length - tile
+        assert all(b - a <= tile - overlap for a, b in zip(starts, starts[1:]))
+    else:
+        assert starts == [0]
+
+
+@pytest.mark.parametrize("height, width", [(150, 97), (97, 150), (41, 33), (64, 200)])
+@pytest.mark.parametrize("tile, overlap", [(32, 8), (40, 10), (33, 9)])
+@torch.no_grad()
+def test_tiled_matches_untiled(height, width, tile, overlap):
+    layers = overlap // 2  # overlap >= 2 * receptive radius
+    fn = conv_stack(layers=layers)
+    x = torch.randn(2, 2, height, width, generator=torch.Generator().manual_seed(1))
+    expected = fn(x)
+    out = tiled_apply(fn, x, tile, overlap)
+    assert out.shape == expected.shape and out.dtype == torch.float32
+    assert float((out - expected).abs().max()) < 1e-5
+
+
+@torch.no_grad()
+def test_too_small_overlap_differs():
+    """Sanity check of the test above: with overlap below 2 * radius, tiles do see their borders."""
+    fn = conv_stack(layers=6)
+    x = torch.randn(1, 2, 90, 90, generator=torch.Generator().manual_seed(2))
+    out = tiled_apply(fn, x, 32, 4)
+    assert float((out - fn(x)).abs().max()) > 1e-3
+
+
+class ConvPixelShuffle(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = conv_stack(channels_in=2, channels_out=3 * 4, layers=3, seed=3)
+
+    def forward(self, x):
+        return F.pixel_shuffle(self.body(x), 2)
+
+
+class ConvNearest(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = conv_stack(channels_in=2, channels_out=3, layers=3, seed=4)
+
+    def forward(self, x):
+        return F.interpolate(self.body(x), scale_factor=2, mode="nearest")
+
+
+@pytest.mark.parametrize("network", [ConvPixelShuffle, ConvNearest])
+@torch.no_grad()
+def test_tiled_matches_untiled_with_scale_2(network):
+    fn = network().eval()
+    x = torch.randn(1, 2, 75, 49, generator=torch.Generator().manual_seed(5))
+    expected = fn(x)
+    assert expected.shape == (1, 3, 150, 98)
+    out = tiled_apply(fn, x, 24, 6, scale=2)
+    assert out.shape == expected.shape
+    assert float((out - expected).abs().max()) < 1e-5
+
+
+@torch.no_grad()
+def test_tile_covering_the_image_is_one_call():
+    calls = []
+
+    def fn(t):
+        calls.append(tuple(t.shape))
+        return t * 2
+
+    x = torch.rand(1, 1, 30, 20, dtype=torch.float64)
+    out = tiled_apply(fn, x, 30, 8)
+    assert calls == [(1, 1, 30, 20)]
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, (x * 2).float())
+
+
+@torch.no_grad()
+def test_tiles_have_the_requested_size():
+    calls = []
+
+    def fn(t):
+        calls.append(tuple(t.shape[-2:]))
+        return t
+
+    x = torch.rand(1, 1, 70, 45)
+    out = tiled_apply(fn, x, 32, 8)
+    assert set(calls) == {(32, 32)}
+    torch.testing.assert_close(out, x)  # identity stays the identity: weights are normalized
+
+
+def test_overlap_not_smaller_than_tile_raises():
+    with pytest.raises(ValueError, match="overlap"):
+        tiled_apply(lambda t: t, torch.zeros(1, 1, 50, 50), 16, 16)
+
+
+# --- through the API ------------------------------------------------------------------------------------------------
+
+
+def test_api_tiled_matches_untiled(untrained_weights, smooth_image, add_noise):
+    noisy = add_noise(smooth_image(150, 130), sigma=25, seed=11).astype(np.float32)
+    tiled = restore.load("dncnn-gray", device="cpu", tile=96)
+    assert tiled.tile == 96 and tiled.overlap >= 2 * tiled.spec.receptive_radius
+    whole = restore.load("dncnn-gray", device="cpu", tile=None)
+    out_tiled, out_whole = tiled(noisy), whole(noisy)
+    assert out_tiled.shape == noisy.shape and out_tiled.dtype == np.float32
+    difference = np.abs(out_tiled - out_whole)
+    assert difference.max() < 1e-4
+    # No seam: the difference has no structure along the tile borders either.
+    assert difference.mean(axis=0).max() < 1e-5 and difference.mean(axis=1).max() < 1e-5
+
+
+def test_api_refuses_tiles_too_small_for_the_overlap(untrained_weights):
+    # dncnn-gray has a receptive radius of 20 px: its overlap is 40 px, so a tile must exceed 80 px.
+    with pytest.raises(restore.InvalidOptionError, match="tile"):
+        restore.load("dncnn-gray", device="cpu", tile=64)
