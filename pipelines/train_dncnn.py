@@ -4,6 +4,7 @@ One command per model (presets named as in the registry), resumable, useful at a
 
     python -m pipelines.train_dncnn dncnn-color --minutes 60            # CPU, as far as it goes
     python -m pipelines.train_dncnn dncnn-gray-25 --steps 60000 --device cuda
+    python -m pipelines.train_dncnn dncnn-color --minutes 0            # only validate and export the saved state
 
 The run keeps its resumable state in ``--state`` (default ``weights/checkpoints/<name>.train.safetensors``) every
 ``--checkpoint-minutes``; on exit it validates on held-out photos and exports ``weights/<name>.safetensors`` and its
@@ -167,10 +168,13 @@ def train(cfg: TrainConfig, command: str) -> Path:
             save_training_state(state_path, model, optimizer, step, info)
             last_save = time.monotonic()
 
-    session["end_step"] = step
-    info["seconds"] = seconds_before + time.monotonic() - start
-    info["sessions"].append(session)
-    save_training_state(state_path, model, optimizer, step, info)
+    if step > session["start_step"]:
+        session["end_step"] = step
+        info["seconds"] = seconds_before + time.monotonic() - start
+        info["sessions"].append(session)
+        info["config"] = {k: str(v) for k, v in asdict(cfg).items()}
+        save_training_state(state_path, model, optimizer, step, info)
+    run_config = info.get("config", {k: str(v) for k, v in asdict(cfg).items()})
     validation = validate(model, crops, recipe.validation_sigmas, device)
     print(f"validation PSNR at step {step}: {validation}")
     card = {
@@ -178,11 +182,11 @@ def train(cfg: TrainConfig, command: str) -> Path:
         "task": "denoise",
         "training": {
             "recipe": asdict(recipe),
-            "config": {k: str(v) for k, v in asdict(cfg).items()},
+            "config": run_config,
             "data": f"{len(train_photos)} photos from {cfg.data} (downscaled, {bank.shape[0]} patches)",
             "steps_done": step,
-            "steps_planned": cfg.steps,
-            "complete": step >= cfg.steps,
+            "steps_planned": int(run_config["steps"]),
+            "complete": step >= int(run_config["steps"]),
             "train_seconds": round(info["seconds"], 1),
             "sessions": info["sessions"],
             "commit": git_commit(),
