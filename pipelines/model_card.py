@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import platform
 import subprocess
@@ -13,14 +12,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from restore.registry import file_sha256
 
 
 def git_commit() -> str:
@@ -58,7 +50,7 @@ def export_weights(model: nn.Module, weights_dir: Path, name: str, card: dict) -
     card = {
         "name": name,
         "weights": weights_path.name,
-        "sha256": sha256_of(weights_path),
+        "sha256": file_sha256(weights_path),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **card,
     }

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from functools import partial
 from typing import Any
+
+import numpy as np
 
 from restore import baselines
 from restore.errors import InvalidOptionError
@@ -29,57 +32,39 @@ BLIND_SIGMA = Option(
 )
 SIGMA = Option("sigma", None, parse_sigma, "noise level on the 8-bit scale (25 means 25/255); 'auto' estimates it")
 
-register(
-    ModelSpec(
-        name="dncnn-color",
+
+def dncnn(name: str, channels: int, depth: int, summary: str, options: tuple[Option, ...]) -> ModelSpec:
+    """A DnCNN entry: weights file named after the model, receptive-field radius = depth."""
+    return ModelSpec(
+        name=name,
         task="denoise",
-        summary="CDnCNN-B: blind color Gaussian denoiser, sigma 0-55 (20 layers)",
-        channels=(3,),
-        options=(BLIND_SIGMA,),
-        build=partial(DnCNN, channels=3, depth=20),
-        weights="dncnn-color",
-        receptive_radius=20,
+        summary=summary,
+        channels=(channels,),
+        options=options,
+        build=partial(DnCNN, channels=channels, depth=depth),
+        weights=name,
+        receptive_radius=depth,
+    )
+
+
+def classical_denoiser(
+    name: str, channels: tuple[int, ...], summary: str, function: Callable[..., np.ndarray]
+) -> ModelSpec:
+    """A classical denoiser entry taking ``sigma`` (or estimating it)."""
+    return ModelSpec(name=name, task="denoise", summary=summary, channels=channels, options=(SIGMA,), classical=function)
+
+
+register(dncnn("dncnn-color", 3, 20, "CDnCNN-B: blind color Gaussian denoiser, sigma 0-55 (20 layers)", (BLIND_SIGMA,)))
+register(dncnn("dncnn-gray", 1, 20, "DnCNN-B: blind grayscale Gaussian denoiser, sigma 0-55 (20 layers)", (BLIND_SIGMA,)))
+register(
+    classical_denoiser(
+        "bm3d", (1,), "BM3D (bm3d package), grayscale; color images are denoised channel by channel",
+        baselines.bm3d_denoise,
     )
 )
+register(classical_denoiser("cbm3d", (3,), "CBM3D (bm3d package), color", baselines.cbm3d_denoise))
 register(
-    ModelSpec(
-        name="dncnn-gray",
-        task="denoise",
-        summary="DnCNN-B: blind grayscale Gaussian denoiser, sigma 0-55 (20 layers)",
-        channels=(1,),
-        options=(BLIND_SIGMA,),
-        build=partial(DnCNN, channels=1, depth=20),
-        weights="dncnn-gray",
-        receptive_radius=20,
-    )
-)
-register(
-    ModelSpec(
-        name="bm3d",
-        task="denoise",
-        summary="BM3D (bm3d package), grayscale; color images are denoised channel by channel",
-        channels=(1,),
-        options=(SIGMA,),
-        classical=baselines.bm3d_denoise,
-    )
-)
-register(
-    ModelSpec(
-        name="cbm3d",
-        task="denoise",
-        summary="CBM3D (bm3d package), color",
-        channels=(3,),
-        options=(SIGMA,),
-        classical=baselines.cbm3d_denoise,
-    )
-)
-register(
-    ModelSpec(
-        name="nlmeans",
-        task="denoise",
-        summary="non-local means (scikit-image, fast mode), gray or color",
-        channels=(1, 3),
-        options=(SIGMA,),
-        classical=baselines.nlmeans_denoise,
+    classical_denoiser(
+        "nlmeans", (1, 3), "non-local means (scikit-image, fast mode), gray or color", baselines.nlmeans_denoise
     )
 )

@@ -27,7 +27,17 @@ from torch import nn
 
 from restore.errors import InvalidOptionError, UnknownModelError, WeightsError
 
-__all__ = ["ModelInfo", "ModelSpec", "Option", "get_spec", "list_specs", "load_network", "register", "weights_dir"]
+__all__ = [
+    "ModelInfo",
+    "ModelSpec",
+    "Option",
+    "file_sha256",
+    "get_spec",
+    "list_specs",
+    "load_network",
+    "register",
+    "weights_dir",
+]
 
 InputKind = Literal["image", "burst", "raw"]
 
@@ -151,7 +161,8 @@ def model_info(spec: ModelSpec) -> ModelInfo:
     )
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -178,7 +189,7 @@ def load_network(spec: ModelSpec) -> nn.Module:
         raise WeightsError(f"model card {card_path} for {spec.name!r} is missing or has no sha256: {error}") from None
     if not isinstance(expected, str):
         raise WeightsError(f"model card {card_path} for {spec.name!r} has no valid sha256 (got {expected!r})")
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if actual != expected:
         raise WeightsError(
             f"weights file {path} is corrupted: sha256 {actual[:16]}... does not match its card ({expected[:16]}...)"

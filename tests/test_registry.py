@@ -12,7 +12,8 @@ from safetensors.torch import save_file
 
 import restore
 import restore.api
-from pipelines.model_card import export_weights, sha256_of
+from pipelines.model_card import export_weights
+from restore.registry import file_sha256
 from restore import WeightsError
 from restore.registry import ModelSpec, get_spec, list_specs, register, weights_dir
 
@@ -102,7 +103,7 @@ def test_invalid_safetensors_with_matching_checksum(weights_copy, damage):
     data = weights.read_bytes()
     blob = {"truncated": data[: len(data) // 2], "garbage": b"not a safetensors file" * 8, "empty": b""}[damage]
     weights.write_bytes(blob)
-    set_card_sha256(card_path, sha256_of(weights))
+    set_card_sha256(card_path, file_sha256(weights))
     with pytest.raises(WeightsError, match="safetensors") as info:
         restore.load(NAME, device="cpu")
     assert weights.name in str(info.value)
@@ -124,7 +125,7 @@ def test_state_dict_that_does_not_fit(weights_copy, mismatch):
         else:
             state["head.bias"] = torch.zeros(7)
         save_file(state, str(weights))
-        set_card_sha256(files(weights_copy)[1], sha256_of(weights))
+        set_card_sha256(files(weights_copy)[1], file_sha256(weights))
     with pytest.raises(WeightsError, match="does not fit") as info:
         restore.load(NAME, device="cpu")
     assert weights.name in str(info.value)
