@@ -60,6 +60,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
     }
     if not available.get(resolved.type, False):
         raise InvalidOptionError(f"device {device!r} is not available on this machine (try device='auto')")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise InvalidOptionError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return resolved
 
 

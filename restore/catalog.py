@@ -33,7 +33,9 @@ BLIND_SIGMA = Option(
 SIGMA = Option("sigma", None, parse_sigma, "noise level on the 8-bit scale (25 means 25/255); 'auto' estimates it")
 
 
-def dncnn(name: str, channels: int, depth: int, summary: str, options: tuple[Option, ...]) -> ModelSpec:
+def dncnn(
+    name: str, channels: int, depth: int, summary: str, options: tuple[Option, ...], batch_norm: bool = True
+) -> ModelSpec:
     """A DnCNN entry: weights file named after the model, receptive-field radius = depth."""
     return ModelSpec(
         name=name,
@@ -41,7 +43,7 @@ def dncnn(name: str, channels: int, depth: int, summary: str, options: tuple[Opt
         summary=summary,
         channels=(channels,),
         options=options,
-        build=partial(DnCNN, channels=channels, depth=depth),
+        build=partial(DnCNN, channels=channels, depth=depth, batch_norm=batch_norm),
         weights=name,
         receptive_radius=depth,
     )
@@ -54,7 +56,12 @@ def classical_denoiser(
     return ModelSpec(name=name, task="denoise", summary=summary, channels=channels, options=(SIGMA,), classical=function)
 
 
-register(dncnn("dncnn-color", 3, 20, "CDnCNN-B: blind color Gaussian denoiser, sigma 0-55 (20 layers)", (BLIND_SIGMA,)))
+register(
+    dncnn(
+        "dncnn-color", 3, 20, "CDnCNN-B: blind color Gaussian denoiser, sigma 0-55 (20 layers, no batch norm)",
+        (BLIND_SIGMA,), batch_norm=False,
+    )
+)
 register(dncnn("dncnn-gray", 1, 20, "DnCNN-B: blind grayscale Gaussian denoiser, sigma 0-55 (20 layers)", (BLIND_SIGMA,)))
 register(
     classical_denoiser(

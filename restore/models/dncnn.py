@@ -17,12 +17,12 @@ __all__ = ["DnCNN"]
 
 
 class ConvBNReLU(nn.Module):
-    """3x3 convolution, batch normalization and ReLU: one middle layer of DnCNN."""
+    """3x3 convolution, batch normalization (optional) and ReLU: one middle layer of DnCNN."""
 
-    def __init__(self, features: int) -> None:
+    def __init__(self, features: int, batch_norm: bool = True) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(features, features, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(features, eps=1e-4, momentum=0.05)
+        self.conv = nn.Conv2d(features, features, 3, padding=1, bias=not batch_norm)
+        self.bn = nn.BatchNorm2d(features, eps=1e-4, momentum=0.05) if batch_norm else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -36,20 +36,22 @@ class DnCNN(nn.Module):
         channels: image channels, 1 for gray and 3 for RGB.
         depth: number of convolution layers in total (17 for DnCNN-S, 20 for DnCNN-B / CDnCNN-B).
         features: width of the hidden layers.
+        batch_norm: batch normalization in the middle layers, as in the paper. Without it the middle convolutions
+            have biases; on our short CPU runs the color network only left the identity plateau without it.
 
     Shape:
         - Input: :math:`(B, C, H, W)`, values on a [0, 1] scale (noise may push them outside).
         - Output: :math:`(B, C, H, W)`, the denoised estimate on the same scale (not clipped).
     """
 
-    def __init__(self, channels: int = 1, depth: int = 17, features: int = 64) -> None:
+    def __init__(self, channels: int = 1, depth: int = 17, features: int = 64, batch_norm: bool = True) -> None:
         super().__init__()
         if depth < 3:
             raise ValueError(f"DnCNN needs at least 3 layers, got depth={depth}")
         self.channels = channels
         self.head = nn.Conv2d(channels, features, 3, padding=1)
         self.head_relu = nn.ReLU(inplace=True)
-        self.body = nn.Sequential(*(ConvBNReLU(features) for _ in range(depth - 2)))
+        self.body = nn.Sequential(*(ConvBNReLU(features, batch_norm) for _ in range(depth - 2)))
         self.tail = nn.Conv2d(features, channels, 3, padding=1, bias=False)
         self._init_weights()
 
