@@ -7,7 +7,7 @@ Protocol: uint8 image; x = img/255; noisy = x + N(0, (sigma/255)^2) from ``numpy
 seed = crc32("<set>/<image>/<sigma>"), not clipped, not quantized; output clipped to [0, 1] and rounded to uint8;
 PSNR on uint8 (data range 255, no border crop, RGB for color) and SSIM as ``restore.metrics``. Every method sees the
 very same noisy arrays. Classical baselines are slow here (BM3D ~5 s, CBM3D ~13 s per 512x512 image), so their
-per-image results are cached in ``benchmarks/cache/denoise.json`` keyed by method, set, image, sigma and seed.
+per-image results are cached in ``benchmarks/cache/denoise-<method>.json`` keyed by set, image, sigma and seed.
 Writes ``benchmarks/results/denoise.md`` and ``.json``.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -32,7 +33,7 @@ from restore.runtime import tune_allocator
 COLOR_SETS = ("CBSD68", "Kodak24", "McMaster")
 GRAY_SETS = ("Set12", "BSD68")
 CACHED_METHODS = {"bm3d", "cbm3d", "nlmeans"}
-CACHE = REPO / "benchmarks" / "cache" / "denoise.json"
+CACHE_DIR = REPO / "benchmarks" / "cache"
 
 # Published PSNR (dB) on this protocol, from DESIGN.md: (BM3D/CBM3D, DnCNN-S/CDnCNN-B, DRUNet) per sigma 15/25/50.
 PUBLISHED = {
@@ -54,26 +55,34 @@ def default_methods(test_set: str) -> list[str]:
     return ["dncnn-gray", "bm3d"]
 
 
-def load_cache() -> dict:
-    return json.loads(CACHE.read_text()) if CACHE.exists() else {}
+def cache_path(method: str) -> Path:
+    return CACHE_DIR / f"denoise-{method}.json"
 
 
-def save_cache(cache: dict) -> None:
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    tmp = CACHE.with_name(CACHE.name + ".tmp")
+def load_cache(method: str) -> dict:
+    path = cache_path(method)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_cache(method: str, cache: dict) -> None:
+    """Write one method's cache atomically (one file per method, so runs of different methods can overlap)."""
+    path = cache_path(method)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
-    tmp.replace(CACHE)
+    tmp.replace(path)
 
 
-def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: float, cache: dict) -> dict:
+def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: float) -> dict:
     """Mean PSNR/SSIM/seconds of one method on one set at one sigma; per-image rows included."""
+    cache = load_cache(method) if method in CACHED_METHODS else {}
     rows = []
     for path in paths:
         clean = restore.io.read_image(path)
         if test_set in GRAY_SETS and clean.ndim == 3:
             raise ValueError(f"{path} is not grayscale")
         seed = noise_seed(test_set, path.name, sigma)
-        key = f"{method}|{test_set}|{path.name}|{sigma:g}|{seed}"
+        key = f"{test_set}|{path.name}|{sigma:g}|{seed}"
         if method in CACHED_METHODS and key in cache:
             rows.append(cache[key])
             continue
@@ -86,7 +95,7 @@ def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: flo
         rows.append(row)
         if method in CACHED_METHODS:
             cache[key] = row
-            save_cache(cache)
+            save_cache(method, cache)
     return {
         "psnr": float(np.mean([r["psnr"] for r in rows])),
         "ssim": float(np.mean([r["ssim"] for r in rows])),
@@ -131,14 +140,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tune_allocator()
     meta = provenance("python -m benchmarks.denoise " + shlex.join(sys.argv[1:] if argv is None else argv))
-    cache, restorers, results = load_cache(), {}, []
+    restorers, results = {}, []
     for test_set in args.sets:
         paths = test_images(args.test_dir, test_set, args.limit)
         for method in args.methods or default_methods(test_set):
             if method not in restorers:
                 restorers[method] = restore.load(method, device=args.device)
             for sigma in args.sigmas:
-                summary = evaluate(method, restorers[method], test_set, paths, sigma, cache)
+                summary = evaluate(method, restorers[method], test_set, paths, sigma)
                 results.append({"set": test_set, "sigma": sigma, "method": method, **summary})
                 print(f"{test_set:9} sigma {sigma:4g} {method:12} {summary['psnr']:.2f} dB "
                       f"{summary['ssim']:.4f} {summary['seconds_per_image']:.2f} s/image")

@@ -151,6 +151,17 @@ def train(cfg: TrainConfig, command: str) -> Path:
     start = last_save = time.monotonic()
     seconds_before = info["seconds"]
     session = {"command": command, "device": hardware_description(device), "start_step": step}
+    config = {k: str(v) for k, v in asdict(cfg).items()}
+
+    def save_progress() -> None:
+        """Save the state with this session's progress in it, so a run killed between saves loses little."""
+        session["end_step"] = step
+        if session not in info["sessions"]:
+            info["sessions"].append(session)
+        info["seconds"] = seconds_before + time.monotonic() - start
+        info["config"] = config
+        save_training_state(state_path, model, optimizer, step, info)
+
     running_loss = 0.0
     while step < cfg.steps and (time.monotonic() - start) < cfg.minutes * 60:
         for group in optimizer.param_groups:
@@ -169,17 +180,12 @@ def train(cfg: TrainConfig, command: str) -> Path:
             print(f"step {step} lr {learning_rate(cfg, step):.2e} rmse {rmse:.2f}/255 {time.monotonic() - start:.0f}s")
             running_loss = 0.0
         if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
-            info["seconds"] = seconds_before + time.monotonic() - start
-            save_training_state(state_path, model, optimizer, step, info)
+            save_progress()
             last_save = time.monotonic()
 
     if step > session["start_step"]:
-        session["end_step"] = step
-        info["seconds"] = seconds_before + time.monotonic() - start
-        info["sessions"].append(session)
-        info["config"] = {k: str(v) for k, v in asdict(cfg).items()}
-        save_training_state(state_path, model, optimizer, step, info)
-    run_config = info.get("config", {k: str(v) for k, v in asdict(cfg).items()})
+        save_progress()
+    run_config = info.get("config", config)
     validation = validate(model, crops, recipe.validation_sigmas, device)
     print(f"validation PSNR at step {step}: {validation}")
     card = {

@@ -24,6 +24,11 @@ from restore.registry import get_spec
 from restore.runtime import tune_allocator
 
 FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
+RUN_DESCRIPTION = (
+    "Restore image files and folders into OUTPUT, keeping the folder structure, bit depth, EXIF and ICC profile. "
+    "Inputs and existing outputs are never overwritten (existing outputs are replaced only with --overwrite), so a "
+    "re-run resumes. Bad files are reported at the end; the exit code is 1 if any failed, 2 for a usage error."
+)
 
 
 @dataclass(frozen=True)
@@ -166,9 +171,12 @@ def command_models(args: argparse.Namespace) -> int:
         return 0
     for info in infos:
         training = (info.card or {}).get("training", {})
-        status = "classical" if info.kind == "classical" else f"{training.get('steps_done', '?')} steps"
-        if info.kind == "learned" and not training.get("complete", False):
-            status += " (partial training)"
+        if info.kind == "classical":
+            status = "classical"
+        elif info.card is None:
+            status = "weights missing"
+        else:
+            status = f"{training.get('steps_done', '?')} steps" + ("" if training.get("complete") else " (partial)")
         channels = "/".join("gray" if c == 1 else "rgb" for c in info.channels)
         print(f"{info.name:14} {info.task:10} {info.input_kind:6} {channels:9} {status:28} {info.summary}")
     return 0
@@ -235,8 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="print model infos and cards as JSON")
     models.set_defaults(handler=command_models)
 
-    run = commands.add_parser("run", help="restore files and folders", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = commands.add_parser("run", help="restore files and folders", description=RUN_DESCRIPTION)
     run.add_argument("model", help="model name (see 'restore models')")
     run.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files, raw files or folders")
     run.add_argument("-o", "--output", type=Path, required=True, help="output folder")

@@ -1,0 +1,29 @@
+"""GPU inference agrees with the CPU (runs only where CUDA is available, e.g. on a lent device)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import restore
+from restore.metrics import psnr, to_uint8
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_cuda_matches_cpu(precision, smooth_image, add_noise):
+    noisy = add_noise(smooth_image(96, 80, 3).astype(np.float32))
+    cpu = restore.load("dncnn-color", device="cpu")(noisy)
+    gpu = restore.load("dncnn-color", device="cuda", precision=precision)(noisy)
+    assert gpu.dtype == np.float32 and gpu.shape == noisy.shape
+    assert psnr(to_uint8(gpu), to_uint8(cpu)) > (50 if precision == "fp32" else 40)
+
+
+def test_auto_device_picks_cuda_and_keeps_tensors_there(smooth_image):
+    image = torch.from_numpy(smooth_image(64, 64, 3)).float().permute(2, 0, 1).cuda()
+    restorer = restore.load("dncnn-color")
+    assert restorer.device.type == "cuda" and restorer.dtype in (torch.float16, torch.bfloat16)
+    out = restorer(image)
+    assert out.device == image.device and out.dtype == image.dtype and out.shape == image.shape

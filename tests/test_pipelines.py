@@ -1,0 +1,93 @@
+"""The DnCNN training pipeline on tiny synthetic photos: export, card, resume, and the checkpoint round trip."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import restore
+import restore.api
+from pipelines.checkpoint import load_training_state, save_training_state
+from pipelines.photos import split_photos
+from pipelines.train_dncnn import TrainConfig, learning_rate, train
+from restore.models.dncnn import DnCNN
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    """Smooth random photos, enough that the hash split holds at least one out for validation."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    index = 0
+    while True:
+        image = cv2.GaussianBlur(rng.integers(0, 256, (72, 96, 3), dtype=np.uint8), (0, 0), 3)
+        cv2.imwrite(str(folder / f"photo{index:03d}.png"), image)
+        index += 1
+        photos = sorted(folder.iterdir())
+        if index >= 3 and all(split_photos(photos)):
+            return folder
+
+
+def tiny_config(photo_folder, tmp_path, steps: int) -> TrainConfig:
+    return TrainConfig(
+        name="dncnn-gray", data=photo_folder, steps=steps, batch=2, patch=16, threads=1,
+        weights_dir=tmp_path / "weights", cache_dir=tmp_path / "cache",
+    )
+
+
+def test_training_exports_loadable_weights_and_resumes(photo_folder, tmp_path, monkeypatch):
+    card_path = train(tiny_config(photo_folder, tmp_path, steps=3), command="first")
+    card = json.loads(card_path.read_text())
+    assert card["training"]["steps_done"] == 3 and card["training"]["complete"]
+    assert set(card["validation"]["psnr"]) == {"sigma15", "sigma25", "sigma50"}
+
+    card_path = train(tiny_config(photo_folder, tmp_path, steps=5), command="second")
+    card = json.loads(card_path.read_text())
+    sessions = card["training"]["sessions"]
+    assert card["training"]["steps_done"] == 5
+    assert [(s["command"], s["start_step"], s["end_step"]) for s in sessions] == [("first", 0, 3), ("second", 3, 5)]
+
+    monkeypatch.setenv("RESTORE_WEIGHTS_DIR", str(tmp_path / "weights"))
+    restore.api._cached_load.cache_clear()
+    out = restore.load("dncnn-gray", device="cpu")(np.full((20, 24), 0.5, np.float32))
+    assert out.shape == (20, 24) and np.isfinite(out).all()
+    restore.api._cached_load.cache_clear()
+
+
+def test_export_only_writes_no_new_session(photo_folder, tmp_path):
+    train(tiny_config(photo_folder, tmp_path, steps=2), command="train")
+    card_path = train(replace(tiny_config(photo_folder, tmp_path, steps=2), minutes=0), command="export")
+    assert [s["command"] for s in json.loads(card_path.read_text())["training"]["sessions"]] == ["train"]
+
+
+def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
+    torch.manual_seed(0)
+    model = DnCNN(1, depth=4, features=8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.rand(2, 1, 8, 8)).mean().backward()
+    optimizer.step()
+    save_training_state(tmp_path / "state.safetensors", model, optimizer, 7, {"seconds": 1.5})
+
+    restored = DnCNN(1, depth=4, features=8)
+    restored_optimizer = torch.optim.Adam(restored.parameters(), lr=1e-3)
+    step, info = load_training_state(tmp_path / "state.safetensors", restored, restored_optimizer)
+    assert step == 7 and info == {"seconds": 1.5}
+    for a, b in zip(model.state_dict().values(), restored.state_dict().values()):
+        assert torch.equal(a, b)
+    saved, loaded = optimizer.state_dict()["state"], restored_optimizer.state_dict()["state"]
+    assert saved.keys() == loaded.keys()
+    for index in saved:
+        for name in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(torch.as_tensor(saved[index][name]), torch.as_tensor(loaded[index][name]))
+
+
+def test_learning_rate_decays_from_the_recipe_peak():
+    cfg = TrainConfig(name="dncnn-color", steps=100)
+    assert learning_rate(cfg, 0) == pytest.approx(3e-4)
+    assert learning_rate(cfg, 100) == pytest.approx(3e-6)
+    assert learning_rate(replace(cfg, lr=1e-3), 0) == pytest.approx(1e-3)
