@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from pipelines.model_card import git_commit
+from restore.io.atomic import write_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEST_DIR = REPO.parent / "shared" / "data" / "test"
@@ -30,7 +31,8 @@ def provenance(command: str) -> dict:
     return {
         "command": command,
         "commit": git_commit(),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip() + f", {torch.get_num_threads()} threads",
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
+        + f", {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -41,7 +43,5 @@ def write_results(stem: str, markdown: str, data: dict) -> tuple[Path, Path]:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     paths = RESULTS_DIR / f"{stem}.md", RESULTS_DIR / f"{stem}.json"
     for path, text in zip(paths, (markdown, json.dumps(data, indent=2) + "\n")):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(path, text)
     return paths

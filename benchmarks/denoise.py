@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -26,6 +25,7 @@ import numpy as np
 
 import restore
 from benchmarks.common import DEFAULT_TEST_DIR, REPO, provenance, test_images, write_results
+from restore.io.atomic import write_atomic
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.noise import add_gaussian_noise_np
 from restore.runtime import tune_allocator
@@ -68,9 +68,7 @@ def save_cache(method: str, cache: dict) -> None:
     """Write one method's cache atomically (one file per method, so runs of different methods can overlap)."""
     path = cache_path(method)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(cache, indent=1, sort_keys=True) + "\n")
 
 
 def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: float) -> dict:
@@ -90,8 +88,13 @@ def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: flo
         start = time.perf_counter()
         out = to_uint8(restorer(noisy, sigma=sigma))
         seconds = time.perf_counter() - start
-        row = {"image": path.name, "psnr": psnr(out, clean), "ssim": ssim(out, clean), "seconds": seconds,
-               "pixels": int(clean.shape[0] * clean.shape[1])}
+        row = {
+            "image": path.name,
+            "psnr": psnr(out, clean),
+            "ssim": ssim(out, clean),
+            "seconds": seconds,
+            "pixels": int(clean.shape[0] * clean.shape[1]),
+        }
         rows.append(row)
         if method in CACHED_METHODS:
             cache[key] = row
@@ -149,8 +152,10 @@ def main(argv: list[str] | None = None) -> None:
             for sigma in args.sigmas:
                 summary = evaluate(method, restorers[method], test_set, paths, sigma)
                 results.append({"set": test_set, "sigma": sigma, "method": method, **summary})
-                print(f"{test_set:9} sigma {sigma:4g} {method:12} {summary['psnr']:.2f} dB "
-                      f"{summary['ssim']:.4f} {summary['seconds_per_image']:.2f} s/image")
+                print(
+                    f"{test_set:9} sigma {sigma:4g} {method:12} {summary['psnr']:.2f} dB "
+                    f"{summary['ssim']:.4f} {summary['seconds_per_image']:.2f} s/image"
+                )
     md, js = write_results(args.output, markdown_table(results, meta), {"meta": meta, "results": results})
     print(f"wrote {md} and {js}")
 

@@ -46,8 +46,13 @@ def models_table() -> str:
         ]
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {', '.join(scores) or '-'} |")
     if meta:
-        lines += ["", f"PSNR from `benchmarks/results/denoise.md` (`{meta['command']}`, commit {meta['commit']}, "
-                      f"{meta['machine']}, {meta['date']}); full table with SSIM, timings and published numbers there."]
+        lines += [
+            "",
+            (
+                f"PSNR from `benchmarks/results/denoise.md` (`{meta['command']}`, commit {meta['commit']}, "
+                f"{meta['machine']}, {meta['date']}); full table with SSIM, timings and published numbers there."
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -57,7 +62,7 @@ def main() -> None:
     if START not in text or END not in text:
         raise SystemExit(f"README.md lacks the {START} ... {END} markers")
     block = f"{START}\n{models_table()}\n{END}"
-    readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
+    readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL))
     print("README.md models table updated")
 
 

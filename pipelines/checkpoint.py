@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
+from restore.io.atomic import write_atomic
 
-def save_training_state(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int, info: dict
-) -> None:
+
+def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int, info: dict) -> None:
     """Write model and optimizer tensors plus ``step`` and ``info`` (JSON-able) atomically to ``path``."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     optim_state = optimizer.state_dict()
@@ -26,9 +26,7 @@ def save_training_state(
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.replace(path)
+    write_atomic(path, save(tensors, metadata=metadata))
 
 
 def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:

@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
+from restore.io.atomic import write_atomic
 from restore.registry import file_sha256
 
 
@@ -19,7 +20,9 @@ def git_commit() -> str:
     """The current commit (with ``-dirty`` if the tree has changes), or ``unknown`` outside git."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+        )
         return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -40,13 +43,11 @@ def export_weights(model: nn.Module, weights_dir: Path, name: str, card: dict) -
     weights_dir = Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights_path = weights_dir / f"{name}.safetensors"
-    tmp = weights_path.with_name(weights_path.name + ".tmp")
     state = {
-        k: (v.float() if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in model.state_dict().items()
+        k: (v.float() if v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
     }
-    save_file(state, str(tmp))
-    tmp.chmod(0o644)
-    tmp.replace(weights_path)
+    write_atomic(weights_path, save(state))
     card = {
         "name": name,
         "weights": weights_path.name,
@@ -55,7 +56,5 @@ def export_weights(model: nn.Module, weights_dir: Path, name: str, card: dict) -
         **card,
     }
     card_path = weights_dir / f"{name}.json"
-    card_tmp = card_path.with_name(card_path.name + ".tmp")
-    card_tmp.write_text(json.dumps(card, indent=2) + "\n")
-    card_tmp.replace(card_path)
+    write_atomic(card_path, json.dumps(card, indent=2) + "\n")
     return card_path

@@ -7,11 +7,14 @@ to a GPU machine (it is plain uint8 data, no image library is needed there).
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from restore.io.atomic import write_atomic
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 DEFAULT_TRAIN_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
@@ -27,6 +30,7 @@ def list_photos(folder: Path) -> list[Path]:
 
 def split_photos(photos: list[Path], validation_every: int = 24) -> tuple[list[Path], list[Path]]:
     """Hold out every ``validation_every``-th photo (by a hash of its name) for validation."""
+
     def held_out(path: Path) -> bool:
         digest = hashlib.sha1(path.name.encode()).digest()
         return digest[0] % validation_every == 0
@@ -94,10 +98,9 @@ def cached_patch_bank(photos: list[Path], spec: BankSpec, cache_dir: Path) -> np
         return np.load(path)
     bank = build_patch_bank(photos, spec)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, bank)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    np.save(buffer, bank)
+    write_atomic(path, buffer.getvalue())
     return bank
 
 

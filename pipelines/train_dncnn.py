@@ -190,7 +190,10 @@ def train(cfg: TrainConfig, command: str) -> Path:
     print(f"validation PSNR at step {step}: {validation}")
     card = {
         "architecture": {
-            "class": "DnCNN", "channels": recipe.channels, "depth": recipe.depth, "features": 64,
+            "class": "DnCNN",
+            "channels": recipe.channels,
+            "depth": recipe.depth,
+            "features": 64,
             "batch_norm": recipe.batch_norm,
         },
         "task": "denoise",

@@ -1,8 +1,8 @@
 """restore: learned image restoration behind one ``restore(image)`` API.
 
-    >>> import restore
-    >>> [m.name for m in restore.models()]
-    >>> clean = restore.restore(noisy, model="dncnn-color", sigma=25)
+>>> import restore
+>>> [m.name for m in restore.models()]
+>>> clean = restore.restore(noisy, model="dncnn-color", sigma=25)
 """
 
 from restore import io, metrics

@@ -190,7 +190,10 @@ class Restorer:
 
 
 def load(
-    name: str, device: str | torch.device = "auto", precision: str | torch.dtype = "auto", tile: int | str | None = "auto"
+    name: str,
+    device: str | torch.device = "auto",
+    precision: str | torch.dtype = "auto",
+    tile: int | str | None = "auto",
 ) -> Restorer:
     """Load a model by name (see ``models()``) as a reusable ``Restorer``.
 

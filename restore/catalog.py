@@ -53,19 +53,29 @@ def classical_denoiser(
     name: str, channels: tuple[int, ...], summary: str, function: Callable[..., np.ndarray]
 ) -> ModelSpec:
     """A classical denoiser entry taking ``sigma`` (or estimating it)."""
-    return ModelSpec(name=name, task="denoise", summary=summary, channels=channels, options=(SIGMA,), classical=function)
+    return ModelSpec(
+        name=name, task="denoise", summary=summary, channels=channels, options=(SIGMA,), classical=function
+    )
 
 
 register(
     dncnn(
-        "dncnn-color", 3, 20, "CDnCNN-B: blind color Gaussian denoiser, sigma 0-55 (20 layers, no batch norm)",
-        (BLIND_SIGMA,), batch_norm=False,
+        "dncnn-color",
+        3,
+        20,
+        "CDnCNN-B: blind color Gaussian denoiser, sigma 0-55 (20 layers, no batch norm)",
+        (BLIND_SIGMA,),
+        batch_norm=False,
     )
 )
-register(dncnn("dncnn-gray", 1, 20, "DnCNN-B: blind grayscale Gaussian denoiser, sigma 0-55 (20 layers)", (BLIND_SIGMA,)))
+register(
+    dncnn("dncnn-gray", 1, 20, "DnCNN-B: blind grayscale Gaussian denoiser, sigma 0-55 (20 layers)", (BLIND_SIGMA,))
+)
 register(
     classical_denoiser(
-        "bm3d", (1,), "BM3D (bm3d package), grayscale; color images are denoised channel by channel",
+        "bm3d",
+        (1,),
+        "BM3D (bm3d package), grayscale; color images are denoised channel by channel",
         baselines.bm3d_denoise,
     )
 )

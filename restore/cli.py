@@ -209,8 +209,10 @@ def command_demo(args: argparse.Namespace) -> int:
     restored = restorer(noisy, sigma=args.sigma)
     seconds = time.monotonic() - start
     noisy8, restored8 = to_uint8(noisy), to_uint8(restored)
-    rows = [f"noisy (sigma {args.sigma:g}): {psnr(noisy8, clean):.2f} dB",
-            f"{args.model}: {psnr(restored8, clean):.2f} dB in {seconds:.2f} s on {restorer.device}"]
+    rows = [
+        f"noisy (sigma {args.sigma:g}): {psnr(noisy8, clean):.2f} dB",
+        f"{args.model}: {psnr(restored8, clean):.2f} dB in {seconds:.2f} s on {restorer.device}",
+    ]
     panels, labels = [noisy8, restored8, clean], ["noisy", args.model, "clean"]
     if args.compare:
         start = time.monotonic()

@@ -21,10 +21,20 @@ from restore.errors import InvalidImageError
 
 __all__ = ["ImageLayout", "from_model_tensor", "split_alpha", "to_model_tensor"]
 
-_NUMPY_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0,
-                 np.dtype(np.float64): 1.0}
-_TORCH_SCALES = {torch.uint8: 255.0, torch.uint16: 65535.0, torch.float16: 1.0, torch.bfloat16: 1.0,
-                 torch.float32: 1.0, torch.float64: 1.0}
+_NUMPY_SCALES = {
+    np.dtype(np.uint8): 255.0,
+    np.dtype(np.uint16): 65535.0,
+    np.dtype(np.float32): 1.0,
+    np.dtype(np.float64): 1.0,
+}
+_TORCH_SCALES = {
+    torch.uint8: 255.0,
+    torch.uint16: 65535.0,
+    torch.float16: 1.0,
+    torch.bfloat16: 1.0,
+    torch.float32: 1.0,
+    torch.float64: 1.0,
+}
 MAX_CHANNELS = 4
 
 
@@ -85,9 +95,7 @@ def to_model_tensor(image: np.ndarray | Tensor) -> tuple[Tensor, ImageLayout]:
     elif isinstance(image, Tensor):
         scale = _TORCH_SCALES.get(image.dtype)
         if scale is None:
-            raise InvalidImageError(
-                f"unsupported dtype {image.dtype}; tensors must be uint8, uint16 or floating point"
-            )
+            raise InvalidImageError(f"unsupported dtype {image.dtype}; tensors must be uint8, uint16 or floating point")
         if image.ndim not in (3, 4):
             raise InvalidImageError(f"tensors are (C, H, W) or (B, C, H, W); got shape {tuple(image.shape)}")
         _check_channels(image.shape[-3], tuple(image.shape), "; tensors are channels-first (C, H, W)")
@@ -96,9 +104,7 @@ def to_model_tensor(image: np.ndarray | Tensor) -> tuple[Tensor, ImageLayout]:
         x = image if image.ndim == 4 else image[None]
         layout = ImageLayout(True, image.dtype, tuple(image.shape), image.device, scale)
     else:
-        raise InvalidImageError(
-            f"expected a NumPy array, a torch tensor or a file path, got {type(image).__name__}"
-        )
+        raise InvalidImageError(f"expected a NumPy array, a torch tensor or a file path, got {type(image).__name__}")
     x = x.detach().to(torch.float64 if x.dtype == torch.float64 else torch.float32)
     _check_values(x, "image")
     if scale != 1.0:

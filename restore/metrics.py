@@ -26,9 +26,7 @@ def _check_pair(estimate: np.ndarray, reference: np.ndarray, crop_border: int) -
     if estimate.shape != reference.shape:
         raise ValueError(f"images differ in shape: {estimate.shape} vs {reference.shape}")
     if estimate.dtype != np.uint8 or reference.dtype != np.uint8:
-        raise ValueError(
-            f"metrics take uint8 images (use to_uint8 first), got {estimate.dtype} and {reference.dtype}"
-        )
+        raise ValueError(f"metrics take uint8 images (use to_uint8 first), got {estimate.dtype} and {reference.dtype}")
     if crop_border:
         estimate = estimate[crop_border:-crop_border, crop_border:-crop_border]
         reference = reference[crop_border:-crop_border, crop_border:-crop_border]

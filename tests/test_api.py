@@ -266,17 +266,26 @@ def test_models_lists_learned_and_classical(untrained_weights):
 
 def test_public_api_snapshot():
     assert sorted(restore.__all__) == restore.__all__
-    for name in ("load", "restore", "models", "Restorer", "ModelInfo", "RestoreError", "InvalidImageError",
-                 "InvalidOptionError", "UnknownModelError", "WeightsError", "UnreadableFileError"):
+    for name in (
+        "load",
+        "restore",
+        "models",
+        "Restorer",
+        "ModelInfo",
+        "RestoreError",
+        "InvalidImageError",
+        "InvalidOptionError",
+        "UnknownModelError",
+        "WeightsError",
+        "UnreadableFileError",
+    ):
         assert name in restore.__all__ and hasattr(restore, name)
 
 
 # --- classical baselines through the API ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "model, channels", [("bm3d", None), ("cbm3d", 3), ("nlmeans", None), ("nlmeans", 3)]
-)
+@pytest.mark.parametrize("model, channels", [("bm3d", None), ("cbm3d", 3), ("nlmeans", None), ("nlmeans", 3)])
 def test_classical_baselines_reduce_the_error(model, channels, smooth_image, add_noise):
     clean = smooth_image(32, 32, channels).astype(np.float32)
     noisy = add_noise(clean, sigma=25, seed=7)

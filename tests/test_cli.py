@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io as pyio
 import json
 
 import cv2
@@ -136,7 +135,13 @@ def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_pa
 )
 def test_usage_errors_exit_2_with_one_line(untrained_weights, photo_tree, tmp_path, capsys, args, message):
     args = [
-        str(photo_tree) if a == "IN" else str(tmp_path / "out") if a == "OUT" else str(tmp_path / a) if a == "MISSING" else a
+        str(photo_tree)
+        if a == "IN"
+        else str(tmp_path / "out")
+        if a == "OUT"
+        else str(tmp_path / a)
+        if a == "MISSING"
+        else a
         for a in args
     ]
     assert main(args) == 2

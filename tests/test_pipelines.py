@@ -35,8 +35,14 @@ def photo_folder(tmp_path_factory):
 
 def tiny_config(photo_folder, tmp_path, steps: int) -> TrainConfig:
     return TrainConfig(
-        name="dncnn-gray", data=photo_folder, steps=steps, batch=2, patch=16, threads=1,
-        weights_dir=tmp_path / "weights", cache_dir=tmp_path / "cache",
+        name="dncnn-gray",
+        data=photo_folder,
+        steps=steps,
+        batch=2,
+        patch=16,
+        threads=1,
+        weights_dir=tmp_path / "weights",
+        cache_dir=tmp_path / "cache",
     )
 
 

@@ -13,9 +13,8 @@ from safetensors.torch import save_file
 import restore
 import restore.api
 from pipelines.model_card import export_weights
-from restore.registry import file_sha256
 from restore import WeightsError
-from restore.registry import ModelSpec, get_spec, list_specs, register, weights_dir
+from restore.registry import ModelSpec, file_sha256, get_spec, list_specs, register, weights_dir
 
 NAME = "dncnn-gray"
 
@@ -150,8 +149,9 @@ def test_registering_a_duplicate_name_warns():
 def test_registering_a_new_name_does_not_warn_and_is_listed():
     from restore import registry
 
-    spec = ModelSpec(name="zz-test-identity", task="denoise", summary="identity", channels=(1, 3),
-                     classical=lambda image, **_: image)
+    spec = ModelSpec(
+        name="zz-test-identity", task="denoise", summary="identity", channels=(1, 3), classical=lambda image, **_: image
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -34,7 +36,7 @@ def test_tile_starts_cover_with_full_tiles(length, tile, overlap):
     assert starts == sorted(set(starts))
     if length > tile:
         assert starts[-1] == length - tile
-        assert all(b - a <= tile - overlap for a, b in zip(starts, starts[1:]))
+        assert all(b - a <= tile - overlap for a, b in itertools.pairwise(starts))
     else:
         assert starts == [0]
 

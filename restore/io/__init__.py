@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from restore.io.atomic import write_atomic
 from restore.io.dng import write_dng
 from restore.io.image import IMAGE_SUFFIXES, ImageMetadata, read_image, read_image_with_metadata, write_image
 from restore.io.raw import CFA, RAW_SUFFIXES, RawImage, is_raw_path, read_raw
@@ -16,6 +17,7 @@ __all__ = [
     "read_image",
     "read_image_with_metadata",
     "read_raw",
+    "write_atomic",
     "write_dng",
     "write_image",
 ]

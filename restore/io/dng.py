@@ -11,7 +11,7 @@ import numpy as np
 import tifffile
 
 from restore.errors import InvalidImageError, InvalidOptionError
-from restore.io.image import _write_atomic
+from restore.io.atomic import write_atomic
 from restore.io.raw import CFA, XYZ_FROM_SRGB
 
 __all__ = ["write_dng"]
@@ -79,7 +79,7 @@ def write_dng(
         extratags=tags,
         metadata=None,
     )
-    _write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
 
 
 def _check_raw_values(raw_values: np.ndarray) -> None:

@@ -19,7 +19,6 @@ import functools
 import io
 import os
 import struct
-import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from restore.errors import InvalidImageError, InvalidOptionError, UnreadableFileError
+from restore.io.atomic import write_atomic
 from restore.io.raw import RAW_SUFFIXES
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMetadata", "read_image", "read_image_with_metadata", "write_image"]
@@ -162,7 +162,7 @@ def write_image(
         raise InvalidOptionError(f"quality must be between 1 and 100, got {quality}")
     if metadata is not None and metadata.orientation not in _ORIENT:
         raise InvalidOptionError(f"metadata.orientation must be an EXIF orientation 1..8, got {metadata.orientation}")
-    _write_atomic(path, encoder(image, metadata, quality))
+    write_atomic(path, encoder(image, metadata, quality))
 
 
 def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
@@ -388,17 +388,3 @@ _ENCODERS: dict[str, Callable[[np.ndarray, ImageMetadata | None, int], bytes]] =
     ".webp": functools.partial(_encode_with_pillow, "WEBP"),
     ".bmp": _encode_bmp,
 }
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path`` and move it onto ``path``; on failure, remove it."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp{path.suffix}")
-    try:
-        with open(temporary, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -10,7 +10,6 @@ share this one architecture; they differ in depth, channels and training data on
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 __all__ = ["DnCNN"]

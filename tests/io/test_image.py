@@ -337,4 +337,3 @@ def test_folder_raises_unreadable(tmp_path: Path) -> None:
     (tmp_path / "folder.png").mkdir()
     with pytest.raises(UnreadableFileError, match="folder"):
         read_image(tmp_path / "folder.png")
-
