@@ -28,13 +28,21 @@ def list_photos(folder: Path) -> list[Path]:
     return photos
 
 
-def split_photos(photos: list[Path], validation_every: int = 24) -> tuple[list[Path], list[Path]]:
-    """Hold out every ``validation_every``-th photo (by a hash of its name) for validation."""
+def split_photos(folder: Path, validation_every: int = 24) -> tuple[list[Path], list[Path]]:
+    """Training and validation photos of a folder.
+
+    A folder with ``train/`` and ``validation/`` subfolders (as ``pipelines.pack_photos`` writes) is split that way;
+    otherwise every ``validation_every``-th photo, chosen by a hash of its file name, is held out.
+    """
+    folder = Path(folder)
+    if (folder / "train").is_dir() and (folder / "validation").is_dir():
+        return list_photos(folder / "train"), list_photos(folder / "validation")
 
     def held_out(path: Path) -> bool:
         digest = hashlib.sha1(path.name.encode()).digest()
         return digest[0] % validation_every == 0
 
+    photos = list_photos(folder)
     return [p for p in photos if not held_out(p)], [p for p in photos if held_out(p)]
 
 

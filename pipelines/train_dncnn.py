@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import export_weights, git_commit, hardware_description
-from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, list_photos, split_photos, validation_crops
+from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
 from restore.metrics import psnr, to_uint8
 from restore.models.dncnn import DnCNN
 from restore.ops.noise import add_gaussian_noise
@@ -133,7 +133,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     torch.manual_seed(cfg.seed)
     state_path = cfg.state or cfg.weights_dir / "checkpoints" / f"{cfg.name}.train.safetensors"
 
-    train_photos, val_photos = split_photos(list_photos(cfg.data))
+    train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BankSpec(recipe.channels), cfg.cache_dir)).to(device)
     crops = validation_crops(val_photos, recipe.channels)
     print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")

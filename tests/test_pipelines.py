@@ -13,6 +13,7 @@ import torch
 import restore
 import restore.api
 from pipelines.checkpoint import load_training_state, save_training_state
+from pipelines.pack_photos import pack_photos
 from pipelines.photos import split_photos
 from pipelines.train_dncnn import TrainConfig, learning_rate, train
 from restore.models.dncnn import DnCNN
@@ -28,8 +29,7 @@ def photo_folder(tmp_path_factory):
         image = cv2.GaussianBlur(rng.integers(0, 256, (72, 96, 3), dtype=np.uint8), (0, 0), 3)
         cv2.imwrite(str(folder / f"photo{index:03d}.png"), image)
         index += 1
-        photos = sorted(folder.iterdir())
-        if index >= 3 and all(split_photos(photos)):
+        if index >= 3 and all(split_photos(folder)):
             return folder
 
 
@@ -63,6 +63,16 @@ def test_training_exports_loadable_weights_and_resumes(photo_folder, tmp_path, m
     out = restore.load("dncnn-gray", device="cpu")(np.full((20, 24), 0.5, np.float32))
     assert out.shape == (20, 24) and np.isfinite(out).all()
     restore.api._cached_load.cache_clear()
+
+
+def test_packed_photos_keep_the_split(photo_folder, tmp_path):
+    packed = tmp_path / "packed"
+    assert pack_photos(photo_folder, packed, long_side=48) > 0
+    train_photos, validation_photos = split_photos(packed)
+    original_train, original_validation = split_photos(photo_folder)
+    assert len(train_photos) == len(original_train) and len(validation_photos) == len(original_validation)
+    assert all(p.stem.endswith(o.stem) for p, o in zip(validation_photos, original_validation))
+    assert max(cv2.imread(str(train_photos[0])).shape[:2]) == 48
 
 
 def test_export_only_writes_no_new_session(photo_folder, tmp_path):

@@ -1,0 +1,47 @@
+"""Pack the training photos small enough to carry to a GPU machine (which has no ``../shared``).
+
+    python -m pipelines.pack_photos --out cache/photos-512            # ~43 MB for the 188 shared photos
+    python -m pipelines.train_dncnn dncnn-color --data cache/photos-512 --device cuda
+
+Each photo is area-downscaled to ``--long-side`` pixels and stored as lossless WebP in ``train/`` or ``validation/``
+following ``split_photos`` of the source folder, so the held-out photos stay held out.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+
+from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
+from restore.io.atomic import write_atomic
+
+
+def pack_photos(source: Path, out: Path, long_side: int) -> int:
+    """Write the downscaled photos of ``source`` into ``out/train`` and ``out/validation``; returns bytes written."""
+    total = 0
+    train, validation = split_photos(source)
+    for subset, photos in (("train", train), ("validation", validation)):
+        (out / subset).mkdir(parents=True, exist_ok=True)
+        for index, path in enumerate(photos):
+            image = cv2.cvtColor(read_photo(path, 3, long_side), cv2.COLOR_RGB2BGR)
+            ok, data = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, 101])  # above 100: lossless
+            if not ok:
+                raise ValueError(f"cannot encode {path} as WebP")
+            write_atomic(out / subset / f"{index:04d}_{path.stem}.webp", data.tobytes())
+            total += data.nbytes
+    return total
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_TRAIN_DIR, help="folder of clean photos")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (git-ignored, e.g. cache/...)")
+    parser.add_argument("--long-side", type=int, default=512)
+    args = parser.parse_args(argv)
+    print(f"packed {pack_photos(args.data, args.out, args.long_side) / 1e6:.1f} MB into {args.out}")
+
+
+if __name__ == "__main__":
+    main()
