@@ -6,7 +6,6 @@ noise standard deviation on the 8-bit scale, or ``None`` to estimate it from the
 
 from __future__ import annotations
 
-import bm3d
 import numpy as np
 from skimage.restoration import denoise_nl_means, estimate_sigma
 
@@ -25,11 +24,15 @@ def _sigma(image: np.ndarray, sigma: float | None) -> float:
 
 def bm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """BM3D (``bm3d.bm3d``) on a gray image (H, W)."""
+    import bm3d  # imported on use, so that `import restore` works where only the learned models are needed
+
     return np.asarray(bm3d.bm3d(image, sigma_psd=_sigma(image, sigma) / 255.0), dtype=np.float64)
 
 
 def cbm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """CBM3D (``bm3d.bm3d_rgb``, opponent color transform) on an RGB image (H, W, 3)."""
+    import bm3d
+
     return np.asarray(bm3d.bm3d_rgb(image, sigma_psd=_sigma(image, sigma) / 255.0), dtype=np.float64)
 
 

@@ -6,11 +6,14 @@ import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import rawpy
 
 from restore.errors import InvalidImageError, UnreadableFileError
+
+if TYPE_CHECKING:  # rawpy is imported where raws are read, so that `import restore` works without it
+    import rawpy
 
 __all__ = ["CFA", "RAW_SUFFIXES", "XYZ_FROM_SRGB", "RawImage", "is_raw_path", "read_raw"]
 
@@ -118,6 +121,8 @@ def read_raw(source: str | os.PathLike[str] | rawpy.RawPy) -> RawImage:
         UnreadableFileError: the file is missing, not a raw file LibRaw reads, broken, or from a sensor that is not
             a Bayer RGB sensor.
     """
+    import rawpy
+
     if isinstance(source, rawpy.RawPy):
         return _from_rawpy(source, None)
     path = Path(source)
@@ -138,6 +143,8 @@ def _reason(error: Exception) -> str:
 
 
 def _from_rawpy(raw: rawpy.RawPy, path: str | None) -> RawImage:
+    import rawpy
+
     name = repr(path) if path is not None else "the rawpy image"
     try:
         cfa = CFA.from_rawpy(raw.raw_pattern, raw.color_desc)
