@@ -15,6 +15,7 @@ from restore.io.atomic import write_atomic
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEST_DIR = REPO.parent / "shared" / "data" / "test"
 RESULTS_DIR = REPO / "benchmarks" / "results"
+CACHE_DIR = REPO / "benchmarks" / "cache"
 
 
 def test_images(test_dir: Path, name: str, limit: int | None = None) -> list[Path]:
@@ -45,3 +46,20 @@ def write_results(stem: str, markdown: str, data: dict) -> tuple[Path, Path]:
     for path, text in zip(paths, (markdown, json.dumps(data, indent=2) + "\n")):
         write_atomic(path, text)
     return paths
+
+
+def cache_path(benchmark: str, method: str) -> Path:
+    """The file caching one method's per-image quality in one benchmark."""
+    return CACHE_DIR / f"{benchmark}-{method}.json"
+
+
+def load_cache(benchmark: str, method: str) -> dict:
+    path = cache_path(benchmark, method)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_cache(benchmark: str, method: str, cache: dict) -> None:
+    """Write one method's cache atomically (one file per method, so runs of different methods can overlap)."""
+    path = cache_path(benchmark, method)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(cache, indent=1, sort_keys=True) + "\n")

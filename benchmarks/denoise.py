@@ -15,7 +15,6 @@ Writes ``benchmarks/results/denoise.md`` and ``.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import time
@@ -25,8 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, REPO, provenance, test_images, write_results
-from restore.io.atomic import write_atomic
+from benchmarks.common import DEFAULT_TEST_DIR, load_cache, provenance, save_cache, test_images, write_results
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.noise import add_gaussian_noise_np
 from restore.runtime import tune_allocator
@@ -34,7 +32,6 @@ from restore.runtime import tune_allocator
 COLOR_SETS = ("CBSD68", "Kodak24", "McMaster")
 GRAY_SETS = ("Set12", "BSD68")
 CACHED_METHODS = {"bm3d", "cbm3d", "nlmeans"}
-CACHE_DIR = REPO / "benchmarks" / "cache"
 
 # Published PSNR (dB) on this protocol, from DESIGN.md: (BM3D/CBM3D, DnCNN-S/CDnCNN-B, DRUNet) per sigma 15/25/50.
 PUBLISHED = {
@@ -56,29 +53,13 @@ def default_methods(test_set: str) -> list[str]:
     return ["dncnn-gray", "bm3d"]
 
 
-def cache_path(method: str) -> Path:
-    return CACHE_DIR / f"denoise-{method}.json"
-
-
-def load_cache(method: str) -> dict:
-    path = cache_path(method)
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def save_cache(method: str, cache: dict) -> None:
-    """Write one method's cache atomically (one file per method, so runs of different methods can overlap)."""
-    path = cache_path(method)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(cache, indent=1, sort_keys=True) + "\n")
-
-
 def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: float, timed_images: int) -> dict:
     """Mean PSNR/SSIM and seconds per image of one method on one set at one sigma; per-image rows included.
 
     Quality of cached (classical) methods comes from the cache when present, but their first ``timed_images``
     images are always run again, so that every time in the table is measured in this run on this machine.
     """
-    cache = load_cache(method) if method in CACHED_METHODS else {}
+    cache = load_cache("denoise", method) if method in CACHED_METHODS else {}
     rows, seconds = [], []
     for index, path in enumerate(paths):
         clean = restore.io.read_image(path)
@@ -102,7 +83,7 @@ def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: flo
         rows.append(row)
         if method in CACHED_METHODS:
             cache[key] = row
-            save_cache(method, cache)
+            save_cache("denoise", method, cache)
     return {
         "psnr": float(np.mean([r["psnr"] for r in rows])),
         "ssim": float(np.mean([r["ssim"] for r in rows])),

@@ -2,7 +2,8 @@
 
     python -m benchmarks.readme
 
-Nothing in the table is typed by hand: training status comes from the cards, PSNR from the benchmark results.
+Nothing in the table is typed by hand: training status comes from the cards, PSNR from the benchmark results
+(one headline setting per task, ``HEADLINES``).
 """
 
 from __future__ import annotations
@@ -16,43 +17,49 @@ from restore.api import models
 START, END = "<!-- models-table:start -->", "<!-- models-table:end -->"
 
 
-def denoise_results() -> tuple[dict, dict]:
-    path = RESULTS_DIR / "denoise.json"
+# task -> (results file stem, the setting shown, its value, how the column names it)
+HEADLINES = {
+    "denoise": ("denoise", "sigma", 25, "sigma 25"),
+    "lowlight": ("lowlight", "ratio", 100, "ratio 100"),
+}
+
+
+def load_results(stem: str) -> tuple[list[dict], dict]:
+    path = RESULTS_DIR / f"{stem}.json"
     if not path.exists():
-        return {}, {}
+        return [], {}
     data = json.loads(path.read_text())
-    return {(r["method"], r["set"], r["sigma"]): r for r in data["results"]}, data["meta"]
+    return data["results"], data["meta"]
+
+
+def training_status(card: dict | None) -> str:
+    training = (card or {}).get("training", {})
+    status = f"{training.get('steps_done', 0)} of {training.get('steps_planned', '?')} steps"
+    status += "" if training.get("complete") else " (partial)"
+    hardware = {session["device"] for session in training.get("sessions", [])}
+    return status + (f", {', '.join(sorted(hardware))}" if hardware else "")
 
 
 def models_table() -> str:
-    results, meta = denoise_results()
-    lines = [
-        "| model | task | kind | training | test PSNR (dB), sigma 25 |",
-        "|---|---|---|---|---|",
-    ]
+    loaded = {task: load_results(stem) for task, (stem, *_) in HEADLINES.items()}
+    shown = ", ".join(f"{task} at {label}" for task, (*_, label) in HEADLINES.items())
+    lines = [f"| model | task | kind | training | test PSNR (dB): {shown} |", "|---|---|---|---|---|"]
     for info in models():
-        if info.kind == "learned":
-            training = (info.card or {}).get("training", {})
-            status = f"{training.get('steps_done', 0)} of {training.get('steps_planned', '?')} steps"
-            status += "" if training.get("complete") else " (partial)"
-            hardware = {s["device"] for s in training.get("sessions", [])}
-            status += f", {', '.join(sorted(hardware))}" if hardware else ""
-        else:
-            status = "classical baseline"
-        scores = [
-            f"{test_set} {r['psnr']:.2f}"
-            for (method, test_set, sigma), r in sorted(results.items())
-            if method == info.name and sigma == 25
-        ]
+        status = training_status(info.card) if info.kind == "learned" else "classical baseline"
+        results, _ = loaded.get(info.task, ([], {}))
+        _, setting, value, _ = HEADLINES.get(info.task, (None, None, None, None))
+        scores = sorted(
+            f"{r['set']} {r['psnr']:.2f}" for r in results if r["method"] == info.name and r.get(setting) == value
+        )
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {', '.join(scores) or '-'} |")
-    if meta:
-        lines += [
-            "",
-            (
-                f"PSNR from `benchmarks/results/denoise.md` (`{meta['command']}`, commit {meta['commit']}, "
-                f"{meta['machine']}, {meta['date']}); full table with SSIM, timings and published numbers there."
-            ),
-        ]
+    lines.append("")
+    for task, (stem, *_) in HEADLINES.items():
+        _, meta = loaded[task]
+        if meta:
+            lines.append(
+                f"{task}: `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, "
+                f"{meta['machine']}, {meta['date']}); full tables with SSIM, timings and published numbers there."
+            )
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, spl
 from restore.metrics import psnr, to_uint8
 from restore.models.dncnn import DnCNN
 from restore.ops.noise import add_gaussian_noise
+from restore.runtime import tune_allocator
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -237,6 +238,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
+    tune_allocator()
     train(cfg, "python -m pipelines.train_dncnn " + shlex.join(sys.argv[1:] if argv is None else argv))
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from restore import baselines
+from restore import baselines, baselines_lowlight
 from restore.errors import InvalidOptionError
 from restore.models.dncnn import DnCNN
+from restore.models.lowlight import SIDUNet
 from restore.registry import ModelSpec, Option, register
 
 
@@ -24,6 +25,17 @@ def parse_sigma(value: Any) -> float | None:
         raise InvalidOptionError(f"sigma must be a number on the 8-bit scale (e.g. 25) or 'auto', got {value!r}")
     if not 0 <= value <= 255:
         raise InvalidOptionError(f"sigma is on the 8-bit scale and must lie in [0, 255], got {value}")
+    return float(value)
+
+
+def parse_ratio(value: Any) -> float | None:
+    """An exposure ratio (amplification) >= 1, or ``None`` for "auto" (from the raw's brightness)."""
+    if value is None or value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise InvalidOptionError(f"ratio must be a number (e.g. 100) or 'auto', got {value!r}")
+    if not 1 <= value <= 10_000:
+        raise InvalidOptionError(f"ratio is an amplification factor and must lie in [1, 10000], got {value}")
     return float(value)
 
 
@@ -85,3 +97,39 @@ register(
         "nlmeans", (1, 3), "non-local means (scikit-image, fast mode), gray or color", baselines.nlmeans_denoise
     )
 )
+RATIO = Option(
+    "ratio",
+    "auto",
+    parse_ratio,
+    "exposure ratio to make up (e.g. 100); 'auto' brings the mean white-balanced level to 0.18",
+)
+
+register(
+    ModelSpec(
+        name="lowlight-raw",
+        task="lowlight",
+        summary="Learning to See in the Dark U-Net: dark camera raw -> sRGB (colors from the raw's own metadata)",
+        channels=(3,),
+        input_kind="raw",
+        options=(RATIO,),
+        build=SIDUNet,
+        weights="lowlight-raw",
+        receptive_radius=32,
+    )
+)
+for name, function, summary in (
+    ("lowlight-conventional", baselines_lowlight.conventional, "conventional pipeline on the amplified raw"),
+    ("lowlight-cbm3d", baselines_lowlight.conventional_cbm3d, "conventional pipeline, then CBM3D"),
+    ("lowlight-nlmeans", baselines_lowlight.conventional_nlmeans, "conventional pipeline, then OpenCV NL-means"),
+):
+    register(
+        ModelSpec(
+            name=name,
+            task="lowlight",
+            summary=summary,
+            channels=(3,),
+            input_kind="raw",
+            options=(RATIO,),
+            classical=function,
+        )
+    )

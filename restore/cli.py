@@ -24,6 +24,7 @@ from restore.registry import get_spec
 from restore.runtime import tune_allocator
 
 FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
+SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
 RUN_DESCRIPTION = (
     "Restore image files and folders into OUTPUT, keeping the folder structure, bit depth, EXIF and ICC profile. "
     "Inputs and existing outputs are never overwritten (existing outputs are replaced only with --overwrite), so a "
@@ -96,12 +97,24 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
     return jobs
 
 
-def restore_file(restorer: api.Restorer, job: Job, options: dict) -> None:
-    """Read, restore and atomically write one file, keeping bit depth, EXIF and ICC profile where possible."""
+def quantize_rendering(rendering: np.ndarray, target: Path, bit_depth: int) -> np.ndarray:
+    """A float rendering on [0, 1] (from a raw) as uint16 where ``bit_depth`` is 16 and the format holds it, else uint8."""
+    clipped = np.clip(rendering, 0.0, 1.0)
+    if bit_depth == 16 and target.suffix.lower() in SIXTEEN_BIT_SUFFIXES:
+        return np.round(clipped * 65535.0).astype(np.uint16)
+    return np.round(clipped * 255.0).astype(np.uint8)
+
+
+def restore_file(restorer: api.Restorer, job: Job, options: dict, bit_depth: int = 16) -> None:
+    """Read, restore and atomically write one file, keeping bit depth, EXIF and ICC profile where possible.
+
+    Raw files are rendered at ``bit_depth`` bits where the output format holds it (PNG, TIFF), else at 8 bits.
+    """
     if io.is_raw_path(job.source):
         if restorer.spec.input_kind != "raw":
             raise RestoreError(f"camera raw file, but {restorer.spec.name} restores RGB/gray images")
-        result, metadata = restorer(job.source, **options), None
+        result = quantize_rendering(restorer(job.source, **options), job.target, bit_depth)
+        metadata = None
     else:
         if restorer.spec.input_kind == "raw":
             raise RestoreError(f"not a camera raw file, but {restorer.spec.name} takes raw input")
@@ -113,7 +126,9 @@ def restore_file(restorer: api.Restorer, job: Job, options: dict) -> None:
     io.write_image(job.target, result, metadata=metadata)
 
 
-def run_jobs(restorer: api.Restorer, jobs: list[Job], options: dict, overwrite: bool, summary: Summary) -> None:
+def run_jobs(
+    restorer: api.Restorer, jobs: list[Job], options: dict, overwrite: bool, summary: Summary, bit_depth: int = 16
+) -> None:
     """Restore every job, carrying on past failures; progress goes to stderr."""
     sources = {job.source.resolve() for job in jobs}
     targets: set[Path] = set()
@@ -127,7 +142,7 @@ def run_jobs(restorer: api.Restorer, jobs: list[Job], options: dict, overwrite: 
             summary.skipped.append(job.source)
         else:
             try:
-                restore_file(restorer, job, options)
+                restore_file(restorer, job, options, bit_depth)
                 summary.restored.append(job.source)
             except (RestoreError, OSError, ValueError) as error:
                 summary.failed.append((job.source, str(error)))
@@ -143,9 +158,19 @@ def parse_tile(value: str) -> int | str | None:
         raise argparse.ArgumentTypeError(f"--tile takes 'auto', 'off' or a size in pixels, not {value!r}") from None
 
 
+def parse_ratio(value: str) -> float | str:
+    if value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ratio takes a number or 'auto', not {value!r}") from None
+
+
 def command_run(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
-    options = {} if args.sigma is None else {"sigma": args.sigma}
+    given = {"sigma": args.sigma, "ratio": args.ratio}
+    options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
     summary = Summary()
     jobs = plan_jobs(args.inputs, args.output, args.recursive, args.format, spec.input_kind == "raw", summary)
@@ -153,7 +178,7 @@ def command_run(args: argparse.Namespace) -> int:
         raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))} (use --recursive for subfolders?)")
     restorer = api.load(args.model, device=args.device, precision=args.precision, tile=args.tile)
     start = time.monotonic()
-    run_jobs(restorer, jobs, options, args.overwrite, summary)
+    run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth)
     seconds = time.monotonic() - start
     print(
         f"{len(summary.restored)} restored, {len(summary.skipped)} skipped (output exists), "
@@ -251,7 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     run.add_argument("-r", "--recursive", action="store_true", help="descend into subfolders")
     run.add_argument("--sigma", type=float, default=None, help="noise level on the 8-bit scale, for models taking one")
-    run.add_argument("--format", choices=["same", *FORMATS], default="same", help="output format (default: as input)")
+    run.add_argument(
+        "--ratio", type=parse_ratio, default=None, help="exposure ratio or 'auto', for low-light raw models"
+    )
+    run.add_argument(
+        "--format", choices=["same", *FORMATS], default="same", help="output format (default: as input; raws -> png)"
+    )
+    run.add_argument(
+        "--bit-depth", type=int, choices=[8, 16], default=16, help="bits of raw renderings in PNG/TIFF (default 16)"
+    )
     run.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (never inputs)")
     add_device_options(run)
     run.set_defaults(handler=command_run)

@@ -1,0 +1,209 @@
+"""Train the low-light raw-to-sRGB network (``lowlight-raw``) on dark raws synthesized from clean photos.
+
+    python -m pipelines.train_lowlight --minutes 60                  # CPU, as far as it goes (resumable)
+    python -m pipelines.train_lowlight --steps 40000 --device cuda   # a GPU run
+    python -m pipelines.train_lowlight --minutes 0                   # only validate and export the saved state
+
+Every step unprocesses a batch of clean patches with random cameras, underexposes them by a ratio in [100, 300],
+adds the unprocessing model's noise and quantizes to 14 bits (``pipelines.lowlight_data``), all on the training
+device. The loss is L1 on the developed sRGB against the clean patch, plus a small L1 term on the linear output that
+keeps gradients alive where the sRGB clip is flat. State is saved every ``--checkpoint-minutes`` in
+``weights/checkpoints/lowlight-raw.train.safetensors``; on exit the run validates on held-out photos and exports
+``weights/lowlight-raw.safetensors`` with its card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pipelines.lowlight_data import DarkRaws, random_ratios, synthesize_dark_raws
+from pipelines.model_card import export_weights
+from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.training import ResumableRun, cosine_learning_rate
+from restore.metrics import psnr, to_uint8
+from restore.models.lowlight import SIDUNet
+from restore.ops.lowlight import amplified_planes, render_output
+from restore.runtime import tune_allocator
+
+REPO = Path(__file__).resolve().parent.parent
+NAME = "lowlight-raw"
+BANK = BankSpec(channels=3, patch=128, stride=112, long_side=720, scales=(1.0, 0.6))
+VALIDATION_RATIOS = (100, 300)
+LINEAR_LOSS_WEIGHT = 0.1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+
+    data: Path = DEFAULT_TRAIN_DIR
+    steps: int = 40_000
+    minutes: float = math.inf
+    batch: int = 8
+    patch: int = 128  # clean sRGB patch side; the network sees (patch/2)^2 packed pixels
+    lr: float = 3e-4
+    features: int = 32
+    device: str = "cpu"
+    threads: int = 0
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+    state: Path | None = None
+    weights_dir: Path = REPO / "weights"
+    cache_dir: Path = REPO / "cache"
+
+
+def sample_clean(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:
+    """A random batch (B, 3, patch, patch) on [0, 1] with a random dihedral flip."""
+    index = torch.randint(0, bank.shape[0], (cfg.batch,), generator=generator, device=bank.device)
+    size = bank.shape[-1]
+    top, left = (int(v) for v in torch.randint(0, size - cfg.patch + 1, (2,), generator=generator) // 2 * 2)
+    batch = bank[index, :, top : top + cfg.patch, left : left + cfg.patch].float().div_(255.0)
+    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
+    if flip % 2:
+        batch = batch.flip(-1)
+    return torch.rot90(batch, rotations, dims=(-2, -1)).contiguous()
+
+
+def forward(model: SIDUNet, raws: DarkRaws) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the network on a synthetic batch: (linear camera RGB output, developed sRGB), both (B, 3, H, W)."""
+    planes = amplified_planes(raws.normalized(), raws.cfa, raws.camera.wb_gains, raws.ratio)
+    linear = model(planes.contiguous(memory_format=torch.channels_last))
+    size = tuple(raws.raw_values.shape[-2:])
+    return linear, render_output(linear, raws.cfa, size, raws.camera.rgb_from_camera)
+
+
+def loss_function(model: SIDUNet, clean: torch.Tensor, raws: DarkRaws) -> torch.Tensor:
+    """L1 on sRGB plus ``LINEAR_LOSS_WEIGHT`` x L1 on white-balanced linear camera RGB."""
+    linear, srgb = forward(model, raws)
+    target_linear = raws.linear * raws.camera.wb_gains[:, :, None, None]
+    return F.l1_loss(srgb, clean) + LINEAR_LOSS_WEIGHT * F.l1_loss(linear, target_linear)
+
+
+@torch.inference_mode()
+def validate(model: SIDUNet, crops: list[np.ndarray], device: torch.device) -> dict:
+    """Mean sRGB PSNR on held-out crops per exposure ratio, fixed seeds."""
+    model.eval()
+    results = {}
+    for ratio in VALIDATION_RATIOS:
+        scores = []
+        for seed, crop in enumerate(crops):
+            generator = torch.Generator(device=device).manual_seed(seed)
+            clean = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(device)
+            _, srgb = forward(model, synthesize_dark_raws(clean, ratio, generator))
+            scores.append(psnr(to_uint8(srgb[0].permute(1, 2, 0).cpu().numpy()), crop))
+        results[f"ratio{ratio}"] = round(float(np.mean(scores)), 3)
+    model.train()
+    return results
+
+
+def train(cfg: TrainConfig, command: str) -> Path:
+    """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
+    device = torch.device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    train_photos, val_photos = split_photos(cfg.data)
+    bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
+    crops = validation_crops(val_photos, 3)
+    print(f"{NAME}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
+
+    model = SIDUNet(features=cfg.features).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    run = ResumableRun(
+        cfg.state or cfg.weights_dir / "checkpoints" / f"{NAME}.train.safetensors",
+        model,
+        optimizer,
+        command=command,
+        device=device,
+        config=asdict(cfg),
+        steps=cfg.steps,
+        minutes=cfg.minutes,
+        checkpoint_minutes=cfg.checkpoint_minutes,
+    )
+    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    amp = device.type == "cuda"
+    running_loss = 0.0
+    while run.running():
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
+        clean = sample_clean(bank, cfg, generator)
+        raws = synthesize_dark_raws(clean, random_ratios(cfg.batch, generator=generator, device=device), generator)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = loss_function(model, clean, raws)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        run.advance()
+        running_loss += loss.item()
+        if run.step % 100 == 0:
+            print(
+                f"step {run.step} lr {cosine_learning_rate(run.step, cfg.steps, cfg.lr):.2e} "
+                f"loss {running_loss / 100:.4f} {run.elapsed():.0f}s",
+                flush=True,
+            )
+            running_loss = 0.0
+    run.finish()
+
+    validation = validate(model, crops, device)
+    print(f"validation PSNR at step {run.step}: {validation}")
+    card = {
+        "architecture": {
+            "class": "SIDUNet",
+            "in_channels": 4,
+            "out_channels": 3,
+            "features": cfg.features,
+            "levels": 4,
+        },
+        "task": "lowlight",
+        "training": {
+            "data": f"{len(train_photos)} photos from {cfg.data} (downscaled, {bank.shape[0]} patches of {BANK.patch})",
+            "synthesis": "pipelines.lowlight_data: unprocessing (random cameras), ratio log-U[100, 300], "
+            "unprocessing noise model, 14-bit quantization over black 512",
+            **run.record(),
+        },
+        "validation": {
+            "what": f"mean sRGB PSNR (dB) on center 256x256 crops of {len(crops)} held-out photos, "
+            "synthetic dark raws with fixed seeds",
+            "psnr": validation,
+        },
+    }
+    return export_weights(model, cfg.weights_dir, NAME, card)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=TrainConfig.data, help="folder of clean photos")
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps (sets the LR schedule)")
+    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
+    parser.add_argument("--batch", type=int, default=TrainConfig.batch)
+    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="clean patch side, a multiple of 32")
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
+    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
+    parser.add_argument("--weights-dir", type=Path, default=TrainConfig.weights_dir)
+    parser.add_argument("--cache-dir", type=Path, default=TrainConfig.cache_dir)
+    args = parser.parse_args(argv)
+    if args.patch % 32 or not 32 <= args.patch <= BANK.patch:
+        parser.error(f"--patch must be a multiple of 32 between 32 and {BANK.patch}")
+    return replace(TrainConfig(), **vars(args))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    tune_allocator()
+    train(cfg, "python -m pipelines.train_lowlight " + shlex.join(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()
