@@ -108,11 +108,11 @@ register(
     ModelSpec(
         name="lowlight-raw",
         task="lowlight",
-        summary="Learning to See in the Dark U-Net: dark camera raw -> sRGB (colors from the raw's own metadata)",
+        summary="Learning to See in the Dark U-Net (half width): dark camera raw -> sRGB, colors from the raw's metadata",
         channels=(3,),
         input_kind="raw",
         options=(RATIO,),
-        build=SIDUNet,
+        build=partial(SIDUNet, features=16),
         weights="lowlight-raw",
         receptive_radius=32,
     )

@@ -26,6 +26,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from restore.errors import InvalidOptionError, UnknownModelError, WeightsError
+from restore.models.fusion import fold_batch_norm
 
 __all__ = [
     "ModelInfo",
@@ -171,7 +172,7 @@ def file_sha256(path: Path) -> str:
 
 
 def load_network(spec: ModelSpec) -> nn.Module:
-    """Build a learned model and load its verified weights (strict), in eval mode on the CPU.
+    """Build a learned model and load its verified weights (strict), in eval mode on the CPU, batch norm folded.
 
     Raises:
         WeightsError: the weights file or its card is missing, the sha256 does not match the card, the file is not
@@ -203,4 +204,4 @@ def load_network(spec: ModelSpec) -> nn.Module:
         network.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise WeightsError(f"weights file {path} does not fit model {spec.name!r}: {error}") from None
-    return network.eval()
+    return fold_batch_norm(network.eval())

@@ -171,5 +171,7 @@ def test_every_learned_model_loads_its_untrained_weights(untrained_weights):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             reference = spec.build().eval()
-        for key, value in reference.state_dict().items():
-            assert torch.equal(restorer.network.state_dict()[key].cpu(), value), key
+            first_conv = next(m for m in reference.modules() if isinstance(m, torch.nn.Conv2d))
+            x = torch.rand(1, first_conv.in_channels, 32, 32)
+        with torch.inference_mode():  # loaded weights == seeded init (batch norm is folded, so compare outputs)
+            assert torch.allclose(restorer.network(x), reference(x), atol=1e-5)
