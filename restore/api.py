@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,6 @@ from torch import Tensor
 from restore import catalog  # noqa: F401  (registers the models)
 from restore.convert import from_model_tensor, split_alpha, to_model_tensor
 from restore.errors import InvalidImageError, InvalidOptionError
-from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
 from restore.ops.tiling import tiled_apply
 from restore.registry import ModelInfo, ModelSpec, get_spec, list_specs, load_network, model_info
 
@@ -134,8 +134,8 @@ class Restorer:
         A path is read with ``restore.io.read_image`` (EXIF orientation applied) and the result is a NumPy array.
         """
         parsed = self.spec.parse_options(options)
-        if self.spec.input_kind == "raw":
-            return self._restore_raw(image, parsed)
+        if self.spec.run is not None:
+            return self.spec.run(self, image, parsed)
         if isinstance(image, (str, os.PathLike)):
             image = self._read(Path(image))
         x, layout = to_model_tensor(image)
@@ -151,34 +151,6 @@ class Restorer:
         if is_raw_path(path) and self.spec.input_kind != "raw":
             raise InvalidImageError(f"{path} is a camera raw file; model {self.spec.name!r} restores RGB/gray images")
         return read_image(path)
-
-    def _restore_raw(self, source: Any, options: dict[str, Any]) -> np.ndarray:
-        """A camera raw (path, ``rawpy.RawPy`` or ``restore.io.RawImage``) -> sRGB float32 (H, W, 3) on [0, 1].
-
-        H and W are the raw's visible size. ``options["ratio"]`` amplifies the exposure; ``None`` means "auto"
-        (``restore.ops.lowlight.auto_ratio``).
-        """
-        raw = self._read_raw(source)
-        mosaic = torch.from_numpy(raw.mosaic)[None, None].to(self.device)
-        ratio = options["ratio"] or auto_ratio(mosaic, raw.cfa, raw.wb_gains)
-        if self.network is None:
-            return self.spec.classical(raw, ratio=ratio)
-        camera_rgb = self._run_network(amplified_planes(mosaic, raw.cfa, raw.wb_gains, ratio), scale=2)
-        matrix = None if raw.color_matrix is None else torch.from_numpy(raw.color_matrix)
-        srgb = render_output(camera_rgb, raw.cfa, tuple(mosaic.shape[-2:]), matrix)
-        return srgb[0].permute(1, 2, 0).cpu().numpy()
-
-    def _read_raw(self, source: Any):
-        from restore.io import RawImage, read_raw
-
-        if isinstance(source, RawImage):
-            return source
-        if isinstance(source, (str, os.PathLike)) or type(source).__module__.startswith("rawpy"):
-            return read_raw(source)
-        raise InvalidImageError(
-            f"model {self.spec.name!r} takes a camera raw: a file path, a rawpy.RawPy or a restore.io.RawImage, "
-            f"not {type(source).__name__}"
-        )
 
     def _restore_channels(self, x: Tensor, options: dict[str, Any]) -> Tensor:
         """Run the model on color channels (B, C, H, W), adapting gray and RGB to what the model takes."""
@@ -196,14 +168,16 @@ class Restorer:
     def _run(self, x: Tensor, options: dict[str, Any]) -> Tensor:
         if self.network is None:
             return self._run_classical(x, options)
-        return self._run_network(x)
+        return self.run_network(x)
 
     @torch.inference_mode()
-    def _run_network(self, x: Tensor, scale: int = 1) -> Tensor:
+    def run_network(self, x: Tensor, scale: int = 1, function: Callable[[Tensor], Tensor] | None = None) -> Tensor:
         """(B, C, H, W) float on any device -> (B, C', H * scale, W * scale) float32 on ``self.device``.
 
-        Networks with a ``multiple`` attribute (U-Nets) get their input reflect-padded to a multiple of it.
+        Runs ``function`` (default: the network itself; e.g. ``network.inverse``) in the chosen precision, tiled on
+        large inputs. Networks with a ``multiple`` attribute get their input edge-padded to a multiple of it.
         """
+        function = function or self.network
         x = x.to(self.device, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
         multiple = getattr(self.network, "multiple", 1)
@@ -213,7 +187,7 @@ class Restorer:
             if height % multiple or width % multiple:
                 tile = F.pad(tile, (0, -width % multiple, 0, -height % multiple), mode="replicate")
             with autocast:
-                out = self.network(tile.contiguous(memory_format=torch.channels_last)).float()
+                out = function(tile.contiguous(memory_format=torch.channels_last)).float()
             return out[..., : height * scale, : width * scale]
 
         if self.tile is None:

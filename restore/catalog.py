@@ -13,7 +13,9 @@ import numpy as np
 from restore import baselines, baselines_lowlight
 from restore.errors import InvalidOptionError
 from restore.models.dncnn import DnCNN
+from restore.models.invisp import InvertibleISP
 from restore.models.lowlight import SIDUNet
+from restore.raw_runs import run_invisp, run_lowlight
 from restore.registry import ModelSpec, Option, register
 
 
@@ -26,6 +28,13 @@ def parse_sigma(value: Any) -> float | None:
     if not 0 <= value <= 255:
         raise InvalidOptionError(f"sigma is on the 8-bit scale and must lie in [0, 255], got {value}")
     return float(value)
+
+
+def parse_flag(value: Any) -> bool:
+    """A yes/no option: ``True`` or ``False`` only (no truthy strings)."""
+    if not isinstance(value, bool):
+        raise InvalidOptionError(f"expected True or False, got {value!r}")
+    return value
 
 
 def parse_ratio(value: Any) -> float | None:
@@ -115,6 +124,7 @@ register(
         build=partial(SIDUNet, features=16),
         weights="lowlight-raw",
         receptive_radius=32,
+        run=run_lowlight,
     )
 )
 for name, function, summary in (
@@ -131,5 +141,21 @@ for name, function, summary in (
             input_kind="raw",
             options=(RATIO,),
             classical=function,
+            run=run_lowlight,
         )
     )
+
+register(
+    ModelSpec(
+        name="invisp",
+        task="isp",
+        summary="invertible ISP: camera raw -> sRGB, and sRGB/JPEG -> raw with inverse=True (Canon 550D colors)",
+        channels=(3,),
+        input_kind="raw",
+        options=(Option("inverse", False, parse_flag, "True: sRGB or JPEG image -> linear raw RGB"),),
+        build=InvertibleISP,
+        weights="invisp",
+        receptive_radius=48,
+        run=run_invisp,
+    )
+)

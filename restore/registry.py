@@ -59,7 +59,9 @@ class ModelSpec:
 
     Learned models give ``build`` (returns the bare ``nn.Module``) and ``weights`` (file stem in the weights folder).
     Classical methods give ``classical``: a NumPy function ``(image (H, W[, C]) float64, **options) -> same shape``.
-    ``channels`` lists the color channel counts the model takes natively (1 gray, 3 RGB).
+    ``channels`` lists the color channel counts the model takes natively (1 gray, 3 RGB). ``run`` replaces the
+    image-in, image-out call for models with other inputs (raw files, inverse directions): ``(restorer, input,
+    options) -> result``, see ``restore.raw_runs``.
     """
 
     name: str
@@ -72,6 +74,7 @@ class ModelSpec:
     weights: str | None = None
     receptive_radius: int = 0
     classical: Callable[..., np.ndarray] | None = None
+    run: Callable[[Any, Any, dict[str, Any]], Any] | None = None
 
     @property
     def kind(self) -> str:

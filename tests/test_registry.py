@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 import restore
+from restore.models.invisp import InvertibleISP
 import restore.api
 from pipelines.model_card import export_weights
 from restore import WeightsError
@@ -172,6 +173,7 @@ def test_every_learned_model_loads_its_untrained_weights(untrained_weights):
             torch.manual_seed(0)
             reference = spec.build().eval()
             first_conv = next(m for m in reference.modules() if isinstance(m, torch.nn.Conv2d))
-            x = torch.rand(1, first_conv.in_channels, 32, 32)
+            channels = 3 if isinstance(reference, InvertibleISP) else first_conv.in_channels
+            x = torch.rand(1, channels, 32, 32)
         with torch.inference_mode():  # loaded weights == seeded init (batch norm is folded, so compare outputs)
             assert torch.allclose(restorer.network(x), reference(x), atol=1e-5)

@@ -1,0 +1,219 @@
+"""Train the invertible ISP (``invisp``) on RAW / sRGB / JPEG pairs of one camera (``pipelines.invisp_data``).
+
+    python -m pipelines.train_invisp --minutes 60                  # CPU, as far as it goes (resumable)
+    python -m pipelines.train_invisp --steps 40000 --device cuda   # a GPU run (carry cache/invisp_pairs_*.npz)
+    python -m pipelines.train_invisp --minutes 0                   # only validate and export the saved state
+
+Loss: L1(f(raw), srgb) + lambda * [L1(f^-1(JPEG_sim(f(raw))), raw) + L1(f^-1(real JPEG of srgb), raw)] / 2, where
+JPEG_sim is the differentiable JPEG-90 simulator of ``restore.ops.jpeg``: the inverse learns to undo compression.
+The pair bank is rendered once with rawpy and cached in ``cache/``; training itself needs only torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pipelines.invisp_data import (
+    CAMERA_NAME,
+    JPEG_QUALITY,
+    cached_pair_bank,
+    camera_550d,
+    random_wb_gains,
+    render_pair,
+)
+from pipelines.model_card import export_weights
+from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
+from pipelines.training import ResumableRun, cosine_learning_rate
+from restore.metrics import psnr
+from restore.models.invisp import InvertibleISP
+from restore.ops.jpeg import simulate_jpeg
+from restore.runtime import tune_allocator
+
+REPO = Path(__file__).resolve().parent.parent
+NAME = "invisp"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+
+    data: Path = DEFAULT_TRAIN_DIR
+    steps: int = 20_000
+    minutes: float = math.inf
+    batch: int = 8
+    patch: int = 64
+    lr: float = 2e-4
+    raw_weight: float = 1.0  # lambda
+    blocks: int = 8
+    hidden: int = 32
+    device: str = "cpu"
+    threads: int = 0
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+    state: Path | None = None
+    weights_dir: Path = REPO / "weights"
+    cache_dir: Path = REPO / "cache"
+
+
+def sample_batch(bank: dict[str, torch.Tensor], cfg: TrainConfig, generator: torch.Generator):
+    """Aligned random crops (B, 3, patch, patch) on [0, 1] of raw, sRGB and JPEG, with a random dihedral flip."""
+    index = torch.randint(0, bank["raw"].shape[0], (cfg.batch,), generator=generator, device=bank["raw"].device)
+    size = bank["raw"].shape[-1]
+    top, left = (int(v) for v in torch.randint(0, (size - cfg.patch) // 2 + 1, (2,), generator=generator) * 2)
+    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
+    crops = []
+    for kind, scale in (("raw", 65535.0), ("srgb", 255.0), ("jpeg", 255.0)):
+        crop = bank[kind][index, :, top : top + cfg.patch, left : left + cfg.patch].float() / scale
+        crop = crop.flip(-1) if flip % 2 else crop
+        crops.append(torch.rot90(crop, rotations, dims=(-2, -1)).contiguous())
+    return crops
+
+
+def loss_function(model: InvertibleISP, raw, srgb, jpeg, raw_weight: float) -> torch.Tensor:
+    rendered = model(raw)
+    recovered_sim = model.inverse(simulate_jpeg(rendered, JPEG_QUALITY))
+    recovered_real = model.inverse(jpeg)
+    raw_loss = (F.l1_loss(recovered_sim, raw) + F.l1_loss(recovered_real, raw)) / 2
+    return F.l1_loss(rendered, srgb) + raw_weight * raw_loss
+
+
+def validation_pairs(photos: list[Path], seed: int = 1000, size: int = 256) -> list:
+    """Held-out photos through the camera (fixed white balances), center-cropped to size x size."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for path in photos:
+        image = read_photo(path, 3, 384)
+        top, left = max(0, (image.shape[0] - size) // 2), max(0, (image.shape[1] - size) // 2)
+        pairs.append(render_pair(image[top : top + size, left : left + size], random_wb_gains(rng)))
+    return pairs
+
+
+@torch.inference_mode()
+def validate(model: InvertibleISP, pairs: list, device: torch.device) -> dict:
+    """Forward sRGB PSNR vs LibRaw (8-bit), inverse RAW PSNR from the JPEG, and round-trip mean absolute error."""
+    model.eval()
+    forward, inverse, round_trip = [], [], []
+    for pair in pairs:
+        raw = torch.from_numpy(pair.raw.astype(np.float32) / 65535).permute(2, 0, 1)[None].to(device)
+        jpeg = torch.from_numpy(pair.jpeg.astype(np.float32) / 255).permute(2, 0, 1)[None].to(device)
+        rendered = model(raw)
+        srgb8 = np.round(pair.srgb / 257.0).astype(np.uint8)
+        forward.append(
+            psnr(np.round(rendered[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).astype(np.uint8), srgb8)
+        )
+        recovered = model.inverse(jpeg).clamp(0, 1)
+        inverse.append(10 * math.log10(1 / F.mse_loss(recovered, raw).item()))
+        round_trip.append((model.inverse(rendered) - raw).abs().mean().item())
+    model.train()
+    return {
+        "forward_srgb_psnr": round(float(np.mean(forward)), 3),
+        "inverse_raw_psnr_from_jpeg90": round(float(np.mean(inverse)), 3),
+        "round_trip_mae": float(np.mean(round_trip)),
+    }
+
+
+def train(cfg: TrainConfig, command: str) -> Path:
+    """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
+    device = torch.device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    train_photos, val_photos = split_photos(cfg.data)
+    bank = {
+        kind: torch.from_numpy(array).to(device)
+        for kind, array in cached_pair_bank(train_photos, cfg.cache_dir).items()
+    }
+    pairs = validation_pairs(val_photos)
+    print(f"{NAME}: {bank['raw'].shape[0]} patch pairs from {len(train_photos)} photos, {len(pairs)} validation photos")
+
+    model = InvertibleISP(cfg.blocks, cfg.hidden)
+    with torch.no_grad():  # start from the camera's own colors; training refines them
+        model.color.weight.copy_(camera_550d((1.0, 1.0, 1.0)).rgb_from_camera[0])
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    run = ResumableRun(
+        cfg.state or cfg.weights_dir / "checkpoints" / f"{NAME}.train.safetensors",
+        model,
+        optimizer,
+        command=command,
+        device=device,
+        config=asdict(cfg),
+        steps=cfg.steps,
+        minutes=cfg.minutes,
+        checkpoint_minutes=cfg.checkpoint_minutes,
+    )
+    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    running_loss = 0.0
+    while run.running():
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
+        raw, srgb, jpeg = sample_batch(bank, cfg, generator)
+        loss = loss_function(model, raw, srgb, jpeg, cfg.raw_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        run.advance()
+        running_loss += loss.item()
+        if run.step % 100 == 0:
+            lr = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
+            print(f"step {run.step} lr {lr:.2e} loss {running_loss / 100:.4f} {run.elapsed():.0f}s", flush=True)
+            running_loss = 0.0
+    run.finish()
+
+    validation = validate(model, pairs, device)
+    print(f"validation at step {run.step}: {validation}")
+    card = {
+        "architecture": {"class": "InvertibleISP", "blocks": cfg.blocks, "hidden": cfg.hidden},
+        "task": "isp",
+        "camera": f"{CAMERA_NAME} color matrix (from shared/data/raw/tinydng_colorchart.dng), LibRaw's ISP via rawpy",
+        "training": {
+            "data": f"{len(train_photos)} photos from {cfg.data}, {bank['raw'].shape[0]} patch pairs "
+            "(pipelines.invisp_data: unprocessed into the camera's raw, rendered by rawpy, JPEG quality 90)",
+            **run.record(),
+        },
+        "validation": {
+            "what": f"{len(pairs)} held-out photos (256x256 center crops) through the same synthesis, fixed seeds",
+            **validation,
+        },
+    }
+    return export_weights(model, cfg.weights_dir, NAME, card)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=TrainConfig.data, help="folder of clean photos")
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps (sets the LR schedule)")
+    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
+    parser.add_argument("--batch", type=int, default=TrainConfig.batch)
+    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="crop side, even, at most 128")
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
+    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
+    parser.add_argument("--weights-dir", type=Path, default=TrainConfig.weights_dir)
+    parser.add_argument("--cache-dir", type=Path, default=TrainConfig.cache_dir)
+    args = parser.parse_args(argv)
+    if args.patch % 16 or not 16 <= args.patch <= 128:
+        parser.error("--patch must be a multiple of 16 between 16 and 128 (the JPEG simulator works on 16x16 MCUs)")
+    return replace(TrainConfig(), **vars(args))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    tune_allocator()
+    train(cfg, "python -m pipelines.train_invisp " + shlex.join(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""How the raw-domain models are called: their inputs are camera raws (or go back to raw), not one image in, one image
+of the same kind out. Each function is a ``ModelSpec.run``: ``(restorer, source, options) -> result``.
+
+- ``run_lowlight``: a dark camera raw -> sRGB float32 (H, W, 3) on [0, 1].
+- ``run_invisp``: a camera raw or linear raw RGB -> sRGB; with ``inverse=True`` an sRGB image -> linear raw RGB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from restore.convert import from_model_tensor, to_model_tensor
+from restore.errors import InvalidImageError
+from restore.io.raw import RawImage, read_raw
+from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
+
+__all__ = ["develop_linear_raw", "run_invisp", "run_lowlight"]
+
+
+def _is_raw_source(source: Any) -> bool:
+    return isinstance(source, (str, os.PathLike, RawImage)) or type(source).__module__.startswith("rawpy")
+
+
+def _raw_image(source: Any, model: str) -> RawImage:
+    """A path, ``rawpy.RawPy`` or ``RawImage`` as a ``RawImage``; anything else is refused with a clear error."""
+    if isinstance(source, RawImage):
+        return source
+    if _is_raw_source(source):
+        return read_raw(source)
+    raise InvalidImageError(
+        f"model {model!r} takes a camera raw: a file path, a rawpy.RawPy or a restore.io.RawImage, "
+        f"not {type(source).__name__}"
+    )
+
+
+def run_lowlight(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
+    """A camera raw -> sRGB float32 (H, W, 3) on [0, 1] at the raw's visible size.
+
+    ``options["ratio"]`` amplifies the exposure; ``None`` means "auto" (``restore.ops.lowlight.auto_ratio``).
+    Classical entries (``restorer.network is None``) get the raw and the resolved ratio.
+    """
+    raw = _raw_image(source, restorer.spec.name)
+    mosaic = torch.from_numpy(raw.mosaic)[None, None].to(restorer.device)
+    ratio = options["ratio"] or auto_ratio(mosaic, raw.cfa, raw.wb_gains)
+    if restorer.network is None:
+        return restorer.spec.classical(raw, ratio=ratio)
+    camera_rgb = restorer.run_network(amplified_planes(mosaic, raw.cfa, raw.wb_gains, ratio), scale=2)
+    matrix = None if raw.color_matrix is None else torch.from_numpy(raw.color_matrix)
+    srgb = render_output(camera_rgb, raw.cfa, tuple(mosaic.shape[-2:]), matrix)
+    return srgb[0].permute(1, 2, 0).cpu().numpy()
+
+
+def develop_linear_raw(source: Any) -> np.ndarray:
+    """LibRaw's demosaiced, white-balanced linear camera RGB of a raw: float32 (H, W, 3) on [0, 1].
+
+    ``source`` is a raw file's path, a ``RawImage`` read from a file, or a ``rawpy.RawPy``.
+    """
+    import rawpy
+
+    settings = {
+        "output_color": rawpy.ColorSpace.raw,
+        "gamma": (1, 1),
+        "use_camera_wb": True,
+        "no_auto_bright": True,
+        "output_bps": 16,
+        "user_flip": 0,
+    }
+    if isinstance(source, RawImage):
+        if source.path is None:
+            raise InvalidImageError("this RawImage was not read from a file; pass the rawpy.RawPy or the path")
+        source = source.path
+    if isinstance(source, (str, os.PathLike)):
+        read_raw(source)  # a clear error for missing, unreadable or non-Bayer files
+        with rawpy.imread(str(source)) as raw:
+            rgb = raw.postprocess(**settings)
+    else:
+        rgb = source.postprocess(**settings)
+    return rgb.astype(np.float32) / 65535.0
+
+
+def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | Tensor:
+    """Forward: a camera raw (path, rawpy, RawImage) or linear raw RGB (array/tensor) -> sRGB on [0, 1].
+
+    Inverse (``options["inverse"]``): an sRGB image (path, array or tensor, any supported dtype) -> white-balanced
+    linear camera RGB on [0, 1]. Arrays and tensors come back as float32 in their own layout; raw files and image
+    paths give NumPy float32 (H, W, 3). Forward outputs are clipped to [0, 1]; inverse outputs too (a raw has no
+    values outside it). Unclipped round trips: ``restorer.network`` and its ``inverse`` method.
+    """
+    inverse = options["inverse"]
+    if inverse and isinstance(source, (str, os.PathLike)):
+        from restore.io import read_image
+
+        source = read_image(source)
+    elif not inverse and _is_raw_source(source):
+        source = develop_linear_raw(source)
+    x, layout = to_model_tensor(source)
+    if x.shape[1] != 3:
+        raise InvalidImageError(f"model 'invisp' takes RGB (3 channels), got {x.shape[1]}")
+    direction = restorer.network.inverse if inverse else restorer.network
+    out = restorer.run_network(x, function=direction).clamp(0.0, 1.0)
+    float_layout = dataclasses.replace(
+        layout, dtype=torch.float32 if layout.is_tensor else np.dtype(np.float32), scale=1.0
+    )
+    return from_model_tensor(out, float_layout)
