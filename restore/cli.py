@@ -20,10 +20,12 @@ from tqdm import tqdm
 
 from restore import api, io
 from restore.errors import RestoreError
+from restore.raw_runs import write_invisp_dng
 from restore.registry import get_spec
 from restore.runtime import tune_allocator
 
 FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
+INVERSE_FORMAT = {"dng": ".dng"}  # the output of an inverse (sRGB -> raw) run
 SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
 RUN_DESCRIPTION = (
     "Restore image files and folders into OUTPUT, keeping the folder structure, bit depth, EXIF and ICC profile. "
@@ -57,7 +59,7 @@ class UsageError(RestoreError):
 def output_suffix(source: Path, fmt: str) -> str:
     """The output file's suffix: the source's own, or ``fmt``; raw sources become 16-bit PNG by default."""
     if fmt != "same":
-        return FORMATS[fmt]
+        return {**FORMATS, **INVERSE_FORMAT}[fmt]
     return ".png" if io.is_raw_path(source) else source.suffix
 
 
@@ -110,6 +112,13 @@ def restore_file(restorer: api.Restorer, job: Job, options: dict, bit_depth: int
 
     Raw files are rendered at ``bit_depth`` bits where the output format holds it (PNG, TIFF), else at 8 bits.
     """
+    if options.get("inverse"):
+        if io.is_raw_path(job.source):
+            raise RestoreError(f"--inverse takes sRGB images, not camera raws, for {restorer.spec.name}")
+        raw_rgb = restorer(job.source, **options)
+        job.target.parent.mkdir(parents=True, exist_ok=True)
+        write_invisp_dng(job.target, raw_rgb)
+        return
     if io.is_raw_path(job.source):
         if restorer.spec.input_kind != "raw":
             raise RestoreError(f"camera raw file, but {restorer.spec.name} restores RGB/gray images")
@@ -169,11 +178,12 @@ def parse_ratio(value: str) -> float | str:
 
 def command_run(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
-    given = {"sigma": args.sigma, "ratio": args.ratio}
+    given = {"sigma": args.sigma, "ratio": args.ratio, "inverse": args.inverse or None}
     options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
     summary = Summary()
-    jobs = plan_jobs(args.inputs, args.output, args.recursive, args.format, spec.input_kind == "raw", summary)
+    fmt = "dng" if args.inverse else args.format
+    jobs = plan_jobs(args.inputs, args.output, args.recursive, fmt, spec.input_kind == "raw", summary)
     if not jobs:
         raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))} (use --recursive for subfolders?)")
     restorer = api.load(args.model, device=args.device, precision=args.precision, tile=args.tile)
@@ -282,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--format", choices=["same", *FORMATS], default="same", help="output format (default: as input; raws -> png)"
     )
+    run.add_argument("--inverse", action="store_true", help="invisp: sRGB/JPEG images -> raw, written as DNG")
     run.add_argument(
         "--bit-depth", type=int, choices=[8, 16], default=16, help="bits of raw renderings in PNG/TIFF (default 16)"
     )

@@ -19,8 +19,11 @@ from restore.convert import from_model_tensor, to_model_tensor
 from restore.errors import InvalidImageError
 from restore.io.raw import RawImage, read_raw
 from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
+from restore.ops.unprocess import CAMERA_FROM_XYZ
 
-__all__ = ["develop_linear_raw", "run_invisp", "run_lowlight"]
+INVISP_CAMERA = ("Canon EOS 550D", np.asarray(CAMERA_FROM_XYZ[0]))  # the camera invisp is trained for, XYZ -> camera
+
+__all__ = ["INVISP_CAMERA", "develop_linear_raw", "run_invisp", "run_lowlight", "write_invisp_dng"]
 
 
 def _is_raw_source(source: Any) -> bool:
@@ -108,3 +111,11 @@ def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | T
         layout, dtype=torch.float32 if layout.is_tensor else np.dtype(np.float32), scale=1.0
     )
     return from_model_tensor(out, float_layout)
+
+
+def write_invisp_dng(path: str | os.PathLike, raw_rgb: np.ndarray) -> None:
+    """Write ``invisp``'s inverse output (H, W, 3) as a DNG of its camera (RGGB, 14 bits over black 2056)."""
+    from restore.io import write_linear_rgb_dng
+
+    name, camera_from_xyz = INVISP_CAMERA
+    write_linear_rgb_dng(path, raw_rgb, camera_from_xyz, black_level=2056, white_level=15000, camera_name=name)

@@ -83,3 +83,19 @@ def test_api_runs_both_directions(tmp_path) -> None:
 def test_bad_input_raises_clear_errors(image, options, error) -> None:
     with pytest.raises(error):
         restore.restore(image, model="invisp", **options)
+
+
+@pytest.mark.usefixtures("untrained_weights")
+def test_cli_renders_raws_and_inverts_images_to_dng(tmp_path, smooth_image) -> None:
+    from restore.cli import main as cli_main
+    from restore.io import read_raw, write_image
+
+    photos, raws = tmp_path / "photos", tmp_path / "raws"
+    photos.mkdir()
+    write_image(photos / "a.png", np.round(smooth_image(40, 56, 3) * 255).astype(np.uint8))
+    assert cli_main(["run", "invisp", str(photos), "-o", str(raws), "--inverse"]) == 0
+    raw = read_raw(raws / "a.dng")
+    assert raw.raw_values.shape == (40, 56) and raw.cfa == CFA.RGGB and raw.white_level == 15000
+    rendered = tmp_path / "rendered"
+    assert cli_main(["run", "invisp", str(raws), "-o", str(rendered)]) == 0
+    assert restore.io.read_image(rendered / "a.png").shape == (40, 56, 3)

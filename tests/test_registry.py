@@ -11,10 +11,10 @@ import torch
 from safetensors.torch import save_file
 
 import restore
-from restore.models.invisp import InvertibleISP
 import restore.api
 from pipelines.model_card import export_weights
 from restore import WeightsError
+from restore.models.invisp import InvertibleISP
 from restore.registry import ModelSpec, file_sha256, get_spec, list_specs, register, weights_dir
 
 NAME = "dncnn-gray"

@@ -14,7 +14,7 @@ from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io.atomic import write_atomic
 from restore.io.raw import CFA, XYZ_FROM_SRGB
 
-__all__ = ["write_dng"]
+__all__ = ["write_dng", "write_linear_rgb_dng"]
 
 _MIN_SIDE = 22  # LibRaw refuses raws narrower or shorter than this
 _D65 = 21  # EXIF LightSource code
@@ -80,6 +80,42 @@ def write_dng(
         metadata=None,
     )
     write_atomic(path, buffer.getvalue())
+
+
+def write_linear_rgb_dng(
+    path: str | os.PathLike[str],
+    rgb: np.ndarray,
+    color_matrix: np.ndarray | None = None,
+    *,
+    cfa: CFA | str = CFA.RGGB,
+    black_level: int = 0,
+    white_level: int = 16383,
+    camera_name: str = "restore synthetic",
+) -> None:
+    """Write white-balanced linear camera RGB (H, W, 3) on [0, 1] as a Bayer DNG (neutral as-shot white balance).
+
+    The image is sampled through ``cfa`` (H and W cropped to even), scaled to ``white_level`` raw units over
+    ``black_level`` and written with ``write_dng``; ``color_matrix`` is its XYZ -> camera matrix.
+    """
+    import torch  # imported here: the rest of this module needs only NumPy
+
+    from restore.ops.bayer import mosaic_rgb
+
+    rgb = np.asarray(rgb, dtype=np.float32)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InvalidImageError(f"write_linear_rgb_dng takes (H, W, 3) linear RGB, got shape {rgb.shape}")
+    rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
+    mosaic = mosaic_rgb(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None], _parse_cfa(cfa))[0, 0]
+    values = np.round(np.clip(mosaic.numpy(), 0.0, 1.0) * (white_level - black_level) + black_level)
+    write_dng(
+        path,
+        values.astype(np.uint16),
+        cfa,
+        black_level=black_level,
+        white_level=white_level,
+        color_matrix=color_matrix,
+        camera_name=camera_name,
+    )
 
 
 def _check_raw_values(raw_values: np.ndarray) -> None:
