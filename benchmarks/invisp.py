@@ -203,8 +203,10 @@ def markdown(results: list[dict], meta: dict, card: dict | None, applied: list[d
             "estimated) against: `invisp` inverse -> generalized Anscombe transform with the known noise -> CBM3D ->",
             "inverse transform -> `invisp` forward.",
             "",
-            "| set | images | noisy PSNR (dB) | CBM3D on sRGB | through raw with invisp | through raw with the exact "
-            "ISP (oracle) |",
+            (
+                "| set | images | noisy PSNR (dB) | CBM3D on sRGB | through raw with invisp | through raw with the exact "
+                "ISP (oracle) |"
+            ),
             "|---|---|---|---|---|---|",
         ]
         lines += [
