@@ -1,0 +1,245 @@
+"""Speed of every model and baseline: megapixels per second, peak memory, FLOPs per pixel, fraction of the machine.
+
+    python -m benchmarks.speed                                   # CPU: every model at 512^2, 1024^2 and 12 MP
+    python -m benchmarks.speed --models dncnn-color cbm3d --sizes 512
+    PYTHONPATH=. python -m benchmarks.speed --device cuda        # on a GPU (precision auto: bf16/fp16)
+
+Each (model, size) runs in a fresh subprocess, so that the peak resident memory (CPU) or the peak allocated CUDA
+memory is its own: one warm-up call on a 64x64 input, then the timed calls (best of ``--repeats`` up to 1024^2, one
+at 12 MP). Inputs: noisy uint8 photos (the bundled sample resized) for denoisers, an in-memory raw (``RawImage``)
+for raw models, linear raw RGB for ``invisp``; the time is the ``Restorer`` call (conversion, tiling, inference).
+The machine's peak is measured in the same run: a 2048^3 fp32 matmul and a 3x3 64->64 convolution (channels_last,
+1x64x512x512) at the run's precision; every model's rate is also given as a fraction of that convolution rate.
+Classical baselines run at the sizes in ``--classical-sizes`` only (CBM3D needs minutes per 12 MP image).
+Writes ``benchmarks/results/speed.md`` and ``.json`` (``--output`` for another stem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from importlib import resources
+
+import cv2
+import numpy as np
+import torch
+
+from benchmarks.common import provenance, write_results
+
+SIZES = {"512": (512, 512), "1024": (1024, 1024), "12mp": (4000, 3000)}
+DEFAULT_MODELS = (
+    "dncnn-color",
+    "dncnn-gray",
+    "lowlight-raw",
+    "invisp",
+    "cbm3d",
+    "bm3d",
+    "nlmeans",
+    "lowlight-conventional",
+)
+
+
+def sample(width: int, height: int, channels: int) -> np.ndarray:
+    """The bundled sample resized to (height, width[, 3]) uint8 with Gaussian noise sigma 25 (seed 0)."""
+    import restore
+
+    with resources.as_file(resources.files("restore") / "data" / "sample.png") as path:
+        image = cv2.resize(restore.io.read_image(path), (width, height), interpolation=cv2.INTER_AREA)
+    if channels == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    noisy = image + np.random.default_rng(0).normal(0, 25, image.shape)
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def model_input(name: str, width: int, height: int):
+    """What the model's call takes, at this size (see the module docstring)."""
+    import restore
+    from restore.io import CFA, RawImage
+
+    spec = restore.registry.get_spec(name)
+    if spec.name == "invisp":
+        return sample(width, height, 3).astype(np.float32) / 255
+    if spec.input_kind == "raw":
+        mosaic = sample(width, height, 1).astype(np.float32) / 255 / 100  # a dark frame
+        values = np.round(mosaic * 15871 + 512).astype(np.uint16)
+        return RawImage(mosaic, CFA.RGGB, (512.0,) * 4, 16383.0, (2.0, 1.0, 1.7), np.eye(3, dtype=np.float32), values)
+    return sample(width, height, 3 if 3 in spec.channels else 1)
+
+
+def flops_per_pixel(restorer) -> float | None:
+    """FLOPs per output pixel of a learned model's network (torch's flop counter on a 64x64 output)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    network = restorer.network
+    if network is None:
+        return None
+    spec = restorer.spec
+    if spec.name == "lowlight-raw":
+        x = torch.rand(1, 4, 32, 32)
+    else:
+        x = torch.rand(1, 3 if 3 in spec.channels else 1, 64, 64)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        network.cpu().float()(x)
+    return counter.get_total_flops() / (64 * 64)
+
+
+def measure(name: str, size: str, device: str, precision: str, repeats: int) -> dict:
+    """Time one model at one size in this process; returns rate, peak memory and FLOPs per pixel."""
+    import restore
+    from restore.runtime import tune_allocator
+
+    tune_allocator()
+    width, height = SIZES[size]
+    restorer = restore.load(name, device=device, precision=precision)
+    options = {"ratio": 100} if restorer.spec.input_kind == "raw" and name != "invisp" else {}
+    if restorer.spec.task == "denoise" and restorer.network is None:
+        options = {"sigma": 25}
+    restorer(model_input(name, 64, 64), **options)  # warm-up
+    image = model_input(name, width, height)
+    cuda = restorer.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(1 if size == "12mp" else repeats):
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        restorer(image, **options)
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    seconds = min(times)
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**30
+        if cuda
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    )
+    device_flops = (
+        flops_per_pixel(restorer.__class__(restorer.spec, device="cpu")) if restorer.network is not None else None
+    )
+    return {
+        "model": name,
+        "size": f"{width}x{height}",
+        "megapixels": width * height / 1e6,
+        "seconds": seconds,
+        "megapixels_per_second": width * height / 1e6 / seconds,
+        "peak_memory_gb": round(peak, 3),
+        "memory_kind": "CUDA max allocated" if cuda else "peak RSS",
+        "flops_per_pixel": device_flops,
+        "device": str(restorer.device),
+        "precision": str(restorer.dtype).removeprefix("torch."),
+    }
+
+
+def run_isolated(name: str, size: str, device: str, precision: str, repeats: int) -> dict:
+    code = (
+        "import json; from benchmarks.speed import measure; "
+        f"print(json.dumps(measure({name!r}, {size!r}, {device!r}, {precision!r}, {repeats})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise RuntimeError(f"{name} at {size} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def machine_peak(device: str, precision: str) -> dict:
+    """GFLOP/s of a 2048^3 matmul and of a 3x3 64->64 convolution (1x64x512x512, channels_last), best of 5."""
+    import restore.api
+
+    target = restore.api.resolve_device(device)
+    dtype = restore.api.resolve_precision(precision, target)
+
+    def rate(function, flops: float) -> float:
+        function()
+        best = float("inf")
+        for _ in range(5):
+            if target.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            function()
+            if target.type == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - start)
+        return flops / best / 1e9
+
+    n = 2048
+    a, b = (torch.rand(n, n, device=target, dtype=dtype) for _ in range(2))
+    x = torch.rand(1, 64, 512, 512, device=target, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False).to(target, dtype).to(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        matmul = rate(lambda: a @ b, 2 * n**3)
+        convolution = rate(lambda: conv(x), 2 * 64 * 64 * 9 * 512 * 512)
+    return {
+        "device": str(target),
+        "precision": str(dtype).removeprefix("torch."),
+        "matmul_gflops": matmul,
+        "conv3x3_gflops": convolution,
+    }
+
+
+def markdown(rows: list[dict], peak: dict, meta: dict) -> str:
+    lines = [
+        "# Speed",
+        "",
+        "Generated by `benchmarks/speed.py`; do not edit by hand. Protocol: the module docstring.",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
+        (
+            f"- machine peak ({peak['device']}, {peak['precision']}): matmul {peak['matmul_gflops']:.0f} GFLOP/s, "
+            f"3x3 convolution {peak['conv3x3_gflops']:.0f} GFLOP/s"
+        ),
+        "",
+        "| model | size | device | precision | MPx/s | s/image | peak memory (GB) | GFLOP per MPx | % of conv peak |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        flops = r["flops_per_pixel"]
+        if flops:
+            achieved = r["megapixels_per_second"] * flops / 1e3  # GFLOP/s
+            fraction = f"{100 * achieved / peak['conv3x3_gflops']:.0f}%"
+            per_mpx = f"{flops / 1e3:.0f}"
+        else:
+            fraction = per_mpx = "-"
+        lines.append(
+            f"| {r['model']} | {r['size']} | {r['device']} | {r['precision']} | {r['megapixels_per_second']:.3f} | "
+            f"{r['seconds']:.2f} | {r['peak_memory_gb']:.2f} ({r['memory_kind']}) | {per_mpx} | {fraction} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    parser.add_argument("--classical-sizes", nargs="+", choices=list(SIZES), default=["512"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", default="speed", help="result file stem in benchmarks/results/")
+    args = parser.parse_args(argv)
+    import restore
+
+    meta = provenance("python -m benchmarks.speed " + shlex.join(sys.argv[1:] if argv is None else argv))
+    peak = machine_peak(args.device, args.precision)
+    print(peak)
+    rows = []
+    for name in args.models:
+        classical = restore.registry.get_spec(name).build is None
+        for size in args.classical_sizes if classical else args.sizes:
+            row = run_isolated(name, size, args.device, args.precision, args.repeats)
+            rows.append(row)
+            print(f"{name:22} {row['size']:10} {row['megapixels_per_second']:.3f} MPx/s {row['peak_memory_gb']:.2f} GB")
+    md, js = write_results(
+        args.output, markdown(rows, peak, meta), {"meta": meta, "machine_peak": peak, "results": rows}
+    )
+    print(f"wrote {md} and {js}")
+
+
+if __name__ == "__main__":
+    main()
