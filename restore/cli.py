@@ -12,6 +12,8 @@ import argparse
 import json
 import sys
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,41 +109,83 @@ def quantize_rendering(rendering: np.ndarray, target: Path, bit_depth: int) -> n
     return np.round(clipped * 255.0).astype(np.uint8)
 
 
-def restore_file(restorer: api.Restorer, job: Job, options: dict, bit_depth: int = 16) -> None:
-    """Read, restore and atomically write one file, keeping bit depth, EXIF and ICC profile where possible.
+@dataclass
+class Loaded:
+    """A job's input, read ahead of inference: a decoded image with its metadata, or a raw file's path."""
 
-    Raw files are rendered at ``bit_depth`` bits where the output format holds it (PNG, TIFF), else at 8 bits.
-    """
+    job: Job
+    image: np.ndarray | Path
+    metadata: io.ImageMetadata | None
+    renders_raw: bool  # a raw file rendered to sRGB, to be quantized to the output's bit depth
+
+
+def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
+    """Check that the file suits the model and decode it (raw files are read by the model itself)."""
+    raw_file = io.is_raw_path(job.source)
     if options.get("inverse"):
-        if io.is_raw_path(job.source):
+        if raw_file:
             raise RestoreError(f"--inverse takes sRGB images, not camera raws, for {restorer.spec.name}")
-        raw_rgb = restorer(job.source, **options)
-        job.target.parent.mkdir(parents=True, exist_ok=True)
-        write_invisp_dng(job.target, raw_rgb)
-        return
-    if io.is_raw_path(job.source):
-        if restorer.spec.input_kind != "raw":
-            raise RestoreError(f"camera raw file, but {restorer.spec.name} restores RGB/gray images")
-        result = quantize_rendering(restorer(job.source, **options), job.target, bit_depth)
-        metadata = None
+    elif raw_file and restorer.spec.input_kind != "raw":
+        raise RestoreError(f"camera raw file, but {restorer.spec.name} restores RGB/gray images")
+    elif not raw_file and restorer.spec.input_kind == "raw":
+        raise RestoreError(f"not a camera raw file, but {restorer.spec.name} takes raw input")
+    if raw_file:
+        return Loaded(job, job.source, None, renders_raw=True)
+    if job.source.suffix.lower() not in io.IMAGE_SUFFIXES:
+        raise RestoreError(f"unsupported file type {job.source.suffix!r}")
+    image, metadata = io.read_image_with_metadata(job.source)
+    return Loaded(job, image, metadata, renders_raw=False)
+
+
+def write_job(loaded: Loaded, result: np.ndarray, options: dict, bit_depth: int) -> None:
+    """Write one result atomically: a DNG for inverse runs, else an image keeping bit depth, EXIF and ICC.
+
+    Raw renderings are written at ``bit_depth`` bits where the output format holds it (PNG, TIFF), else at 8 bits.
+    """
+    target = loaded.job.target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if options.get("inverse"):
+        write_invisp_dng(target, result)
+    elif loaded.renders_raw:
+        io.write_image(target, quantize_rendering(result, target, bit_depth))
     else:
-        if restorer.spec.input_kind == "raw":
-            raise RestoreError(f"not a camera raw file, but {restorer.spec.name} takes raw input")
-        if job.source.suffix.lower() not in io.IMAGE_SUFFIXES:
-            raise RestoreError(f"unsupported file type {job.source.suffix!r}")
-        image, metadata = io.read_image_with_metadata(job.source)
-        result = restorer(image, **options)
-    job.target.parent.mkdir(parents=True, exist_ok=True)
-    io.write_image(job.target, result, metadata=metadata)
+        io.write_image(target, result, metadata=loaded.metadata)
+
+
+FAILURES = (RestoreError, OSError, ValueError)
 
 
 def run_jobs(
     restorer: api.Restorer, jobs: list[Job], options: dict, overwrite: bool, summary: Summary, bit_depth: int = 16
 ) -> None:
-    """Restore every job, carrying on past failures; progress goes to stderr."""
+    """Restore every job, carrying on past failures; progress goes to stderr.
+
+    Decoding the next file and encoding the previous result run in worker threads while the model works on the
+    current one, so that inference does not wait on file I/O (at most one file read ahead, two writes in flight).
+    """
+    due = plan_writes(jobs, overwrite, summary)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reads = deque(pool.submit(read_job, restorer, job, options) for job in due[:1])
+        writes: deque = deque()
+        for index, job in enumerate(tqdm(due, desc=restorer.spec.name, unit="file", file=sys.stderr, disable=not due)):
+            if index + 1 < len(due):
+                reads.append(pool.submit(read_job, restorer, due[index + 1], options))
+            try:
+                loaded = reads.popleft().result()
+                result = restorer(loaded.image, **options)
+                writes.append((job, pool.submit(write_job, loaded, result, options, bit_depth)))
+            except FAILURES as error:
+                summary.failed.append((job.source, str(error)))
+            while len(writes) > 2 or (writes and index + 1 == len(due)):
+                finish_write(*writes.popleft(), summary)
+
+
+def plan_writes(jobs: list[Job], overwrite: bool, summary: Summary) -> list[Job]:
+    """The jobs to run: refuses outputs that would overwrite an input or collide, skips existing outputs."""
     sources = {job.source.resolve() for job in jobs}
     targets: set[Path] = set()
-    for job in tqdm(jobs, desc=restorer.spec.name, unit="file", file=sys.stderr, disable=not jobs):
+    due = []
+    for job in jobs:
         target = job.target.resolve()
         if target in sources:
             summary.failed.append((job.source, f"output {job.target} would overwrite an input; not written"))
@@ -150,12 +194,17 @@ def run_jobs(
         elif job.target.exists() and not overwrite:
             summary.skipped.append(job.source)
         else:
-            try:
-                restore_file(restorer, job, options, bit_depth)
-                summary.restored.append(job.source)
-            except (RestoreError, OSError, ValueError) as error:
-                summary.failed.append((job.source, str(error)))
+            due.append(job)
         targets.add(target)
+    return due
+
+
+def finish_write(job: Job, write: Future, summary: Summary) -> None:
+    try:
+        write.result()
+        summary.restored.append(job.source)
+    except FAILURES as error:
+        summary.failed.append((job.source, str(error)))
 
 
 def parse_tile(value: str) -> int | str | None:
