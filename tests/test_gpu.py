@@ -27,3 +27,18 @@ def test_auto_device_picks_cuda_and_keeps_tensors_there(smooth_image):
     assert restorer.device.type == "cuda" and restorer.dtype in (torch.float16, torch.bfloat16)
     out = restorer(image)
     assert out.device == image.device and out.dtype == image.dtype and out.shape == image.shape
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_raw_models_on_cuda_match_cpu(tmp_path, precision, smooth_image):
+    from pipelines.lowlight_data import synthesize_dark_raws
+
+    clean = torch.from_numpy(smooth_image(64, 96, 3)).permute(2, 0, 1)[None].float()
+    synthesize_dark_raws(clean, 100.0, torch.Generator().manual_seed(0)).to_dng(0, tmp_path / "dark.dng")
+    cpu = restore.load("lowlight-raw", device="cpu")(tmp_path / "dark.dng", ratio=100)
+    gpu = restore.load("lowlight-raw", device="cuda", precision=precision)(tmp_path / "dark.dng", ratio=100)
+    assert psnr(to_uint8(gpu), to_uint8(cpu)) > (50 if precision == "fp32" else 35)
+    linear = clean[0].permute(1, 2, 0).numpy() ** 2.2
+    cpu = restore.load("invisp", device="cpu")(linear)
+    gpu = restore.load("invisp", device="cuda", precision=precision)(linear)
+    assert psnr(to_uint8(gpu), to_uint8(cpu)) > (50 if precision == "fp32" else 35)
