@@ -132,6 +132,8 @@ class Restorer:
         """Restore ``image`` (array, tensor or path, see ``restore.convert``); returns it in the same form.
 
         A path is read with ``restore.io.read_image`` (EXIF orientation applied) and the result is a NumPy array.
+        Models with their own call (``spec.run``: raw files, inverse directions) document their inputs and outputs
+        in ``restore.raw_runs``.
         """
         parsed = self.spec.parse_options(options)
         if self.spec.run is not None:
@@ -148,7 +150,7 @@ class Restorer:
     def _read(self, path: Path) -> np.ndarray:
         from restore.io import is_raw_path, read_image
 
-        if is_raw_path(path) and self.spec.input_kind != "raw":
+        if is_raw_path(path):
             raise InvalidImageError(f"{path} is a camera raw file; model {self.spec.name!r} restores RGB/gray images")
         return read_image(path)
 
