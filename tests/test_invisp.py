@@ -9,7 +9,7 @@ import torch
 import restore
 from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io import CFA, write_dng
-from restore.models.invisp import AffineCoupling, InvertibleConv1x1, InvertibleISP
+from restore.models.invisp import AffineCoupling, InvertibleConv1x1, InvertibleISP, TransferCurve
 
 
 def randomized(module: torch.nn.Module) -> torch.nn.Module:
@@ -47,6 +47,18 @@ def test_network_round_trip_within_1e4() -> None:
         srgb = network(raw)
         assert (network.inverse(srgb) - raw).abs().mean() < 1e-4
         assert (network(network.inverse(srgb)) - srgb).abs().mean() < 1e-4
+
+
+def test_transfer_curve_starts_as_srgb_and_reaches_bt709() -> None:
+    from restore.ops.color import srgb_from_linear
+
+    x = torch.linspace(-0.05, 1.0, 500).expand(1, 3, 1, 500)
+    with torch.no_grad():
+        assert (TransferCurve()(x) - srgb_from_linear(x)).abs().max() < 1e-3
+        bt709 = TransferCurve(offset=0.099, gamma=1 / 0.45)(x)[0, 0, 0]
+    linear = x[0, 0, 0]
+    reference = torch.where(linear < 0.018, 4.5 * linear, 1.099 * linear.clamp(min=0.018) ** 0.45 - 0.099)
+    assert (bt709 - reference).abs().max() < 2e-3
 
 
 def test_round_trip_survives_values_outside_the_unit_range() -> None:

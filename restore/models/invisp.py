@@ -2,12 +2,12 @@
 
 The network maps white-balanced linear camera RGB (demosaiced raw, [0, 1]) to display sRGB and has an exact inverse:
 
-    raw --3x3 color matrix--> --sRGB curve--> --space-to-depth (12 ch)-->
+    raw --3x3 color matrix--> --transfer curve--> --space-to-depth (12 ch)-->
         [1x1 invertible conv -> affine coupling] x blocks --depth-to-space--> sRGB
 
-A learned invertible color matrix (the training starts it at the camera's own matrix) and the fixed sRGB transfer
-curve (bijective; kornia's) do the bulk of the work, so the coupling blocks only model what the rest of the ISP
-does differently. Every step is invertible in closed form; ``inverse`` runs
+A learned invertible color matrix (the training starts it at the camera's own matrix) and a learned per-channel
+transfer curve (the two-parameter family of sRGB and BT.709: power law with a linear toe; it starts as sRGB's) do
+what a classical ISP does globally; the coupling blocks model the rest. Every step is invertible in closed form; ``inverse`` runs
 them backwards.
 """
 
@@ -17,9 +17,38 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from restore.ops.color import linear_from_srgb, srgb_from_linear
+__all__ = ["AffineCoupling", "InvertibleConv1x1", "InvertibleISP", "TransferCurve"]
 
-__all__ = ["AffineCoupling", "InvertibleConv1x1", "InvertibleISP"]
+
+class TransferCurve(nn.Module):
+    """A learned per-channel display transfer curve, (B, C, H, W) both ways, strictly increasing on all reals.
+
+    ``y = (1 + a) x^(1/gamma) - a`` above a knee, ``y = slope * x`` below it, with knee and slope set so that the
+    curve and its derivative are continuous. sRGB is a = 0.055, gamma = 2.4; BT.709 is a = 0.099, gamma = 1/0.45.
+    """
+
+    def __init__(self, channels: int = 3, offset: float = 0.055, gamma: float = 2.4) -> None:
+        super().__init__()
+        self.offset = nn.Parameter(torch.full((channels,), offset))
+        self.gamma = nn.Parameter(torch.full((channels,), gamma))
+
+    def _knee(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(a, gamma, knee x0, slope) per channel, shaped (1, C, 1, 1)."""
+        a = self.offset.clamp(min=1e-4).view(1, -1, 1, 1)
+        gamma = self.gamma.clamp(min=1.05).view(1, -1, 1, 1)
+        knee = (a / ((1 + a) * (1 - 1 / gamma))) ** gamma
+        slope = (1 + a) / gamma * knee ** (1 / gamma - 1)
+        return a, gamma, knee, slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        a, gamma, knee, slope = self._knee()
+        power = (1 + a) * torch.maximum(x, knee) ** (1 / gamma) - a
+        return torch.where(x > knee, power, slope * x)
+
+    def inverse(self, y: Tensor) -> Tensor:
+        a, gamma, knee, slope = self._knee()
+        power = ((torch.maximum(y, slope * knee) + a) / (1 + a)) ** gamma
+        return torch.where(y > slope * knee, power, y / slope)
 
 
 class InvertibleConv1x1(nn.Module):
@@ -86,11 +115,12 @@ class InvertibleISP(nn.Module):
         super().__init__()
         channels = 12  # 3 colors x 2x2 space-to-depth
         self.color = InvertibleConv1x1(3)
+        self.curve = TransferCurve(3)
         self.mixers = nn.ModuleList(InvertibleConv1x1(channels) for _ in range(blocks))
         self.couplings = nn.ModuleList(AffineCoupling(channels, hidden) for _ in range(blocks))
 
     def forward(self, raw: Tensor) -> Tensor:
-        x = F.pixel_unshuffle(srgb_from_linear(self.color(raw)), 2)
+        x = F.pixel_unshuffle(self.curve(self.color(raw)), 2)
         for mixer, coupling in zip(self.mixers, self.couplings):
             x = coupling(mixer(x))
         return F.pixel_shuffle(x, 2)
@@ -99,4 +129,4 @@ class InvertibleISP(nn.Module):
         x = F.pixel_unshuffle(srgb, 2)
         for mixer, coupling in zip(reversed(self.mixers), reversed(self.couplings)):
             x = mixer.inverse(coupling.inverse(x))
-        return self.color.inverse(linear_from_srgb(F.pixel_shuffle(x, 2)))
+        return self.color.inverse(self.curve.inverse(F.pixel_shuffle(x, 2)))
