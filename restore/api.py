@@ -35,6 +35,7 @@ from restore.registry import ModelInfo, ModelSpec, get_spec, list_specs, load_ne
 __all__ = ["Restorer", "load", "models", "restore"]
 
 AUTO_TILE = {"cpu": 1024, "cuda": 2048, "mps": 1024}
+TILES_PER_BATCH = {"cuda": 4}  # tiles stacked per network call: keeps a GPU busy; 1 elsewhere (lowest memory)
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -108,6 +109,7 @@ class Restorer:
         device: str | torch.device = "auto",
         precision: str | torch.dtype = "auto",
         tile: int | str | None = "auto",
+        compile: bool = False,
     ) -> None:
         self.spec = spec
         self.device = resolve_device(device)
@@ -117,6 +119,8 @@ class Restorer:
         self.network = None
         if spec.build is not None:
             self.network = load_network(spec).to(self.device, memory_format=torch.channels_last)
+            if compile:
+                self.network = torch.compile(self.network)
 
     @property
     def info(self) -> ModelInfo:
@@ -180,6 +184,8 @@ class Restorer:
         large inputs. Networks with a ``multiple`` attribute get their input edge-padded to a multiple of it.
         """
         function = function or self.network
+        if self.device.type == "cuda" and x.device.type == "cpu":
+            x = x.float().pin_memory().to(self.device, non_blocking=True)  # the copy overlaps queued GPU work
         x = x.to(self.device, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
         multiple = getattr(self.network, "multiple", 1)
@@ -194,7 +200,8 @@ class Restorer:
 
         if self.tile is None:
             return run(x)
-        return tiled_apply(run, x, self.tile, self.overlap, scale=scale)
+        batch_tiles = TILES_PER_BATCH.get(self.device.type, 1)
+        return tiled_apply(run, x, self.tile, self.overlap, scale=scale, batch_tiles=batch_tiles)
 
     def _run_classical(self, x: Tensor, options: dict[str, Any]) -> Tensor:
         outputs = []
@@ -210,6 +217,7 @@ def load(
     device: str | torch.device = "auto",
     precision: str | torch.dtype = "auto",
     tile: int | str | None = "auto",
+    compile: bool = False,
 ) -> Restorer:
     """Load a model by name (see ``models()``) as a reusable ``Restorer``.
 
@@ -219,12 +227,13 @@ def load(
             ``torch.device``.
         precision: ``"auto"`` (bf16/fp16 on GPU, fp32 on CPU), ``"fp32"``, ``"fp16"`` (GPU only) or ``"bf16"``.
         tile: ``"auto"`` (1024 px on CPU, 2048 px on CUDA), an explicit tile size, or ``None``/``"off"``.
+        compile: ``torch.compile`` the network (a slow first call, then faster; off by default).
 
     Raises:
         UnknownModelError: no model of that name. WeightsError: missing or corrupted weights.
         InvalidOptionError: unavailable device, bad precision or tile.
     """
-    return Restorer(get_spec(name), device=device, precision=precision, tile=tile)
+    return Restorer(get_spec(name), device=device, precision=precision, tile=tile, compile=compile)
 
 
 @functools.lru_cache(maxsize=4)

@@ -310,3 +310,11 @@ def test_classical_on_uint8_tensor(smooth_image, add_noise):
     tensor = torch.from_numpy(np.round(noisy * 255).astype(np.uint8))[None]
     out = restore.restore(tensor, model="nlmeans", device="cpu", sigma=25)
     assert out.dtype == torch.uint8 and out.shape == (1, 32, 32)
+
+
+def test_compiled_network_gives_the_same_output(untrained_weights, smooth_image, add_noise):
+    """torch.compile is an optional speed switch: it must not change the result (far below 0.01 dB)."""
+    noisy = add_noise(smooth_image(40, 48)).astype(np.float32)
+    plain = restore.load("dncnn-gray", device="cpu", tile=None)(noisy)
+    compiled = restore.load("dncnn-gray", device="cpu", tile=None, compile=True)(noisy)
+    assert np.abs(compiled - plain).max() < 1e-4

@@ -54,6 +54,28 @@ def test_tiled_matches_untiled(height, width, tile, overlap):
     assert float((out - expected).abs().max()) < 1e-5
 
 
+@pytest.mark.parametrize("batch_tiles", [2, 3, 100])
+@torch.no_grad()
+def test_batched_tiles_give_the_same_result(batch_tiles):
+    fn = conv_stack(layers=4)
+    x = torch.randn(2, 2, 150, 97, generator=torch.Generator().manual_seed(2))
+    calls = []
+
+    def counted(patches):
+        calls.append(patches.shape[0])
+        return fn(patches)
+
+    one_by_one = tiled_apply(fn, x, 40, 8)
+    batched = tiled_apply(counted, x, 40, 8, batch_tiles=batch_tiles)
+    assert float((batched - one_by_one).abs().max()) < 1e-5
+    assert max(calls) == 2 * min(batch_tiles, len(tile_starts(150, 40, 8)) * len(tile_starts(97, 40, 8)))
+
+
+def test_batch_tiles_must_be_positive():
+    with pytest.raises(ValueError, match="batch_tiles"):
+        tiled_apply(lambda t: t, torch.zeros(1, 1, 64, 64), 32, 8, batch_tiles=0)
+
+
 @torch.no_grad()
 def test_too_small_overlap_differs():
     """Sanity check of the test above: with overlap below 2 * radius, tiles do see their borders."""

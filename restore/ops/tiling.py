@@ -42,7 +42,9 @@ def _edge_ramp(size: int, overlap: int, ramp_start: bool, ramp_end: bool, device
     return weights
 
 
-def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, overlap: int, scale: int = 1) -> Tensor:
+def tiled_apply(
+    fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, overlap: int, scale: int = 1, batch_tiles: int = 1
+) -> Tensor:
     """Apply ``fn`` to overlapping tiles of ``x`` and blend the results.
 
     With ``overlap`` at least twice the network's receptive-field radius, every output pixel with non-zero weight
@@ -54,6 +56,8 @@ def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, overlap: i
         tile: tile size in input pixels; images no larger than that in both sides are processed whole.
         overlap: overlap between neighbouring tiles in input pixels, smaller than ``tile``.
         scale: output pixels per input pixel (e.g. 2 for packed Bayer input to full-resolution RGB).
+        batch_tiles: tiles per call of ``fn``, stacked along the batch dimension (all tiles have the same size);
+            more keeps a GPU busy, 1 keeps memory lowest.
 
     Returns:
         The blended output (B, C', H * scale, W * scale), float32, on ``x``'s device.
@@ -63,16 +67,20 @@ def tiled_apply(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, overlap: i
         return fn(x).float()
     if not 0 <= overlap < tile:
         raise ValueError(f"overlap ({overlap}) must be smaller than the tile size ({tile})")
-    tops, lefts = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
+    positions = [
+        (top, left) for top in tile_starts(height, tile, overlap) for left in tile_starts(width, tile, overlap)
+    ]
+    if batch_tiles < 1:
+        raise ValueError(f"batch_tiles must be at least 1, got {batch_tiles}")
     out = weight_sum = None
-    for top in tops:
-        for left in lefts:
-            patch = x[..., top : top + tile, left : left + tile]
-            result = fn(patch).float()
+    for first in range(0, len(positions), batch_tiles):
+        group = positions[first : first + batch_tiles]
+        patches = torch.cat([x[..., top : top + tile, left : left + tile] for top, left in group])
+        for (top, left), result in zip(group, fn(patches).float().split(x.shape[0])):
             if out is None:
                 out = result.new_zeros((*result.shape[:2], height * scale, width * scale))
                 weight_sum = result.new_zeros((height * scale, width * scale))
-            h, w = patch.shape[-2] * scale, patch.shape[-1] * scale
+            h, w = result.shape[-2:]
             wy = _edge_ramp(h, overlap * scale, top > 0, top + tile < height, result.device)
             wx = _edge_ramp(w, overlap * scale, left > 0, left + tile < width, result.device)
             weights = wy[:, None] * wx[None, :]
