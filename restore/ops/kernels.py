@@ -1,0 +1,45 @@
+"""Per-pixel kernels applied to a burst of frames, as in kernel prediction networks (Mildenhall et al. 2018).
+
+Each output pixel is a weighted sum of a K x K neighbourhood around it in every frame, with weights predicted for
+that pixel and frame; the network aligns (by shifting weight off-centre) and denoises (by averaging) at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from restore.errors import InvalidImageError
+
+__all__ = ["filter_frames", "merge_frames"]
+
+
+def filter_frames(frames: Tensor, kernels: Tensor) -> Tensor:
+    """Filter each frame with its own per-pixel kernels.
+
+    Args:
+        frames: (B, N, C, H, W) burst.
+        kernels: (B, N, K*K, H, W) weights for every frame and pixel (K odd); shared by the C channels.
+
+    Returns:
+        (B, N, C, H, W): frame n's K x K neighbourhoods weighted by its kernels (zero padding at the borders).
+    """
+    batch, count, channels, height, width = frames.shape
+    taps = kernels.shape[2]
+    size = math.isqrt(taps)
+    if kernels.ndim != 5 or kernels.shape[:2] != (batch, count) or size * size != taps or size % 2 == 0:
+        raise InvalidImageError(
+            f"kernels must be (B, N, K*K, H, W) with K odd for frames {tuple(frames.shape)}, got {tuple(kernels.shape)}"
+        )
+    if kernels.shape[-2:] != (height, width):
+        raise InvalidImageError(f"kernels cover {tuple(kernels.shape[-2:])} pixels, frames {(height, width)}")
+    patches = F.unfold(frames.reshape(batch * count * channels, 1, height, width), size, padding=size // 2)
+    patches = patches.reshape(batch, count, channels, taps, height, width)
+    return (patches * kernels[:, :, None]).sum(dim=3)
+
+
+def merge_frames(frames: Tensor, kernels: Tensor) -> Tensor:
+    """The KPN output: the mean over frames of ``filter_frames``, (B, N, C, H, W) -> (B, C, H, W)."""
+    return filter_frames(frames, kernels).mean(dim=1)

@@ -1,0 +1,46 @@
+"""Per-pixel kernels on bursts: delta kernels pass frames through, off-centre kernels shift them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from restore.errors import InvalidImageError
+from restore.ops.kernels import filter_frames, merge_frames
+
+
+def delta_kernels(batch: int, frames: int, size: int, height: int, width: int, dy: int = 0, dx: int = 0):
+    kernels = torch.zeros(batch, frames, size * size, height, width)
+    kernels[:, :, (size // 2 + dy) * size + size // 2 + dx] = 1.0
+    return kernels
+
+
+def test_centre_delta_kernels_pass_frames_through_and_merge_averages() -> None:
+    frames = torch.rand(2, 4, 3, 10, 12)
+    kernels = delta_kernels(2, 4, 5, 10, 12)
+    assert torch.allclose(filter_frames(frames, kernels), frames)
+    assert torch.allclose(merge_frames(frames, kernels), frames.mean(dim=1))
+
+
+@pytest.mark.parametrize(("dy", "dx"), [(1, 0), (0, -2), (2, 1)])
+def test_off_centre_kernels_shift(dy: int, dx: int) -> None:
+    frames = torch.rand(1, 2, 1, 16, 16)
+    out = filter_frames(frames, delta_kernels(1, 2, 5, 16, 16, dy, dx))
+    # output pixel (y, x) takes the input at (y + dy, x + dx); compare away from the zero-padded border
+    assert torch.allclose(out[..., 2:-2, 2:-2], frames[..., 2 + dy : 14 + dy, 2 + dx : 14 + dx])
+
+
+def test_per_pixel_weights_differ_across_the_image() -> None:
+    frames = torch.ones(1, 1, 1, 4, 4)
+    kernels = torch.zeros(1, 1, 9, 4, 4)
+    kernels[:, :, 4] = torch.arange(16.0).reshape(4, 4)
+    assert torch.equal(filter_frames(frames, kernels)[0, 0, 0], torch.arange(16.0).reshape(4, 4))
+
+
+@pytest.mark.parametrize(
+    "kernels",
+    [torch.zeros(1, 2, 8, 6, 6), torch.zeros(1, 2, 4, 6, 6), torch.zeros(1, 3, 9, 6, 6), torch.zeros(1, 2, 9, 5, 6)],
+)
+def test_mismatched_kernels_raise(kernels) -> None:
+    with pytest.raises(InvalidImageError):
+        filter_frames(torch.zeros(1, 2, 1, 6, 6), kernels)

@@ -1,0 +1,60 @@
+"""Synthetic bursts: shapes, a centred reference, sub-pixel misalignment and noise that matches the model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pipelines.burst_data import BurstSpec, noise_level_map, synthesize_bursts
+from restore.models.kpn import KPN
+from restore.ops.color import linear_from_srgb
+
+SPEC = BurstSpec(frames=4, size=16, downsample=2, max_shift=1.0, outlier_shift=3.0)
+
+
+def test_shapes_and_a_centred_clean_reference() -> None:
+    generator = torch.Generator().manual_seed(0)
+    crops = torch.rand(3, 1, SPEC.crop, SPEC.crop, generator=generator)
+    burst = synthesize_bursts(crops, SPEC, generator)
+    assert burst.noisy.shape == (3, 4, 1, 16, 16) and burst.clean.shape == (3, 1, 16, 16)
+    assert burst.noise_level.shape == (3, 1, 16, 16) and burst.read.shape == burst.shot.shape == (3,)
+    margin = (SPEC.crop - SPEC.size * SPEC.downsample) // 2
+    linear = linear_from_srgb(crops.expand(-1, 3, -1, -1))[:, :1, margin:-margin, margin:-margin]
+    reference = F.avg_pool2d(linear, SPEC.downsample)
+    ratio = burst.clean / reference  # the same window, scaled by the white level
+    assert torch.allclose(ratio, ratio.flatten(1).mean(dim=1).view(-1, 1, 1, 1), rtol=1e-4)
+
+
+def test_other_frames_are_shifted() -> None:
+    generator = torch.Generator().manual_seed(1)
+    crops = torch.rand(8, 1, SPEC.crop, SPEC.crop, generator=generator)
+    tiny = torch.full((8,), 1e-6)
+    burst = synthesize_bursts(crops, SPEC, generator, read=tiny, shot=tiny)
+    differs = (burst.noisy[:, 1:, 0] - burst.clean[:, None, 0]).abs().amax(dim=(-2, -1)) > 1e-3
+    assert differs.float().mean() > 0.5
+
+
+@pytest.mark.parametrize(("read", "shot"), [(0.01, 0.05), (0.03, 0.01)])
+def test_noise_matches_the_model(read: float, shot: float) -> None:
+    spec = BurstSpec(frames=8, size=64, downsample=1, max_shift=0, outlier_probability=0, white_level=(1.0, 1.0))
+    crops = torch.full((4, 1, spec.crop, spec.crop), 0.6)
+    level = linear_from_srgb(torch.full((1, 3, 1, 1), 0.6))[0, 0, 0, 0]
+    burst = synthesize_bursts(
+        crops, spec, torch.Generator().manual_seed(2), torch.full((4,), read), torch.full((4,), shot)
+    )
+    residual = burst.noisy - level
+    assert residual.mean().abs() < 1e-3
+    assert residual.var().item() == pytest.approx(read**2 + shot**2 * level.item(), rel=0.03)
+    expected = noise_level_map(burst.noisy[:, 0], burst.read, burst.shot)
+    assert torch.equal(burst.noise_level, expected)
+
+
+def test_kpn_output_shapes() -> None:
+    network = KPN(frames=4, kernel_size=3, widths=(8, 16)).eval()
+    frames, level = torch.rand(2, 4, 1, 16, 16), torch.rand(2, 1, 16, 16)
+    with torch.no_grad():
+        merged, per_frame = network(frames, level)
+    assert merged.shape == (2, 1, 16, 16) and per_frame.shape == (2, 4, 1, 16, 16)
+    with pytest.raises(ValueError, match="bursts of 4 frames"):
+        network(torch.rand(2, 3, 1, 16, 16), level)
