@@ -253,6 +253,7 @@ def command_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], indent=2, default=str))
         return 0
+    width = max(len(info.name) for info in infos)
     for info in infos:
         training = (info.card or {}).get("training", {})
         if info.kind == "classical":
@@ -262,7 +263,7 @@ def command_models(args: argparse.Namespace) -> int:
         else:
             status = f"{training.get('steps_done', '?')} steps" + ("" if training.get("complete") else " (partial)")
         channels = "/".join("gray" if c == 1 else "rgb" for c in info.channels)
-        print(f"{info.name:14} {info.task:10} {info.input_kind:6} {channels:9} {status:28} {info.summary}")
+        print(f"{info.name:{width}} {info.task:9} {info.input_kind:6} {channels:9} {status:22} {info.summary}")
     return 0
 
 
