@@ -58,3 +58,12 @@ def test_kpn_output_shapes() -> None:
     assert merged.shape == (2, 1, 16, 16) and per_frame.shape == (2, 4, 1, 16, 16)
     with pytest.raises(ValueError, match="bursts of 4 frames"):
         network(torch.rand(2, 3, 1, 16, 16), level)
+
+
+def test_untrained_kpn_starts_close_to_the_plain_average() -> None:
+    torch.manual_seed(0)
+    network = KPN(frames=4, kernel_size=5, widths=(8, 16)).eval()
+    frames, level = torch.rand(1, 4, 1, 32, 32), torch.rand(1, 1, 32, 32) * 0.1
+    with torch.no_grad():
+        merged, _ = network(frames, level)
+    assert (merged - frames.mean(dim=1)).abs().mean() < 0.02

@@ -45,6 +45,11 @@ class KPN(nn.Module):
             _block(wide + narrow, narrow) for wide, narrow in zip(widths[:0:-1], widths[-2::-1])
         )
         self.to_kernels = nn.Conv2d(widths[0], frames * kernel_size**2, 3, padding=1)
+        with torch.no_grad():  # start as the plain average of the frames: centre taps 1, small weights elsewhere
+            self.to_kernels.weight.mul_(0.01)
+            bias = torch.zeros(frames, kernel_size**2)
+            bias[:, kernel_size**2 // 2] = 1.0
+            self.to_kernels.bias.copy_(bias.flatten())
 
     def predict_kernels(self, frames: Tensor, noise_level: Tensor) -> Tensor:
         """(B, N, C, H, W), (B, 1, H, W) -> kernels (B, N, K*K, H, W); the network sees the mean over channels."""

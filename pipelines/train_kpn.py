@@ -1,0 +1,197 @@
+"""Train the burst denoiser (``kpn-burst``) on synthetic handheld bursts (``pipelines.burst_data``).
+
+    python -m pipelines.train_kpn --minutes 60                  # CPU, as far as it goes (resumable)
+    python -m pipelines.train_kpn --steps 50000 --device cuda   # a GPU run
+    python -m pipelines.train_kpn --minutes 0                   # only validate and export the saved state
+
+Loss (the paper's): in gamma space (the sRGB curve), L2 on the image plus L1 on its gradients, for the merged output
+and, annealed, for every frame's filtered output alone: ``loss(merged) + beta * alpha^step * sum_n loss(frame_n)``
+with beta = 100, alpha = 0.9998. The per-frame terms make every kernel useful early on (otherwise the network
+settles on the reference frame alone); they fade out over a few thousand steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pipelines.burst_data import BurstSpec, synthesize_bursts
+from pipelines.model_card import export_weights
+from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.training import ResumableRun, cosine_learning_rate
+from restore.metrics import psnr, to_uint8
+from restore.models.kpn import KPN
+from restore.ops.color import srgb_from_linear
+from restore.runtime import tune_allocator
+
+REPO = Path(__file__).resolve().parent.parent
+NAME = "kpn-burst"
+ANNEAL_BETA, ANNEAL_ALPHA = 100.0, 0.9998
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+
+    data: Path = DEFAULT_TRAIN_DIR
+    steps: int = 50_000
+    minutes: float = math.inf
+    batch: int = 8
+    size: int = 64
+    lr: float = 1e-4
+    widths: tuple[int, ...] = (64, 128, 256, 512)
+    device: str = "cpu"
+    threads: int = 0
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+    state: Path | None = None
+    weights_dir: Path = REPO / "weights"
+    cache_dir: Path = REPO / "cache"
+
+
+def gamma(x: torch.Tensor) -> torch.Tensor:
+    """The sRGB curve on gray (B, ..., H, W) linear intensities, clipped to [0, 1] first."""
+    flat = x.clamp(0.0, 1.0).reshape(-1, 1, *x.shape[-2:])
+    return srgb_from_linear(flat.expand(-1, 3, -1, -1))[:, :1].reshape(x.shape)
+
+
+def image_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L2 on gamma-corrected images plus L1 on their horizontal and vertical gradients."""
+    a, b = gamma(estimate), gamma(target)
+    gradients = (a.diff(dim=-1) - b.diff(dim=-1)).abs().mean() + (a.diff(dim=-2) - b.diff(dim=-2)).abs().mean()
+    return F.mse_loss(a, b) + gradients
+
+
+def loss_function(model: KPN, burst, step: int) -> torch.Tensor:
+    merged, per_frame = model(burst.noisy, burst.noise_level)
+    annealing = ANNEAL_BETA * ANNEAL_ALPHA**step
+    frame_terms = sum(image_loss(per_frame[:, n], burst.clean) for n in range(per_frame.shape[1]))
+    return image_loss(merged, burst.clean) + annealing * frame_terms
+
+
+def sample_crops(bank: torch.Tensor, spec: BurstSpec, batch: int, generator: torch.Generator) -> torch.Tensor:
+    """Random (B, 1, crop, crop) gray crops on [0, 1] with a random dihedral flip."""
+    index = torch.randint(0, bank.shape[0], (batch,), generator=generator, device=bank.device)
+    crops = bank[index].float().div_(255.0)
+    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
+    crops = crops.flip(-1) if flip % 2 else crops
+    return torch.rot90(crops, rotations, dims=(-2, -1)).contiguous()
+
+
+@torch.inference_mode()
+def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch.device) -> dict:
+    """Mean PSNR after gamma (8-pixel border crop) on bursts from held-out crops: KPN and the plain average."""
+    model.eval()
+    ours, average = [], []
+    for seed, crop in enumerate(crops):
+        generator = torch.Generator(device=device).manual_seed(seed)
+        clean = torch.from_numpy(crop[: spec.crop, : spec.crop, 0]).float().div(255)[None, None].to(device)
+        burst = synthesize_bursts(clean, spec, generator)
+        merged, _ = model(burst.noisy, burst.noise_level)
+        target = to_uint8(gamma(burst.clean)[0, 0, 8:-8, 8:-8].cpu().numpy())
+        ours.append(psnr(to_uint8(gamma(merged)[0, 0, 8:-8, 8:-8].cpu().numpy()), target))
+        mean = gamma(burst.noisy.mean(dim=1))[0, 0, 8:-8, 8:-8].cpu().numpy()
+        average.append(psnr(to_uint8(mean), target))
+    model.train()
+    return {"kpn": round(float(np.mean(ours)), 3), "average": round(float(np.mean(average)), 3)}
+
+
+def train(cfg: TrainConfig, command: str) -> Path:
+    """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
+    device = torch.device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    spec = BurstSpec(size=cfg.size)
+    train_photos, val_photos = split_photos(cfg.data)
+    bank_spec = BankSpec(channels=1, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
+    bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
+    crops = [c for c in validation_crops(val_photos, 1, size=spec.crop) if min(c.shape[:2]) >= spec.crop]
+    print(f"{NAME}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
+
+    model = KPN(widths=cfg.widths).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    run = ResumableRun(
+        cfg.state or cfg.weights_dir / "checkpoints" / f"{NAME}.train.safetensors",
+        model,
+        optimizer,
+        command=command,
+        device=device,
+        config=asdict(cfg),
+        steps=cfg.steps,
+        minutes=cfg.minutes,
+        checkpoint_minutes=cfg.checkpoint_minutes,
+    )
+    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    running_loss = 0.0
+    while run.running():
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
+        burst = synthesize_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator)
+        loss = loss_function(model, burst, run.step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        run.advance()
+        running_loss += loss.item()
+        if run.step % 100 == 0:
+            lr = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
+            print(f"step {run.step} lr {lr:.2e} loss {running_loss / 100:.5f} {run.elapsed():.0f}s", flush=True)
+            running_loss = 0.0
+    run.finish()
+
+    validation = validate(model, crops, spec, device)
+    print(f"validation PSNR at step {run.step}: {validation}")
+    card = {
+        "architecture": {"class": "KPN", "frames": 8, "kernel_size": 5, "widths": list(cfg.widths)},
+        "task": "burst",
+        "training": {
+            "data": f"{len(train_photos)} photos from {cfg.data} ({bank.shape[0]} gray crops of {spec.crop})",
+            "synthesis": f"pipelines.burst_data, {asdict(spec)}",
+            **run.record(),
+        },
+        "validation": {
+            "what": f"mean PSNR (dB) after gamma, 8-px border crop, bursts from {len(crops)} held-out photos",
+            "psnr": validation,
+        },
+    }
+    return export_weights(model, cfg.weights_dir, NAME, card)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=TrainConfig.data, help="folder of clean photos")
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps (sets the LR schedule)")
+    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
+    parser.add_argument("--batch", type=int, default=TrainConfig.batch)
+    parser.add_argument("--size", type=int, default=TrainConfig.size, help="burst frame side, a multiple of 16")
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate")
+    parser.add_argument("--widths", type=int, nargs="+", default=list(TrainConfig.widths), help="U-Net widths")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
+    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
+    parser.add_argument("--weights-dir", type=Path, default=TrainConfig.weights_dir)
+    parser.add_argument("--cache-dir", type=Path, default=TrainConfig.cache_dir)
+    args = parser.parse_args(argv)
+    if args.size % 16:
+        parser.error("--size must be a multiple of 16")
+    return replace(TrainConfig(), **{**vars(args), "widths": tuple(args.widths)})
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    tune_allocator()
+    train(cfg, "python -m pipelines.train_kpn " + shlex.join(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()
