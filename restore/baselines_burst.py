@@ -1,0 +1,106 @@
+"""Classical burst denoisers: the baselines of ``kpn-burst``.
+
+Bursts are float arrays (N, H, W) of linear intensities, frame 0 the reference; ``read`` and ``shot`` are the noise
+model's standard-deviation parameters (std = sqrt(read^2 + shot^2 x)). Every function returns the (H, W) estimate
+of the reference frame.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["align_and_average", "average", "hdrplus_merge", "reference_bm3d"]
+
+
+def average(burst: np.ndarray) -> np.ndarray:
+    """The plain mean of the frames (no alignment)."""
+    return burst.mean(axis=0)
+
+
+def _translation(reference: np.ndarray, frame: np.ndarray) -> tuple[float, float]:
+    """Sub-pixel (dx, dy) that moves ``frame`` onto ``reference`` (OpenCV phase correlation, Hann window)."""
+    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_64F)
+    (dx, dy), _ = cv2.phaseCorrelate(frame.astype(np.float64), reference.astype(np.float64), window)
+    return dx, dy
+
+
+def align_and_average(burst: np.ndarray) -> np.ndarray:
+    """Align every frame to the reference by a global translation (phase correlation), then average."""
+    reference = burst[0].astype(np.float64)
+    aligned = [reference]
+    for frame in burst[1:]:
+        dx, dy = _translation(reference, frame)
+        shift = np.float64([[1, 0, dx], [0, 1, dy]])
+        size = reference.shape[::-1]
+        aligned.append(
+            cv2.warpAffine(frame.astype(np.float64), shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        )
+    return np.mean(aligned, axis=0)
+
+
+def reference_bm3d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
+    """BM3D on the reference frame alone, with the noise model's standard deviation at the frame's mean level."""
+    import bm3d
+
+    reference = burst[0].astype(np.float64)
+    sigma = float(np.sqrt(read**2 + shot**2 * max(reference.mean(), 0.0)))
+    return np.asarray(bm3d.bm3d(reference, sigma_psd=sigma), dtype=np.float64)
+
+
+def _tiles(image: np.ndarray, tile: int) -> np.ndarray:
+    """Half-overlapping tiles (ty, tx, tile, tile) of an image padded to fit them."""
+    return sliding_window_view(image, (tile, tile))[:: tile // 2, :: tile // 2]
+
+
+def hdrplus_merge(
+    burst: np.ndarray, read: float, shot: float, tile: int = 16, search: int = 2, strength: float = 16.0
+) -> np.ndarray:
+    """Tiled align-and-merge in the style of HDR+ (Hasinoff et al. 2016).
+
+    Each frame is first aligned globally (phase correlation, integer part), then every ``tile`` x ``tile`` tile
+    (half-overlapping) is aligned by the integer offset within ``search`` pixels that minimizes the L1 distance of
+    the Gaussian-smoothed tiles (sigma 1.5). Tiles are merged in the frequency domain with the robust pairwise Wiener rule: each frequency of
+    an aligned tile is pulled towards the reference's by ``A = |D|^2 / (|D|^2 + strength * sigma^2 * tile^2)``, D
+    their difference, sigma the noise level at the tile's mean (``strength`` 16 was the best of 4-64 on training
+    photos at gain 1). Tiles are blended back with a raised-cosine window.
+    """
+    count, height, width = burst.shape
+    pad = tile + search
+    frames = np.pad(burst.astype(np.float64), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+    reference = frames[0]
+    ref_tiles = _tiles(reference, tile)
+    smooth_ref_tiles = _tiles(cv2.GaussianBlur(reference, (0, 0), 1.5), tile)
+    rows, cols = ref_tiles.shape[:2]
+    variance = read**2 + shot**2 * np.maximum(ref_tiles.mean(axis=(2, 3)), 0.0)
+    ref_spectrum = np.fft.fft2(ref_tiles)
+    merged = ref_spectrum.copy()
+    for frame in frames[1:]:
+        dx, dy = (round(v) for v in _translation(reference, frame))
+        smooth = cv2.GaussianBlur(frame, (0, 0), 1.5)  # match on smoothed tiles, so offsets do not fit the noise
+        best = np.full((rows, cols), np.inf)
+        chosen = np.zeros_like(ref_tiles)
+        for oy in range(-search, search + 1):
+            for ox in range(-search, search + 1):
+                roll = (oy + round(dy), ox + round(dx))
+                distance = np.abs(_tiles(np.roll(smooth, roll, axis=(0, 1)), tile) - smooth_ref_tiles).sum(axis=(2, 3))
+                better = distance < best
+                best[better] = distance[better]
+                chosen[better] = _tiles(np.roll(frame, roll, axis=(0, 1)), tile)[better]
+        spectrum = np.fft.fft2(chosen)
+        difference = np.abs(ref_spectrum - spectrum) ** 2
+        pull = difference / (difference + strength * variance[:, :, None, None] * tile**2)
+        merged += spectrum + pull * (ref_spectrum - spectrum)
+    merged_tiles = np.real(np.fft.ifft2(merged / count))
+    window = np.sin(np.pi * (np.arange(tile) + 0.5) / tile) ** 2
+    window = window[:, None] * window[None, :]
+    out = np.zeros_like(reference)
+    weight = np.zeros_like(reference)
+    step = tile // 2
+    for r in range(rows):
+        for c in range(cols):
+            out[r * step : r * step + tile, c * step : c * step + tile] += merged_tiles[r, c] * window
+            weight[r * step : r * step + tile, c * step : c * step + tile] += window
+    out = out / np.maximum(weight, 1e-12)
+    return out[pad : pad + height, pad : pad + width]
