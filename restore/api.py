@@ -137,7 +137,7 @@ class Restorer:
 
         A path is read with ``restore.io.read_image`` (EXIF orientation applied) and the result is a NumPy array.
         Models with their own call (``spec.run``: raw files, inverse directions) document their inputs and outputs
-        in ``restore.raw_runs``.
+        in ``restore.runs``.
         """
         parsed = self.spec.parse_options(options)
         if self.spec.run is not None:

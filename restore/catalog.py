@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from restore import baselines, baselines_lowlight
+from restore import baselines, baselines_burst, baselines_lowlight
 from restore.errors import InvalidOptionError
 from restore.models.dncnn import DnCNN
 from restore.models.invisp import InvertibleISP
 from restore.models.lowlight import SIDUNet
-from restore.raw_runs import run_invisp, run_lowlight
 from restore.registry import ModelSpec, Option, register
+from restore.runs import run_burst, run_invisp, run_lowlight
 
 
 def parse_sigma(value: Any) -> float | None:
@@ -28,6 +28,19 @@ def parse_sigma(value: Any) -> float | None:
     if not 0 <= value <= 255:
         raise InvalidOptionError(f"sigma is on the 8-bit scale and must lie in [0, 255], got {value}")
     return float(value)
+
+
+def parse_noise(value: Any) -> tuple[float, float] | None:
+    """Burst noise: ``(read, shot)`` standard deviations on the [0, 1] scale, or ``None`` for "auto"."""
+    if value is None or value == "auto":
+        return None
+    try:
+        read, shot = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"noise must be (read, shot) or 'auto', got {value!r}") from None
+    if not (math.isfinite(read) and math.isfinite(shot) and read >= 0 and shot >= 0 and read + shot > 0):
+        raise InvalidOptionError(f"noise (read, shot) must be finite, non-negative and not both zero, got {value!r}")
+    return read, shot
 
 
 def parse_flag(value: Any) -> bool:
@@ -159,3 +172,28 @@ register(
         run=run_invisp,
     )
 )
+NOISE = Option("noise", "auto", parse_noise, "(read, shot) noise standard deviations on [0, 1], or 'auto'")
+
+
+def _ignores_noise(method: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
+    return lambda burst, read, shot: method(burst)
+
+
+for name, function, summary in (
+    ("burst-average", _ignores_noise(baselines_burst.average), "burst: plain average of the frames"),
+    ("burst-align", _ignores_noise(baselines_burst.align_and_average), "burst: phase-correlation align, average"),
+    ("burst-hdrplus", baselines_burst.hdrplus_merge, "burst: HDR+-style tiled align and robust merge"),
+    ("burst-bm3d", baselines_burst.reference_bm3d, "burst: BM3D on the reference frame with the noise model"),
+):
+    register(
+        ModelSpec(
+            name=name,
+            task="burst",
+            summary=summary,
+            channels=(1, 3),
+            input_kind="burst",
+            options=(NOISE,),
+            classical=function,
+            run=run_burst,
+        )
+    )

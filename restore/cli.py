@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from restore import api, io
 from restore.errors import RestoreError
-from restore.raw_runs import write_invisp_dng
 from restore.registry import get_spec
+from restore.runs import write_invisp_dng
 from restore.runtime import tune_allocator
 
 FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
@@ -225,12 +225,59 @@ def parse_ratio(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"--ratio takes a number or 'auto', not {value!r}") from None
 
 
+def plan_bursts(inputs: list[Path], outdir: Path, fmt: str) -> list[tuple[list[Path], Path]]:
+    """Bursts to restore: each input folder is one burst (its images sorted by name, the first the reference), and
+    the image files named on the command line together form one more. Returns (frames, output file) pairs.
+
+    Raises:
+        UsageError: a missing input, or ``outdir`` inside an input folder.
+    """
+    bursts, files = [], []
+    for given in inputs:
+        if not given.exists():
+            raise UsageError(f"input {given} does not exist")
+        if given.is_file():
+            files.append(given)
+            continue
+        if outdir.resolve() == given.resolve() or given.resolve() in outdir.resolve().parents:
+            raise UsageError(f"output folder {outdir} is inside input folder {given}; choose another -o")
+        frames = sorted(p for p in given.iterdir() if p.suffix.lower() in io.IMAGE_SUFFIXES and p.name[0] != ".")
+        if frames:
+            bursts.append((frames, outdir / (given.name + output_suffix(frames[0], fmt))))
+    if files:
+        bursts.append((files, outdir / (files[0].stem + "-burst" + output_suffix(files[0], fmt))))
+    return bursts
+
+
+def run_bursts(restorer: api.Restorer, bursts, options: dict, overwrite: bool, summary: Summary) -> None:
+    """Restore every burst into one image, carrying on past failures (a burst is reported by its first frame)."""
+    for frames, target in tqdm(bursts, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not bursts):
+        if target.exists() and not overwrite:
+            summary.skipped.append(frames[0])
+            continue
+        try:
+            result = restorer([io.read_image(frame) for frame in frames], **options)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            io.write_image(target, result)
+            summary.restored.append(frames[0])
+        except FAILURES as error:
+            summary.failed.append((frames[0], f"burst of {len(frames)} frames: {error}"))
+
+
 def command_run(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
-    given = {"sigma": args.sigma, "ratio": args.ratio, "inverse": args.inverse or None}
+    given = {"sigma": args.sigma, "ratio": args.ratio, "inverse": args.inverse or None, "noise": args.noise}
     options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
     summary = Summary()
+    if spec.input_kind == "burst":
+        bursts = plan_bursts(args.inputs, args.output, args.format)
+        if not bursts:
+            raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}")
+        restorer = api.load(args.model, device=args.device, precision=args.precision, tile=args.tile)
+        start = time.monotonic()
+        run_bursts(restorer, bursts, options, args.overwrite, summary)
+        return report(summary, args.output, time.monotonic() - start)
     fmt = "dng" if args.inverse else args.format
     jobs = plan_jobs(args.inputs, args.output, args.recursive, fmt, spec.input_kind == "raw", summary)
     if not jobs:
@@ -238,10 +285,14 @@ def command_run(args: argparse.Namespace) -> int:
     restorer = api.load(args.model, device=args.device, precision=args.precision, tile=args.tile)
     start = time.monotonic()
     run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth)
-    seconds = time.monotonic() - start
+    return report(summary, args.output, time.monotonic() - start)
+
+
+def report(summary: Summary, output: Path, seconds: float) -> int:
+    """Print the run's summary and its failures; the exit code: 1 if anything failed."""
     print(
         f"{len(summary.restored)} restored, {len(summary.skipped)} skipped (output exists), "
-        f"{len(summary.failed)} failed, {len(summary.ignored)} ignored (not images) in {seconds:.1f} s -> {args.output}"
+        f"{len(summary.failed)} failed, {len(summary.ignored)} ignored (not images) in {seconds:.1f} s -> {output}"
     )
     for source, reason in summary.failed:
         print(f"FAILED {source}: {reason}", file=sys.stderr)
@@ -341,6 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--format", choices=["same", *FORMATS], default="same", help="output format (default: as input; raws -> png)"
+    )
+    run.add_argument(
+        "--noise",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("READ", "SHOT"),
+        help="burst models: noise (default auto)",
     )
     run.add_argument("--inverse", action="store_true", help="invisp: sRGB/JPEG images -> raw, written as DNG")
     run.add_argument(

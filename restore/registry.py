@@ -61,7 +61,7 @@ class ModelSpec:
     Classical methods give ``classical``: a NumPy function ``(image (H, W[, C]) float64, **options) -> same shape``.
     ``channels`` lists the color channel counts the model takes natively (1 gray, 3 RGB). ``run`` replaces the
     image-in, image-out call for models with other inputs (raw files, inverse directions): ``(restorer, input,
-    options) -> result``, see ``restore.raw_runs``.
+    options) -> result``, see ``restore.runs``.
     """
 
     name: str

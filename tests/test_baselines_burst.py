@@ -51,3 +51,68 @@ def test_alignment_beats_plain_averaging_on_a_shifted_burst() -> None:
     plain = error(average(burst), clean)
     assert error(align_and_average(burst), clean) < 0.5 * plain
     assert error(hdrplus_merge(burst, READ, SHOT), clean) < 0.5 * plain
+
+
+def test_burst_models_take_arrays_and_lists_in_any_dtype() -> None:
+    import restore
+
+    clean = scene()
+    burst = burst_of(clean, STATIC)
+    out = restore.restore(burst.astype(np.float32), model="burst-average", noise=(READ, SHOT))
+    assert out.shape == clean.shape and out.dtype == np.float32
+    frames = [np.round(np.clip(f, 0, 1) * 65535).astype(np.uint16) for f in burst]
+    out16 = restore.restore(frames, model="burst-hdrplus")  # noise="auto"
+    assert out16.dtype == np.uint16 and out16.shape == clean.shape
+    assert error(out16 / 65535.0, clean) < 0.6 * error(burst[0], clean)
+    color = np.stack([burst] * 3, axis=-1)
+    assert restore.restore(color, model="burst-align").shape == (*clean.shape, 3)
+
+
+@pytest.mark.parametrize(
+    ("burst", "options", "message"),
+    [
+        (np.zeros((1, 16, 16)), {}, "2 to 16 frames"),
+        (np.zeros((17, 16, 16)), {}, "2 to 16 frames"),
+        ([np.zeros((16, 16)), np.zeros((16, 17))], {}, "same shape"),
+        (np.zeros((4, 16, 16), np.int32), {}, "unsupported dtype"),
+        (np.full((4, 16, 16), np.nan), {}, "NaN"),
+        (np.zeros((4, 16, 16)), {"noise": (0.01,)}, "read, shot"),
+        (np.zeros((4, 16, 16)), {"noise": (-1, 0.1)}, "non-negative"),
+    ],
+)
+def test_bad_bursts_raise_clear_errors(burst, options, message) -> None:
+    import restore
+
+    with pytest.raises(ValueError, match=message):
+        restore.restore(burst, model="burst-average", **options)
+
+
+@pytest.mark.parametrize(("read", "shot"), [(0.03, 0.1), (0.01, 0.05), (0.002, 0.02)])
+def test_noise_is_estimated_from_the_burst(read: float, shot: float) -> None:
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    rng = np.random.default_rng(3)
+    clean = scene(128, 128)
+    burst = np.stack([clean] * 6) + rng.normal(size=(6, 128, 128)) * np.sqrt(read**2 + shot**2 * clean)
+    estimate = np.sqrt(np.array(estimate_burst_noise(burst)) ** 2 @ [1, clean.mean()])
+    assert estimate == pytest.approx(np.sqrt(read**2 + shot**2 * clean.mean()), rel=0.1)
+
+
+def test_cli_restores_a_folder_of_frames_as_one_burst(tmp_path, capsys) -> None:
+    from restore.cli import main as cli_main
+    from restore.io import read_image, write_image
+
+    clean = scene()
+    burst = burst_of(clean, SHIFTED)
+    folder = tmp_path / "night"
+    folder.mkdir()
+    for index, frame in enumerate(burst):
+        write_image(folder / f"frame{index:02d}.png", np.round(np.clip(frame, 0, 1) * 65535).astype(np.uint16))
+    (folder / "notes.txt").write_text("not a frame")
+    out = tmp_path / "out"
+    assert cli_main(["run", "burst-align", str(folder), "-o", str(out), "--noise", str(READ), str(SHOT)]) == 0
+    result = read_image(out / "night.png")
+    assert result.dtype == np.uint16 and result.shape == clean.shape
+    assert error(result / 65535.0, clean) < 0.6 * error(burst[0], clean)
+    assert cli_main(["run", "burst-align", str(folder), "-o", str(out)]) == 0  # the output exists: skipped
+    assert "1 skipped" in capsys.readouterr().out

@@ -226,7 +226,7 @@ def test_real_camera_dng() -> None:
 def test_linear_rgb_dng_round_trip_through_libraw(tmp_path: Path) -> None:
     """write_linear_rgb_dng -> rawpy's demosaiced linear camera RGB gives the smooth image back."""
     from restore.io import write_linear_rgb_dng
-    from restore.raw_runs import develop_linear_raw
+    from restore.runs import develop_linear_raw
 
     yy, xx = np.mgrid[0:40, 0:56] / 56.0
     rgb = np.stack([0.2 + 0.5 * xx, 0.3 + 0.4 * yy, 0.6 - 0.3 * xx], axis=-1).astype(np.float32)

@@ -1,8 +1,9 @@
-"""How the raw-domain models are called: their inputs are camera raws (or go back to raw), not one image in, one image
-of the same kind out. Each function is a ``ModelSpec.run``: ``(restorer, source, options) -> result``.
+"""How models are called whose input is not one image of the kind they return: camera raws, inverse directions,
+bursts. Each function is a ``ModelSpec.run``: ``(restorer, source, options) -> result``.
 
 - ``run_lowlight``: a dark camera raw -> sRGB float32 (H, W, 3) on [0, 1].
 - ``run_invisp``: a camera raw or linear raw RGB -> sRGB; with ``inverse=True`` an sRGB image -> linear raw RGB.
+- ``run_burst``: a burst of frames (N, H, W[, C]) -> the restored reference frame (H, W[, C]).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from restore.ops.unprocess import CAMERA_FROM_XYZ
 
 INVISP_CAMERA = ("Canon EOS 550D", np.asarray(CAMERA_FROM_XYZ[0]))  # the camera invisp is trained for, XYZ -> camera
 
-__all__ = ["INVISP_CAMERA", "develop_linear_raw", "run_invisp", "run_lowlight", "write_invisp_dng"]
+__all__ = ["INVISP_CAMERA", "develop_linear_raw", "run_burst", "run_invisp", "run_lowlight", "write_invisp_dng"]
 
 
 def _is_raw_source(source: Any) -> bool:
@@ -119,3 +120,57 @@ def write_invisp_dng(path: str | os.PathLike, raw_rgb: np.ndarray) -> None:
 
     name, camera_from_xyz = INVISP_CAMERA
     write_linear_rgb_dng(path, raw_rgb, camera_from_xyz, black_level=2056, white_level=15000, camera_name=name)
+
+
+BURST_SCALES = {
+    np.dtype(np.uint8): 255.0,
+    np.dtype(np.uint16): 65535.0,
+    np.dtype(np.float32): 1.0,
+    np.dtype(np.float64): 1.0,
+}
+
+
+def burst_frames(source: Any) -> np.ndarray:
+    """A burst as float64 (N, H, W, C) on [0, 1]: an array (N, H, W) or (N, H, W, C) or a list of same-shaped frames.
+
+    Raises:
+        InvalidImageError: fewer than 2 or more than 16 frames, frames of different shapes or dtypes, an unsupported
+            dtype, or NaN/inf.
+    """
+    frames = list(source) if isinstance(source, (list, tuple)) else None
+    if frames is not None:
+        if any(not isinstance(f, np.ndarray) for f in frames):
+            raise InvalidImageError("a burst given as a list must hold NumPy arrays")
+        if len({(f.shape, f.dtype) for f in frames}) > 1:
+            raise InvalidImageError("all frames of a burst must have the same shape and dtype")
+        source = np.stack(frames) if frames else np.empty((0, 0, 0))
+    if not isinstance(source, np.ndarray):
+        raise InvalidImageError(f"a burst is an array (N, H, W[, C]) or a list of frames, not {type(source).__name__}")
+    if source.ndim not in (3, 4) or not 2 <= source.shape[0] <= 16 or min(source.shape[1:3]) < 8:
+        raise InvalidImageError(f"a burst is 2 to 16 frames of at least 8x8, (N, H, W[, C]); got shape {source.shape}")
+    scale = BURST_SCALES.get(source.dtype)
+    if scale is None:
+        raise InvalidImageError(f"unsupported dtype {source.dtype}; bursts must be uint8, uint16, float32 or float64")
+    frames = source.astype(np.float64) / scale
+    if not np.all(np.isfinite(frames)):
+        raise InvalidImageError("the burst contains NaN or infinite values")
+    return frames if frames.ndim == 4 else frames[..., None]
+
+
+def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
+    """Burst (see ``burst_frames``), frame 0 the reference -> the restored reference in the burst's dtype and layout.
+
+    Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
+    estimate them (``restore.ops.burst_noise``). Color frames are restored channel by channel.
+    """
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    frames = burst_frames(source)
+    read, shot = options["noise"] or estimate_burst_noise(frames.mean(axis=3))
+    restored = np.stack([restorer.spec.classical(frames[..., c], read, shot) for c in range(frames.shape[3])], axis=-1)
+    if np.asarray(source[0]).ndim == 2:
+        restored = restored[..., 0]
+    dtype = np.asarray(source[0]).dtype
+    if np.issubdtype(dtype, np.integer):
+        return np.round(np.clip(restored, 0.0, 1.0) * BURST_SCALES[dtype]).astype(dtype)
+    return restored.astype(dtype)
