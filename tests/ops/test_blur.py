@@ -1,0 +1,70 @@
+"""Camera-shake kernels and blurring, and the classical deblurring baselines given the true kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from restore.baselines_deblur import richardson_lucy_deblur, unsharp, wiener_deblur
+from restore.ops.blur import blur, motion_kernel, random_trajectory
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kernels_sum_to_one_and_are_centred(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    trajectory = random_trajectory(rng, length=rng.uniform(3, 25))
+    for exposure in (1.0, 0.5):
+        kernel = motion_kernel(trajectory, 31, exposure)
+        assert kernel.shape == (31, 31) and kernel.min() >= 0 and kernel.sum() == pytest.approx(1.0)
+        rows, cols = np.mgrid[0:31, 0:31]
+        assert abs((kernel * rows).sum() - 15) < 0.5 and abs((kernel * cols).sum() - 15) < 0.5
+
+
+def test_trajectory_has_the_requested_length() -> None:
+    trajectory = random_trajectory(np.random.default_rng(0), length=17.0, steps=500)
+    assert trajectory.shape == (500, 2)
+    assert np.ptp(trajectory, axis=0).max() == pytest.approx(17.0)
+
+
+@pytest.mark.parametrize("size", [2, 1, 10])
+def test_even_or_tiny_kernel_sizes_are_refused(size: int) -> None:
+    with pytest.raises(ValueError, match="odd"):
+        motion_kernel(random_trajectory(np.random.default_rng(0)), size)
+
+
+def test_blur_keeps_constants_and_delta_kernels_are_identity() -> None:
+    images = torch.rand(2, 3, 20, 24)
+    delta = torch.zeros(2, 5, 5)
+    delta[:, 2, 2] = 1
+    assert torch.allclose(blur(images, delta), images, atol=1e-6)
+    flat = torch.full((2, 1, 16, 16), 0.4)
+    kernels = torch.from_numpy(
+        np.stack([motion_kernel(random_trajectory(np.random.default_rng(s)), 9) for s in (1, 2)])
+    )
+    assert torch.allclose(blur(flat, kernels.float()), flat, atol=1e-6)
+
+
+def test_blur_applies_the_kernel_the_right_way_round() -> None:
+    image = torch.zeros(1, 1, 9, 9)
+    image[0, 0, 4, 4] = 1.0
+    kernel = torch.zeros(1, 3, 3)
+    kernel[0, 0, 2] = 1.0  # weight at offset (-1, +1)
+    out = blur(image, kernel)
+    # a point spreads into the kernel's own shape: the impulse response is the kernel
+    assert out[0, 0, 3, 5] == 1.0 and out.sum() == 1.0
+
+
+def test_non_blind_baselines_undo_a_known_blur() -> None:
+    yy, xx = np.mgrid[0:64, 0:64]
+    clean = 0.2 + 0.6 * (((xx // 8) + (yy // 8)) % 2)
+    kernel = motion_kernel(random_trajectory(np.random.default_rng(3), length=9), 15)
+    blurred = blur(torch.from_numpy(clean)[None, None], torch.from_numpy(kernel)[None])[0, 0].numpy()
+    blurred = blurred + np.random.default_rng(4).normal(0, 0.005, blurred.shape)
+
+    def error(estimate: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((estimate[8:-8, 8:-8] - clean[8:-8, 8:-8]) ** 2)))
+
+    assert error(wiener_deblur(blurred, kernel, balance=0.005)) < 0.7 * error(blurred)
+    assert error(richardson_lucy_deblur(blurred, kernel)) < 0.7 * error(blurred)
+    assert unsharp(np.stack([blurred] * 3, axis=-1)).shape == (64, 64, 3)
