@@ -2,7 +2,7 @@
 
     python -m benchmarks.readme
 
-Nothing in the table is typed by hand: training status comes from the cards, PSNR from the benchmark results
+Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json``. Nothing in the table is typed by hand: training status comes from the cards, PSNR from the benchmark results
 (one headline setting per task, ``HEADLINES``).
 """
 
@@ -15,6 +15,7 @@ from benchmarks.common import REPO, RESULTS_DIR
 from restore.api import models
 
 START, END = "<!-- models-table:start -->", "<!-- models-table:end -->"
+SPEED_START, SPEED_END = "<!-- speed:start -->", "<!-- speed:end -->"
 
 
 # task -> (results file stem, the setting shown, its value, how the column names it)
@@ -63,14 +64,46 @@ def models_table() -> str:
     return "\n".join(lines)
 
 
+def speed_summary() -> str:
+    """Headline speed ratios from ``benchmarks/results/speed.json``: each model's MPx/s at 512x512, its multiple of
+    CBM3D's and its fraction of the machine's convolution peak measured in the same run."""
+    results, meta = load_results("speed")
+    if not results:
+        return "No speed results yet: `python -m benchmarks.speed`."
+    data = json.loads((RESULTS_DIR / "speed.json").read_text())
+    peak = data["machine_peak"]["conv3x3_gflops"]
+    at_512 = {r["model"]: r for r in results if r["size"] == "512x512"}
+    cbm3d = at_512.get("cbm3d", {}).get("megapixels_per_second")
+    lines = ["| model | MPx/s at 512x512 | x CBM3D | % of conv peak |", "|---|---|---|---|"]
+    for name, r in sorted(at_512.items()):
+        rate = r["megapixels_per_second"]
+        ratio = f"{rate / cbm3d:.1f}" if cbm3d else "-"
+        flops = r.get("flops_per_pixel")
+        fraction = f"{100 * rate * flops / 1e3 / peak:.0f}%" if flops else "-"
+        lines.append(f"| `{name}` | {rate:.3f} | {ratio} | {fraction} |")
+    lines += [
+        "",
+        (
+            f"From `benchmarks/results/speed.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
+            f"{meta['date']}; {data['machine_peak']['device']} {data['machine_peak']['precision']}, convolution peak "
+            f"{peak:.0f} GFLOP/s measured in the same run)."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def replace_block(text: str, start: str, end: str, content: str) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"README.md lacks the {start} ... {end} markers")
+    block = f"{start}\n{content}\n{end}"
+    return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.DOTALL)
+
+
 def main() -> None:
     readme = REPO / "README.md"
-    text = readme.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"README.md lacks the {START} ... {END} markers")
-    block = f"{START}\n{models_table()}\n{END}"
-    readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL))
-    print("README.md models table updated")
+    text = replace_block(readme.read_text(), START, END, models_table())
+    readme.write_text(replace_block(text, SPEED_START, SPEED_END, speed_summary()))
+    print("README.md models table and speed summary updated")
 
 
 if __name__ == "__main__":

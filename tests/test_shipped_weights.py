@@ -49,3 +49,19 @@ def test_trained_lowlight_model_beats_the_conventional_pipeline(tmp_path, sample
     conventional = restore.restore(tmp_path / "dark.dng", model="lowlight-conventional", ratio=100)
     gain = ours - psnr(to_uint8(conventional), sample_crop)
     assert gain > 3.0, f"lowlight-raw is only {gain:.2f} dB above the conventional pipeline"
+
+
+def test_trained_invisp_renders_like_libraw_and_inverts_jpegs_better_than_unprocessing(sample_crop):
+    from pipelines.invisp_data import camera_550d, render_pair
+    from restore.baselines_isp import brooks_unprocess
+
+    pair = render_pair(sample_crop, (2.0, 1.0, 1.7))
+    raw, jpeg = pair.raw.astype(np.float32) / 65535, pair.jpeg.astype(np.float32) / 255
+    rendered = restore.restore(raw, model="invisp")
+    assert psnr(to_uint8(rendered), np.round(pair.srgb / 257).astype(np.uint8)) > 30
+
+    def raw_error(estimate: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((estimate - raw) ** 2)))
+
+    brooks = brooks_unprocess(jpeg, camera_550d((1.0, 1.0, 1.0)).rgb_from_camera[0].double().numpy())
+    assert raw_error(restore.restore(jpeg, model="invisp", inverse=True)) < 0.8 * raw_error(brooks)
