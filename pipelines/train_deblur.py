@@ -48,6 +48,7 @@ class TrainConfig:
     features: int = 32
     blocks: int = 6
     shared: bool = False
+    kernels: int = 4000  # size of the cached kernel bank
     device: str = "cpu"
     threads: int = 0
     seed: int = 0
@@ -111,7 +112,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     torch.manual_seed(cfg.seed)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
-    kernels = torch.from_numpy(cached_kernel_bank(cfg.cache_dir)).to(device)
+    kernels = torch.from_numpy(cached_kernel_bank(cfg.cache_dir, cfg.kernels, cfg.seed)).to(device)
     crops = validation_crops(val_photos, 3)
     print(f"{cfg.name}: {bank.shape[0]} patches, {kernels.shape[0]} kernels, {len(crops)} validation crops")
 
@@ -182,6 +183,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--features", type=int, default=TrainConfig.features)
     parser.add_argument("--blocks", type=int, default=TrainConfig.blocks, help="ResBlocks per scale")
     parser.add_argument("--shared", action="store_true", help="one set of weights for all scales (SRN-style)")
+    parser.add_argument("--kernels", type=int, default=TrainConfig.kernels, help="motion kernels in the bank")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
