@@ -65,3 +65,12 @@ def test_trained_invisp_renders_like_libraw_and_inverts_jpegs_better_than_unproc
 
     brooks = brooks_unprocess(jpeg, camera_550d((1.0, 1.0, 1.0)).rgb_from_camera[0].double().numpy())
     assert raw_error(restore.restore(jpeg, model="invisp", inverse=True)) < 0.8 * raw_error(brooks)
+
+
+@pytest.mark.parametrize("name", DENOISERS)
+def test_bf16_on_the_cpu_stays_within_0_05_db_of_fp32(name, sample_crop):
+    clean = sample_crop if 3 in restore.load(name, device="cpu").spec.channels else sample_crop[..., 1]
+    noisy = add_gaussian_noise_np(clean, 25, seed=2).astype(np.float32)
+    fp32 = psnr(to_uint8(restore.load(name, device="cpu", precision="fp32")(noisy)), clean)
+    bf16 = psnr(to_uint8(restore.load(name, device="cpu", precision="bf16")(noisy)), clean)
+    assert abs(fp32 - bf16) < 0.05
