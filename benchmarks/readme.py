@@ -41,21 +41,30 @@ def training_status(card: dict | None) -> str:
     return status + (f", {', '.join(sorted(hardware))}" if hardware else "")
 
 
+def isp_scores(name: str) -> list[str]:
+    """The invertible ISP's headline: forward sRGB PSNR and inverse RAW PSNR from JPEG-90, per set."""
+    results, _ = load_results("invisp")
+    return (
+        [f"{r['set']} {r['forward_psnr']:.2f} / {r['inverse_psnr']:.2f}" for r in results] if name == "invisp" else []
+    )
+
+
 def models_table() -> str:
     loaded = {task: load_results(stem) for task, (stem, *_) in HEADLINES.items()}
     shown = ", ".join(f"{task} at {label}" for task, (*_, label) in HEADLINES.items())
+    shown += ", isp forward / inverse from JPEG-90"
     lines = [f"| model | task | kind | training | test PSNR (dB): {shown} |", "|---|---|---|---|---|"]
     for info in models():
         status = training_status(info.card) if info.kind == "learned" else "classical baseline"
         results, _ = loaded.get(info.task, ([], {}))
         _, setting, value, _ = HEADLINES.get(info.task, (None, None, None, None))
-        scores = sorted(
+        scores = isp_scores(info.name) or sorted(
             f"{r['set']} {r['psnr']:.2f}" for r in results if r["method"] == info.name and r.get(setting) == value
         )
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {', '.join(scores) or '-'} |")
     lines.append("")
-    for task, (stem, *_) in HEADLINES.items():
-        _, meta = loaded[task]
+    for task, stem in [*((task, stem) for task, (stem, *_) in HEADLINES.items()), ("isp", "invisp")]:
+        _, meta = load_results(stem)
         if meta:
             lines.append(
                 f"{task}: `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, "
