@@ -15,7 +15,7 @@ import argparse
 import math
 import shlex
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from pipelines.invisp_data import (
 )
 from pipelines.model_card import export_weights
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
-from pipelines.training import ResumableRun, cosine_learning_rate
+from pipelines.training import ResumableRun, add_run_arguments, cosine_learning_rate
 from restore.metrics import psnr
 from restore.models.invisp import InvertibleISP
 from restore.ops.jpeg import simulate_jpeg
@@ -140,19 +140,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
         model.color.weight.copy_(camera_550d((1.0, 1.0, 1.0)).rgb_from_camera[0])
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    run = ResumableRun(
-        cfg.state or cfg.weights_dir / "checkpoints" / f"{NAME}.train.safetensors",
-        model,
-        optimizer,
-        command=command,
-        device=device,
-        config=asdict(cfg),
-        steps=cfg.steps,
-        minutes=cfg.minutes,
-        checkpoint_minutes=cfg.checkpoint_minutes,
-    )
+    run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
-    running_loss = 0.0
     while run.running():
         for group in optimizer.param_groups:
             group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
@@ -163,11 +152,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         run.advance()
-        running_loss += loss.item()
-        if run.step % 100 == 0:
-            lr = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
-            print(f"step {run.step} lr {lr:.2e} loss {running_loss / 100:.4f} {run.elapsed():.0f}s", flush=True)
-            running_loss = 0.0
+        run.report(loss.item(), cosine_learning_rate(run.step, cfg.steps, cfg.lr))
     run.finish()
 
     validation = validate(model, pairs, device)
@@ -191,18 +176,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=TrainConfig.data, help="folder of clean photos")
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps (sets the LR schedule)")
-    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
-    parser.add_argument("--batch", type=int, default=TrainConfig.batch)
+    add_run_arguments(parser, TrainConfig())
     parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="crop side, even, at most 128")
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
-    parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
-    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
-    parser.add_argument("--weights-dir", type=Path, default=TrainConfig.weights_dir)
-    parser.add_argument("--cache-dir", type=Path, default=TrainConfig.cache_dir)
     args = parser.parse_args(argv)
     if args.patch % 16 or not 16 <= args.patch <= 128:
         parser.error("--patch must be a multiple of 16 between 16 and 128 (the JPEG simulator works on 16x16 MCUs)")

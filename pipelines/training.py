@@ -3,8 +3,10 @@ minutes, a record of each session) that a later session or a GPU run continues."
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -13,7 +15,7 @@ from torch import nn
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import git_commit, hardware_description
 
-__all__ = ["ResumableRun", "cosine_learning_rate"]
+__all__ = ["ResumableRun", "add_run_arguments", "cosine_learning_rate"]
 
 
 def cosine_learning_rate(step: int, steps: int, peak: float, final_fraction: float = 0.01) -> float:
@@ -21,6 +23,21 @@ def cosine_learning_rate(step: int, steps: int, peak: float, final_fraction: flo
     progress = min(step / steps, 1.0)
     floor = peak * final_fraction
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
+    """The options every training command shares, with defaults from its config dataclass ``defaults``."""
+    parser.add_argument("--data", type=Path, default=defaults.data, help="folder of clean photos")
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="planned steps (sets the LR schedule)")
+    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
+    parser.add_argument("--batch", type=int, default=defaults.batch)
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=defaults.checkpoint_minutes)
+    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
+    parser.add_argument("--weights-dir", type=Path, default=defaults.weights_dir)
+    parser.add_argument("--cache-dir", type=Path, default=defaults.cache_dir)
 
 
 class ResumableRun:
@@ -53,6 +70,30 @@ class ResumableRun:
         self.session = {"command": command, "device": hardware_description(device), "start_step": self.step}
         self.start = self.last_save = time.monotonic()
         self.seconds_before = self.info["seconds"]
+        self.loss_sum = 0.0
+
+    @classmethod
+    def for_config(cls, cfg, name: str, model: nn.Module, optimizer, command: str, device: torch.device):
+        """The run of a training config (a dataclass with steps, minutes, checkpoint_minutes, state, weights_dir);
+        its state lives in ``cfg.state`` or ``<weights_dir>/checkpoints/<name>.train.safetensors``."""
+        return cls(
+            cfg.state or Path(cfg.weights_dir) / "checkpoints" / f"{name}.train.safetensors",
+            model,
+            optimizer,
+            command=command,
+            device=device,
+            config=asdict(cfg),
+            steps=cfg.steps,
+            minutes=cfg.minutes,
+            checkpoint_minutes=cfg.checkpoint_minutes,
+        )
+
+    def report(self, loss: float, lr: float, every: int = 100) -> None:
+        """Count a step's loss; print the mean loss every ``every`` steps."""
+        self.loss_sum += loss
+        if self.step % every == 0:
+            print(f"step {self.step} lr {lr:.2e} loss {self.loss_sum / every:.5f} {self.elapsed():.0f}s", flush=True)
+            self.loss_sum = 0.0
 
     def running(self) -> bool:
         """Whether another step is due: planned steps not reached and within the time limit."""
