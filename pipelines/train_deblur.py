@@ -12,7 +12,6 @@ patch downsampled to that scale (the multi-scale loss of Nah et al.).
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 from dataclasses import dataclass, replace
@@ -24,24 +23,21 @@ import torch.nn.functional as F
 
 from pipelines.blur_data import blur_batch, cached_kernel_bank, kernel_bank
 from pipelines.model_card import export_weights
-from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import ResumableRun, add_run_arguments, cosine_learning_rate
+from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
 from restore.metrics import psnr, to_uint8
 from restore.models.deblur import MultiScaleDeblur
 from restore.runtime import tune_allocator
 
-REPO = Path(__file__).resolve().parent.parent
 BANK = BankSpec(channels=3, patch=128, stride=112, long_side=720, scales=(1.0, 0.6))
 MAX_NOISE = 0.02
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+class TrainConfig(RunConfig):
+    """One training run (see ``RunConfig``), with this pipeline's defaults and settings."""
 
-    data: Path = DEFAULT_TRAIN_DIR
     steps: int = 50_000
-    minutes: float = math.inf
     batch: int = 8
     patch: int = 128
     lr: float = 1e-4
@@ -49,13 +45,6 @@ class TrainConfig:
     blocks: int = 6
     shared: bool = False
     kernels: int = 4000  # size of the cached kernel bank
-    device: str = "cpu"
-    threads: int = 0
-    seed: int = 0
-    checkpoint_minutes: float = 5.0
-    state: Path | None = None
-    weights_dir: Path = REPO / "weights"
-    cache_dir: Path = REPO / "cache"
 
     @property
     def name(self) -> str:

@@ -31,37 +31,27 @@ from pipelines.invisp_data import (
     render_pair,
 )
 from pipelines.model_card import export_weights
-from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
-from pipelines.training import ResumableRun, add_run_arguments, cosine_learning_rate
+from pipelines.photos import read_photo, split_photos
+from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
 from restore.metrics import psnr
 from restore.models.invisp import InvertibleISP
 from restore.ops.jpeg import simulate_jpeg
 from restore.runtime import tune_allocator
 
-REPO = Path(__file__).resolve().parent.parent
 NAME = "invisp"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+class TrainConfig(RunConfig):
+    """One training run (see ``RunConfig``), with this pipeline's defaults and settings."""
 
-    data: Path = DEFAULT_TRAIN_DIR
     steps: int = 20_000
-    minutes: float = math.inf
     batch: int = 8
     patch: int = 64
     lr: float = 2e-4
     raw_weight: float = 1.0  # lambda
     blocks: int = 8
     hidden: int = 32
-    device: str = "cpu"
-    threads: int = 0
-    seed: int = 0
-    checkpoint_minutes: float = 5.0
-    state: Path | None = None
-    weights_dir: Path = REPO / "weights"
-    cache_dir: Path = REPO / "cache"
 
 
 def sample_batch(bank: dict[str, torch.Tensor], cfg: TrainConfig, generator: torch.Generator):

@@ -13,7 +13,6 @@ settles on the reference frame alone); they fade out over a few thousand steps.
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 from dataclasses import asdict, dataclass, replace
@@ -25,36 +24,26 @@ import torch.nn.functional as F
 
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from pipelines.model_card import export_weights
-from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import ResumableRun, add_run_arguments, cosine_learning_rate
+from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
 from restore.metrics import psnr, to_uint8
 from restore.models.kpn import KPN
 from restore.ops.color import srgb_from_linear
 from restore.runtime import tune_allocator
 
-REPO = Path(__file__).resolve().parent.parent
 NAME = "kpn-burst"
 ANNEAL_BETA, ANNEAL_ALPHA = 100.0, 0.9998
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+class TrainConfig(RunConfig):
+    """One training run (see ``RunConfig``), with this pipeline's defaults and settings."""
 
-    data: Path = DEFAULT_TRAIN_DIR
     steps: int = 50_000
-    minutes: float = math.inf
     batch: int = 8
     size: int = 64
     lr: float = 1e-4
     widths: tuple[int, ...] = (64, 128, 256, 512)
-    device: str = "cpu"
-    threads: int = 0
-    seed: int = 0
-    checkpoint_minutes: float = 5.0
-    state: Path | None = None
-    weights_dir: Path = REPO / "weights"
-    cache_dir: Path = REPO / "cache"
 
 
 def gamma(x: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,6 @@ keeps gradients alive where the sRGB clip is flat. State is saved every ``--chec
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 from dataclasses import dataclass, replace
@@ -27,14 +26,13 @@ import torch.nn.functional as F
 
 from pipelines.lowlight_data import DarkRaws, random_ratios, synthesize_dark_raws
 from pipelines.model_card import export_weights
-from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import ResumableRun, add_run_arguments, cosine_learning_rate
+from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
 from restore.metrics import psnr, to_uint8
 from restore.models.lowlight import SIDUNet
 from restore.ops.lowlight import amplified_planes, render_output
 from restore.runtime import tune_allocator
 
-REPO = Path(__file__).resolve().parent.parent
 NAME = "lowlight-raw"
 BANK = BankSpec(channels=3, patch=128, stride=112, long_side=720, scales=(1.0, 0.6))
 VALIDATION_RATIOS = (100, 300)
@@ -42,23 +40,14 @@ LINEAR_LOSS_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+class TrainConfig(RunConfig):
+    """One training run (see ``RunConfig``), with this pipeline's defaults and settings."""
 
-    data: Path = DEFAULT_TRAIN_DIR
     steps: int = 40_000
-    minutes: float = math.inf
     batch: int = 8
     patch: int = 128  # clean sRGB patch side; the network sees (patch/2)^2 packed pixels
     lr: float = 3e-4
     features: int = 16  # SID uses 32; half width is 4x cheaper and its weights fit the GPU's 16 MiB return
-    device: str = "cpu"
-    threads: int = 0
-    seed: int = 0
-    checkpoint_minutes: float = 5.0
-    state: Path | None = None
-    weights_dir: Path = REPO / "weights"
-    cache_dir: Path = REPO / "cache"
 
 
 def sample_clean(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -14,8 +14,30 @@ from torch import nn
 
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import git_commit, hardware_description
+from pipelines.photos import DEFAULT_TRAIN_DIR
 
-__all__ = ["ResumableRun", "add_run_arguments", "cosine_learning_rate"]
+__all__ = ["ResumableRun", "RunConfig", "add_run_arguments", "cosine_learning_rate"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What every training run is configured with; each pipeline's ``TrainConfig`` extends it (and may change the
+    defaults). ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+
+    data: Path = DEFAULT_TRAIN_DIR
+    steps: int = 50_000
+    minutes: float = math.inf
+    batch: int = 8
+    lr: float = 1e-4
+    device: str = "cpu"
+    threads: int = 0
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+    state: Path | None = None
+    weights_dir: Path = REPO / "weights"
+    cache_dir: Path = REPO / "cache"
 
 
 def cosine_learning_rate(step: int, steps: int, peak: float, final_fraction: float = 0.01) -> float:
