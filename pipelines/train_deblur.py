@@ -12,8 +12,6 @@ patch downsampled to that scale (the multi-scale loss of Nah et al.).
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,10 +22,9 @@ import torch.nn.functional as F
 from pipelines.blur_data import blur_batch, cached_kernel_bank, kernel_bank
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
+from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate, run_command, start_run
 from restore.metrics import psnr, to_uint8
 from restore.models.deblur import MultiScaleDeblur
-from restore.runtime import tune_allocator
 
 BANK = BankSpec(channels=3, patch=128, stride=112, long_side=720, scales=(1.0, 0.6))
 MAX_NOISE = 0.02
@@ -95,10 +92,7 @@ def validate(model: MultiScaleDeblur, crops: list[np.ndarray], device: torch.dev
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = torch.device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    device = start_run(cfg)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
     kernels = torch.from_numpy(cached_kernel_bank(cfg.cache_dir, cfg.kernels, cfg.seed)).to(device)
@@ -161,9 +155,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse_args(argv)
-    tune_allocator()
-    train(cfg, "python -m pipelines.train_deblur " + shlex.join(sys.argv[1:] if argv is None else argv))
+    run_command("train_deblur", parse_args, train, argv)
 
 
 if __name__ == "__main__":

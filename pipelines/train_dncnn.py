@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
-import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -28,10 +26,10 @@ import torch.nn.functional as F
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import export_weights, git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.training import random_dihedral, run_command, start_run
 from restore.metrics import psnr, to_uint8
 from restore.models.dncnn import DnCNN
 from restore.ops.noise import add_gaussian_noise
-from restore.runtime import tune_allocator
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -93,10 +91,7 @@ def sample_batch(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generato
     size = bank.shape[-1]
     top, left = (int(v) for v in torch.randint(0, size - cfg.patch + 1, (2,), generator=generator))
     batch = bank[index, :, top : top + cfg.patch, left : left + cfg.patch].float().div_(255.0)
-    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
-    if flip % 2:
-        batch = batch.flip(-1)
-    return torch.rot90(batch, rotations, dims=(-2, -1))
+    return random_dihedral(generator)(batch)
 
 
 def sample_sigmas(recipe: DnCNNRecipe, batch: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -128,10 +123,7 @@ def validate(model: DnCNN, crops: list[np.ndarray], sigmas: tuple[float, ...], d
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     recipe = RECIPES[cfg.name]
-    device = torch.device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    device = start_run(cfg)
     state_path = cfg.state or cfg.weights_dir / "checkpoints" / f"{cfg.name}.train.safetensors"
 
     train_photos, val_photos = split_photos(cfg.data)
@@ -237,9 +229,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse_args(argv)
-    tune_allocator()
-    train(cfg, "python -m pipelines.train_dncnn " + shlex.join(sys.argv[1:] if argv is None else argv))
+    run_command("train_dncnn", parse_args, train, argv)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,11 +30,18 @@ from pipelines.invisp_data import (
 )
 from pipelines.model_card import export_weights
 from pipelines.photos import read_photo, split_photos
-from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
+from pipelines.training import (
+    ResumableRun,
+    RunConfig,
+    add_run_arguments,
+    cosine_learning_rate,
+    random_dihedral,
+    run_command,
+    start_run,
+)
 from restore.metrics import psnr
 from restore.models.invisp import InvertibleISP
 from restore.ops.jpeg import simulate_jpeg
-from restore.runtime import tune_allocator
 
 NAME = "invisp"
 
@@ -59,13 +64,11 @@ def sample_batch(bank: dict[str, torch.Tensor], cfg: TrainConfig, generator: tor
     index = torch.randint(0, bank["raw"].shape[0], (cfg.batch,), generator=generator, device=bank["raw"].device)
     size = bank["raw"].shape[-1]
     top, left = (int(v) for v in torch.randint(0, (size - cfg.patch) // 2 + 1, (2,), generator=generator) * 2)
-    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
-    crops = []
-    for kind, scale in (("raw", 65535.0), ("srgb", 255.0), ("jpeg", 255.0)):
-        crop = bank[kind][index, :, top : top + cfg.patch, left : left + cfg.patch].float() / scale
-        crop = crop.flip(-1) if flip % 2 else crop
-        crops.append(torch.rot90(crop, rotations, dims=(-2, -1)).contiguous())
-    return crops
+    dihedral = random_dihedral(generator)
+    return [
+        dihedral(bank[kind][index, :, top : top + cfg.patch, left : left + cfg.patch].float() / scale)
+        for kind, scale in (("raw", 65535.0), ("srgb", 255.0), ("jpeg", 255.0))
+    ]
 
 
 def loss_function(model: InvertibleISP, raw, srgb, jpeg, raw_weight: float) -> torch.Tensor:
@@ -113,10 +116,7 @@ def validate(model: InvertibleISP, pairs: list, device: torch.device) -> dict:
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = torch.device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    device = start_run(cfg)
     train_photos, val_photos = split_photos(cfg.data)
     bank = {
         kind: torch.from_numpy(array).to(device)
@@ -175,9 +175,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse_args(argv)
-    tune_allocator()
-    train(cfg, "python -m pipelines.train_invisp " + shlex.join(sys.argv[1:] if argv is None else argv))
+    run_command("train_invisp", parse_args, train, argv)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ settles on the reference frame alone); they fade out over a few thousand steps.
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -25,11 +23,18 @@ import torch.nn.functional as F
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
+from pipelines.training import (
+    ResumableRun,
+    RunConfig,
+    add_run_arguments,
+    cosine_learning_rate,
+    random_dihedral,
+    run_command,
+    start_run,
+)
 from restore.metrics import psnr, to_uint8
 from restore.models.kpn import KPN
 from restore.ops.color import srgb_from_linear
-from restore.runtime import tune_allocator
 
 NAME = "kpn-burst"
 ANNEAL_BETA, ANNEAL_ALPHA = 100.0, 0.9998
@@ -70,9 +75,7 @@ def sample_crops(bank: torch.Tensor, spec: BurstSpec, batch: int, generator: tor
     """Random (B, 1, crop, crop) gray crops on [0, 1] with a random dihedral flip."""
     index = torch.randint(0, bank.shape[0], (batch,), generator=generator, device=bank.device)
     crops = bank[index].float().div_(255.0)
-    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
-    crops = crops.flip(-1) if flip % 2 else crops
-    return torch.rot90(crops, rotations, dims=(-2, -1)).contiguous()
+    return random_dihedral(generator)(crops)
 
 
 @torch.inference_mode()
@@ -95,10 +98,7 @@ def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = torch.device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    device = start_run(cfg)
     spec = BurstSpec(size=cfg.size)
     train_photos, val_photos = split_photos(cfg.data)
     bank_spec = BankSpec(channels=1, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
@@ -152,9 +152,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse_args(argv)
-    tune_allocator()
-    train(cfg, "python -m pipelines.train_kpn " + shlex.join(sys.argv[1:] if argv is None else argv))
+    run_command("train_kpn", parse_args, train, argv)
 
 
 if __name__ == "__main__":

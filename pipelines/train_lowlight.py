@@ -15,8 +15,6 @@ keeps gradients alive where the sRGB clip is flat. State is saved every ``--chec
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,11 +25,18 @@ import torch.nn.functional as F
 from pipelines.lowlight_data import DarkRaws, random_ratios, synthesize_dark_raws
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate
+from pipelines.training import (
+    ResumableRun,
+    RunConfig,
+    add_run_arguments,
+    cosine_learning_rate,
+    random_dihedral,
+    run_command,
+    start_run,
+)
 from restore.metrics import psnr, to_uint8
 from restore.models.lowlight import SIDUNet
 from restore.ops.lowlight import amplified_planes, render_output
-from restore.runtime import tune_allocator
 
 NAME = "lowlight-raw"
 BANK = BankSpec(channels=3, patch=128, stride=112, long_side=720, scales=(1.0, 0.6))
@@ -56,10 +61,7 @@ def sample_clean(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generato
     size = bank.shape[-1]
     top, left = (int(v) for v in torch.randint(0, size - cfg.patch + 1, (2,), generator=generator) // 2 * 2)
     batch = bank[index, :, top : top + cfg.patch, left : left + cfg.patch].float().div_(255.0)
-    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
-    if flip % 2:
-        batch = batch.flip(-1)
-    return torch.rot90(batch, rotations, dims=(-2, -1)).contiguous()
+    return random_dihedral(generator)(batch)
 
 
 def forward(model: SIDUNet, raws: DarkRaws) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,10 +98,7 @@ def validate(model: SIDUNet, crops: list[np.ndarray], device: torch.device) -> d
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = torch.device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    device = start_run(cfg)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
     crops = validation_crops(val_photos, 3)
@@ -161,9 +160,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse_args(argv)
-    tune_allocator()
-    train(cfg, "python -m pipelines.train_lowlight " + shlex.join(sys.argv[1:] if argv is None else argv))
+    run_command("train_lowlight", parse_args, train, argv)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,8 +18,17 @@ from torch import nn
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR
+from restore.runtime import tune_allocator
 
-__all__ = ["ResumableRun", "RunConfig", "add_run_arguments", "cosine_learning_rate"]
+__all__ = [
+    "ResumableRun",
+    "RunConfig",
+    "add_run_arguments",
+    "cosine_learning_rate",
+    "random_dihedral",
+    "run_command",
+    "start_run",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,6 +57,32 @@ def cosine_learning_rate(step: int, steps: int, peak: float, final_fraction: flo
     progress = min(step / steps, 1.0)
     floor = peak * final_fraction
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
+
+
+def random_dihedral(generator: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
+    """One random flip and rotation (of the 8 dihedral transforms), to apply alike to every tensor of a batch."""
+    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
+
+    def transform(x: torch.Tensor) -> torch.Tensor:
+        x = x.flip(-1) if flip % 2 else x
+        return torch.rot90(x, rotations, dims=(-2, -1)).contiguous()
+
+    return transform
+
+
+def start_run(cfg) -> torch.device:
+    """Set up a run of ``cfg``: CPU threads (where given) and the seed; returns its device."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    return torch.device(cfg.device)
+
+
+def run_command(module: str, parse_args: Callable, train: Callable, argv: list[str] | None) -> None:
+    """The ``main`` of a training command: parse, tune the allocator, train with the command line in the card."""
+    cfg = parse_args(argv)
+    tune_allocator()
+    train(cfg, f"python -m pipelines.{module} " + shlex.join(sys.argv[1:] if argv is None else argv))
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:

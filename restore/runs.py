@@ -168,9 +168,10 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     frames = burst_frames(source)
     read, shot = options["noise"] or estimate_burst_noise(frames.mean(axis=3))
     restored = np.stack([restorer.spec.classical(frames[..., c], read, shot) for c in range(frames.shape[3])], axis=-1)
-    if np.asarray(source[0]).ndim == 2:
+    first = np.asarray(source[0])
+    if first.ndim == 2:
         restored = restored[..., 0]
-    dtype = np.asarray(source[0]).dtype
+    dtype = first.dtype
     if np.issubdtype(dtype, np.integer):
         return np.round(np.clip(restored, 0.0, 1.0) * BURST_SCALES[dtype]).astype(dtype)
     return restored.astype(dtype)
