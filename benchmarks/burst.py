@@ -1,4 +1,5 @@
-"""Burst denoising benchmark: fixed-seed synthetic bursts from the gray versions of Kodak24 and BSD68.
+"""Burst denoising benchmark: fixed-seed synthetic bursts from the gray versions of Kodak24, BSD68 and the held-out
+photos (``benchmarks.common.HELDOUT``, not in shared/).
 
     python -m benchmarks.burst                                   # every method, gains 1/2/4/8 + a large-shift row
     python -m benchmarks.burst --methods burst-average burst-align --sets Kodak24 --limit 4
@@ -29,7 +30,16 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, REPO, load_cache, provenance, save_cache, test_images, write_results
+from benchmarks.common import (
+    DEFAULT_TEST_DIR,
+    HELDOUT,
+    REPO,
+    load_cache,
+    provenance,
+    save_cache,
+    test_images,
+    write_results,
+)
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.color import srgb_from_linear
@@ -137,7 +147,7 @@ def markdown(results: list[dict], meta: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
-    parser.add_argument("--sets", nargs="+", default=["Kodak24", "BSD68"])
+    parser.add_argument("--sets", nargs="+", default=["Kodak24", "BSD68", HELDOUT])
     registered = {spec.name for spec in list_specs()}
     default = [m for m in ("kpn-burst", *BASELINES) if m in registered]
     parser.add_argument("--methods", nargs="+", default=default)

@@ -16,10 +16,19 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEST_DIR = REPO.parent / "shared" / "data" / "test"
 RESULTS_DIR = REPO / "benchmarks" / "results"
 CACHE_DIR = REPO / "benchmarks" / "cache"
+HELDOUT = "skimage"  # the held-out set: photos that are not in shared/ (scikit-image's bundled sample photographs)
+HELDOUT_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
 
 
 def test_images(test_dir: Path, name: str, limit: int | None = None) -> list[Path]:
-    """The images of one test set, sorted by name."""
+    """The images of one test set, sorted by name; ``HELDOUT`` names the five color photographs scikit-image ships
+    (never used in training or tuning; gray benchmarks convert them to gray)."""
+    if name == HELDOUT:
+        import skimage.data
+
+        folder = Path(skimage.data.__file__).parent
+        images = [folder / photo for photo in HELDOUT_PHOTOS]
+        return images[:limit] if limit else images
     folder = Path(test_dir) / name
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".tif", ".bmp", ".jpg"})
     if not images:

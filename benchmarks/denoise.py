@@ -9,7 +9,8 @@ PSNR on uint8 (data range 255, no border crop, RGB for color) and SSIM as ``rest
 very same noisy arrays. Classical baselines are slow here (BM3D ~5 s, CBM3D ~13 s per 512x512 image), so their
 per-image quality is cached in ``benchmarks/cache/denoise-<method>.json`` keyed by set, image, sigma and seed; their
 times are always measured again in the current run, on the first ``--timed-images`` of each set.
-Writes ``benchmarks/results/denoise.md`` and ``.json``.
+The held-out sets ``skimage`` and ``skimage-gray`` are five photographs that are not in shared/ (see
+``benchmarks.common.HELDOUT``), in color and in gray. Writes ``benchmarks/results/denoise.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ import time
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, load_cache, provenance, save_cache, test_images, write_results
+from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, load_cache, provenance, save_cache, test_images, write_results
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.noise import add_gaussian_noise_np
 from restore.runtime import tune_allocator
 
-COLOR_SETS = ("CBSD68", "Kodak24", "McMaster")
-GRAY_SETS = ("Set12", "BSD68")
+COLOR_SETS = ("CBSD68", "Kodak24", "McMaster", HELDOUT)
+GRAY_HELDOUT = f"{HELDOUT}-gray"  # the held-out photos in gray (OpenCV's RGB to gray)
+GRAY_SETS = ("Set12", "BSD68", GRAY_HELDOUT)
 CACHED_METHODS = {"bm3d", "cbm3d", "nlmeans"}
 
 # Published PSNR (dB) on this protocol, from DESIGN.md: (BM3D/CBM3D, DnCNN-S/CDnCNN-B, DRUNet) per sigma 15/25/50.
@@ -63,6 +66,8 @@ def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: flo
     rows, seconds = [], []
     for index, path in enumerate(paths):
         clean = restore.io.read_image(path)
+        if test_set == GRAY_HELDOUT:
+            clean = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY)
         if test_set in GRAY_SETS and clean.ndim == 3:
             raise ValueError(f"{path} is not grayscale")
         seed = noise_seed(test_set, path.name, sigma)
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = provenance("python -m benchmarks.denoise " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers, results = {}, []
     for test_set in args.sets:
-        paths = test_images(args.test_dir, test_set, args.limit)
+        paths = test_images(args.test_dir, HELDOUT if test_set == GRAY_HELDOUT else test_set, args.limit)
         for method in args.methods or default_methods(test_set):
             if method not in restorers:
                 restorers[method] = restore.load(method, device=args.device)

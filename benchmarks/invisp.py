@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, REPO, provenance, test_images, write_results
+from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, REPO, provenance, test_images, write_results
 from pipelines.invisp_data import camera_550d, random_wb_gains, render_pair
 from restore.baselines import cbm3d_denoise
 from restore.baselines_isp import brooks_unprocess, bt709_forward, bt709_unprocess
@@ -220,7 +220,7 @@ def markdown(results: list[dict], meta: dict, card: dict | None, applied: list[d
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
-    parser.add_argument("--sets", nargs="+", default=["Kodak24", "McMaster"])
+    parser.add_argument("--sets", nargs="+", default=["Kodak24", "McMaster", HELDOUT])
     parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--output", default="invisp", help="result file stem in benchmarks/results/")

@@ -36,7 +36,16 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, REPO, load_cache, provenance, save_cache, test_images, write_results
+from benchmarks.common import (
+    DEFAULT_TEST_DIR,
+    HELDOUT,
+    REPO,
+    load_cache,
+    provenance,
+    save_cache,
+    test_images,
+    write_results,
+)
 from pipelines.lowlight_data import synthesize_dark_raws
 from restore.io import CFA, read_raw, write_image
 from restore.metrics import psnr, ssim, to_uint8
@@ -224,7 +233,7 @@ def markdown(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR)
-    parser.add_argument("--sets", nargs="+", default=["Kodak24", "McMaster"])
+    parser.add_argument("--sets", nargs="+", default=["Kodak24", "McMaster", HELDOUT])
     parser.add_argument("--ratios", nargs="+", type=float, default=[100, 250, 300])
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")

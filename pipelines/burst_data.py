@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
 
-__all__ = ["Burst", "BurstSpec", "noise_level_map", "synthesize_bursts"]
+__all__ = ["Burst", "BurstSpec", "synthesize_bursts"]
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,6 @@ class Burst:
     read: Tensor
     shot: Tensor
     noise_level: Tensor
-
-
-def noise_level_map(reference: Tensor, read: Tensor, shot: Tensor) -> Tensor:
-    """Per-pixel noise standard deviation estimated from a noisy frame (B, 1, H, W): sqrt(read^2 + shot^2 max(x, 0))."""
-    view = (-1, 1, 1, 1)
-    return (read.view(view) ** 2 + shot.view(view) ** 2 * reference.clamp(min=0.0)).sqrt()
 
 
 def _log_uniform(low: float, high: float, batch: int, generator, device) -> Tensor:

@@ -6,8 +6,9 @@
 
 Loss (the paper's): in gamma space (the sRGB curve), L2 on the image plus L1 on its gradients, for the merged output
 and, annealed, for every frame's filtered output alone: ``loss(merged) + beta * alpha^step * sum_n loss(frame_n)``
-with beta = 100, alpha = 0.9998. The per-frame terms make every kernel useful early on (otherwise the network
-settles on the reference frame alone); they fade out over a few thousand steps.
+with beta = 100 and alpha = 0.9998 as in the paper (``--anneal`` sets alpha: a short CPU run wants the terms gone
+sooner, e.g. 0.998). The per-frame terms make every kernel useful early on (otherwise the network settles on the
+reference frame alone); they fade out over a few thousand steps.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from restore.models.kpn import KPN
 from restore.ops.color import srgb_from_linear
 
 NAME = "kpn-burst"
-ANNEAL_BETA, ANNEAL_ALPHA = 100.0, 0.9998
+ANNEAL_BETA = 100.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TrainConfig(RunConfig):
     size: int = 64
     lr: float = 1e-4
     widths: tuple[int, ...] = (64, 128, 256, 512)
+    anneal: float = 0.9998  # per-step decay of the per-frame loss terms
 
 
 def gamma(x: torch.Tensor) -> torch.Tensor:
@@ -64,9 +66,9 @@ def image_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(a, b) + gradients
 
 
-def loss_function(model: KPN, burst, step: int) -> torch.Tensor:
+def loss_function(model: KPN, burst, step: int, anneal: float = TrainConfig.anneal) -> torch.Tensor:
     merged, per_frame = model(burst.noisy, burst.noise_level)
-    annealing = ANNEAL_BETA * ANNEAL_ALPHA**step
+    annealing = ANNEAL_BETA * anneal**step
     frame_terms = sum(image_loss(per_frame[:, n], burst.clean) for n in range(per_frame.shape[1]))
     return image_loss(merged, burst.clean) + annealing * frame_terms
 
@@ -114,7 +116,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         burst = synthesize_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator)
-        loss = loss_function(model, burst, run.step)
+        loss = loss_function(model, burst, run.step, cfg.anneal)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -145,6 +147,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     add_run_arguments(parser, TrainConfig())
     parser.add_argument("--size", type=int, default=TrainConfig.size, help="burst frame side, a multiple of 16")
     parser.add_argument("--widths", type=int, nargs="+", default=list(TrainConfig.widths), help="U-Net widths")
+    parser.add_argument("--anneal", type=float, default=TrainConfig.anneal, help="decay of the per-frame loss terms")
     args = parser.parse_args(argv)
     if args.size % 16:
         parser.error("--size must be a multiple of 16")

@@ -1,43 +1,53 @@
 """Classical deblurring baselines: unsharp masking (blind) and non-blind Wiener and Richardson-Lucy deconvolution
 (scikit-image) given the true kernel, which a blind network does not get.
 
-Images are float (H, W) or (H, W, 3) on [0, 1]; kernels (k, k) sum to 1. Images are reflect-padded by the kernel
-size before deconvolution (which assumes periodic borders) and cropped back.
+Images are float sRGB (H, W) or (H, W, 3) on [0, 1]; kernels (k, k) sum to 1. Camera shake blurs linear light, so
+the deconvolutions undo the sRGB curve first and re-apply it after. Images are reflect-padded by the kernel size
+before deconvolution (which assumes periodic borders) and cropped back.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from skimage.filters import unsharp_mask
 from skimage.restoration import richardson_lucy, wiener
+
+from restore.ops.color import linear_from_srgb, srgb_from_linear
 
 __all__ = ["richardson_lucy_deblur", "unsharp", "wiener_deblur"]
 
 
 def unsharp(image: np.ndarray, radius: float = 2.0, amount: float = 1.0) -> np.ndarray:
     """Unsharp masking (scikit-image), clipped to [0, 1]."""
-    channel_axis = -1 if image.ndim == 3 else None
+    channel_axis = 2 if image.ndim == 3 else None  # not -1: scikit-image 0.26 slices the wrong axis for -1
     return unsharp_mask(image, radius=radius, amount=amount, channel_axis=channel_axis)
 
 
-def _per_channel(image: np.ndarray, kernel: np.ndarray, deconvolve) -> np.ndarray:
+def _curve(planes: np.ndarray, function) -> np.ndarray:
+    """Apply an sRGB curve ``function`` (on (1, 3, H, W) tensors) to planes (H, W, C)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))[:, None].expand(-1, 3, -1, -1)
+    return function(tensor)[:, 0].numpy().transpose(1, 2, 0)
+
+
+def _deconvolve_linear(image: np.ndarray, kernel: np.ndarray, deconvolve) -> np.ndarray:
     pad = kernel.shape[0]
-    planes = image[..., None] if image.ndim == 2 else image
+    planes = _curve(image[..., None] if image.ndim == 2 else image, linear_from_srgb)
     out = []
     for plane in np.moveaxis(planes, -1, 0):
         padded = np.pad(plane, pad, mode="reflect")
         out.append(deconvolve(padded)[pad:-pad, pad:-pad])
-    result = np.stack(out, axis=-1)
-    return np.clip(result[..., 0] if image.ndim == 2 else result, 0.0, 1.0)
+    result = _curve(np.clip(np.stack(out, axis=-1), 0.0, 1.0), srgb_from_linear)
+    return result[..., 0] if image.ndim == 2 else result
 
 
 def wiener_deblur(image: np.ndarray, kernel: np.ndarray, balance: float = 0.01) -> np.ndarray:
-    """Wiener deconvolution with the true kernel; ``balance`` trades noise against sharpness."""
-    return _per_channel(image, kernel, lambda plane: wiener(plane, kernel, balance, clip=False))
+    """Wiener deconvolution in linear light with the true kernel; ``balance`` trades noise against sharpness."""
+    return _deconvolve_linear(image, kernel, lambda plane: wiener(plane, kernel, balance, clip=False))
 
 
 def richardson_lucy_deblur(image: np.ndarray, kernel: np.ndarray, iterations: int = 30) -> np.ndarray:
-    """Richardson-Lucy deconvolution with the true kernel."""
-    return _per_channel(
+    """Richardson-Lucy deconvolution in linear light with the true kernel."""
+    return _deconvolve_linear(
         image, kernel, lambda plane: richardson_lucy(np.clip(plane, 0, 1), kernel, iterations, clip=False)
     )

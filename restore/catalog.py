@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from restore import baselines, baselines_burst, baselines_lowlight
+from restore import baselines, baselines_burst, baselines_deblur, baselines_lowlight
 from restore.errors import InvalidOptionError
 from restore.models.dncnn import DnCNN
 from restore.models.invisp import InvertibleISP
@@ -48,6 +48,18 @@ def parse_flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidOptionError(f"expected True or False, got {value!r}")
     return value
+
+
+def parse_kernel(value: Any) -> np.ndarray:
+    """A blur kernel: a 2-D array of finite non-negative weights with a positive sum, returned normalized to sum 1."""
+    if value is None:
+        raise InvalidOptionError("this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25")
+    kernel = np.asarray(value, dtype=np.float64)
+    if kernel.ndim != 2 or min(kernel.shape) < 1 or not np.all(np.isfinite(kernel)):
+        raise InvalidOptionError(f"kernel must be a finite 2-D array (k, k), got shape {kernel.shape}")
+    if np.any(kernel < 0) or kernel.sum() <= 0:
+        raise InvalidOptionError("kernel weights must be non-negative with a positive sum")
+    return kernel / kernel.sum()
 
 
 def parse_ratio(value: Any) -> float | None:
@@ -196,4 +208,22 @@ for name, function, summary in (
             classical=function,
             run=run_burst,
         )
+    )
+
+KERNEL = Option("kernel", None, parse_kernel, "the true blur kernel, a 2-D array (normalized to sum 1)")
+register(
+    ModelSpec(
+        name="deblur-unsharp",
+        task="deblur",
+        summary="unsharp masking (scikit-image), blind: sharpens, does not undo motion",
+        channels=(1, 3),
+        classical=baselines_deblur.unsharp,
+    )
+)
+for name, function, summary in (
+    ("deblur-wiener", baselines_deblur.wiener_deblur, "non-blind Wiener deconvolution in linear light (true kernel)"),
+    ("deblur-rl", baselines_deblur.richardson_lucy_deblur, "non-blind Richardson-Lucy, 30 iterations (true kernel)"),
+):
+    register(
+        ModelSpec(name=name, task="deblur", summary=summary, channels=(1, 3), options=(KERNEL,), classical=function)
     )

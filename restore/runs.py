@@ -24,7 +24,16 @@ from restore.ops.unprocess import CAMERA_FROM_XYZ
 
 INVISP_CAMERA = ("Canon EOS 550D", np.asarray(CAMERA_FROM_XYZ[0]))  # the camera invisp is trained for, XYZ -> camera
 
-__all__ = ["INVISP_CAMERA", "develop_linear_raw", "run_burst", "run_invisp", "run_lowlight", "write_invisp_dng"]
+__all__ = [
+    "INVISP_CAMERA",
+    "burst_groups",
+    "develop_linear_raw",
+    "network_burst_merge",
+    "run_burst",
+    "run_invisp",
+    "run_lowlight",
+    "write_invisp_dng",
+]
 
 
 def _is_raw_source(source: Any) -> bool:
@@ -157,17 +166,58 @@ def burst_frames(source: Any) -> np.ndarray:
     return frames if frames.ndim == 4 else frames[..., None]
 
 
+def burst_groups(count: int, size: int) -> list[np.ndarray]:
+    """Frame indices (0 the reference) of the groups of exactly ``size`` frames a fixed-size network sees.
+
+    Every group starts with the reference. A burst of at most ``size`` frames is one group, repeated cyclically up
+    to ``size``; a longer one is split into as few groups as cover its other frames, each filled the same way.
+    """
+    others = np.arange(1, count)
+    parts = np.array_split(others, max(1, -(-len(others) // (size - 1))))
+    return [np.resize(np.concatenate([[0], part]), size) for part in parts]
+
+
+def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float) -> np.ndarray:
+    """Burst (N, H, W, C) float64 -> the network's merged reference (H, W, C), one pass per frame group.
+
+    The network takes a fixed number of frames (``network.frames``); ``burst_groups`` adapts any burst length to it
+    and the groups' results are averaged, weighted by their distinct frames. The channels of
+    a frame share its kernels; the noise map comes from the reference's channel mean.
+    """
+    from restore.ops.burst_noise import noise_level_map
+
+    burst = torch.from_numpy(frames).float().permute(0, 3, 1, 2)  # (N, C, H, W)
+    channels = burst.shape[1]
+    noise = noise_level_map(burst[:1].mean(dim=1, keepdim=True), read, shot)
+    network, merged, total = restorer.network, 0.0, 0
+
+    def merge(packed: Tensor) -> Tensor:
+        grouped = packed[:, :-1].reshape(packed.shape[0], network.frames, channels, *packed.shape[-2:])
+        return network(grouped, packed[:, -1:])[0]
+
+    for group in burst_groups(len(burst), network.frames):
+        packed = torch.cat([burst[group].reshape(1, -1, *burst.shape[-2:]), noise], dim=1)
+        weight = len(np.unique(group))
+        merged = merged + weight * restorer.run_network(packed, function=merge)
+        total += weight
+    return (merged / total)[0].permute(1, 2, 0).cpu().double().numpy()
+
+
 def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     """Burst (see ``burst_frames``), frame 0 the reference -> the restored reference in the burst's dtype and layout.
 
     Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
-    estimate them (``restore.ops.burst_noise``). Color frames are restored channel by channel.
+    estimate them (``restore.ops.burst_noise``). Classical methods restore color frames channel by channel.
     """
     from restore.ops.burst_noise import estimate_burst_noise
 
     frames = burst_frames(source)
     read, shot = options["noise"] or estimate_burst_noise(frames.mean(axis=3))
-    restored = np.stack([restorer.spec.classical(frames[..., c], read, shot) for c in range(frames.shape[3])], axis=-1)
+    if restorer.network is not None:
+        restored = network_burst_merge(restorer, frames, read, shot)
+    else:
+        channels = [restorer.spec.classical(frames[..., c], read, shot) for c in range(frames.shape[3])]
+        restored = np.stack(channels, axis=-1)
     first = np.asarray(source[0])
     if first.ndim == 2:
         restored = restored[..., 0]

@@ -1,14 +1,20 @@
-"""Synthetic bursts: shapes, a centred reference, sub-pixel misalignment and noise that matches the model."""
+"""Synthetic bursts (shapes, a centred reference, sub-pixel misalignment, noise that matches the model) and the
+burst network's plumbing (kernel outputs, bursts of any length)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from pipelines.burst_data import BurstSpec, noise_level_map, synthesize_bursts
+from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.models.kpn import KPN
+from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
+from restore.runs import burst_groups, network_burst_merge
 
 SPEC = BurstSpec(frames=4, size=16, downsample=2, max_shift=1.0, outlier_shift=3.0)
 
@@ -67,3 +73,28 @@ def test_untrained_kpn_starts_close_to_the_plain_average() -> None:
     with torch.no_grad():
         merged, _ = network(frames, level)
     assert (merged - frames.mean(dim=1)).abs().mean() < 0.02
+
+
+@pytest.mark.parametrize("count", [2, 3, 8, 9, 16])
+def test_burst_groups_cover_every_frame_once_in_fixed_size_groups(count: int) -> None:
+    groups = burst_groups(count, 8)
+    assert all(len(group) == 8 and group[0] == 0 for group in groups)
+    distinct = [set(group.tolist()) - {0} for group in groups]
+    assert set().union(*distinct) == set(range(1, count))
+    assert sum(len(d) for d in distinct) == count - 1  # no frame in two groups
+
+
+@pytest.mark.parametrize(("count", "channels"), [(4, 1), (2, 1), (7, 3)])
+def test_a_fixed_size_network_merges_bursts_of_any_length(count: int, channels: int) -> None:
+    torch.manual_seed(0)
+    network = KPN(frames=4, kernel_size=5, widths=(8, 16)).eval()
+    restorer = SimpleNamespace(network=network, run_network=lambda x, function: function(x))
+    frames = np.random.default_rng(0).uniform(0.2, 0.8, size=(count, 32, 32, channels))
+    with torch.no_grad():
+        merged = network_burst_merge(restorer, frames, read=0.01, shot=0.02)
+    assert merged.shape == (32, 32, channels) and merged.dtype == np.float64
+    groups = burst_groups(count, 4)  # the untrained network averages each group's frames
+    expected = sum(len(set(g.tolist())) * frames[g].mean(axis=0) for g in groups) / sum(
+        len(set(g.tolist())) for g in groups
+    )
+    assert np.abs(merged - expected).mean() < 0.02

@@ -1,4 +1,5 @@
-"""Estimating the read/shot noise of a burst from the burst itself (``noise="auto"``).
+"""The burst noise model, standard deviation ``sqrt(read^2 + shot^2 * x)`` at linear intensity ``x``: its per-pixel
+map (what the burst network is given) and its estimation from the burst itself (``noise="auto"``).
 
 Every frame is filtered with Immerkaer's 3x3 noise mask ([1 -2 1; -2 4 -2; 1 -2 1], which cancels smooth image
 content and leaves 36 times the noise variance); pixels are binned by local brightness, the noise standard deviation
@@ -12,11 +13,22 @@ import itertools
 
 import cv2
 import numpy as np
+import torch
 from scipy.optimize import nnls
+from torch import Tensor
 
-__all__ = ["estimate_burst_noise"]
+__all__ = ["estimate_burst_noise", "noise_level_map"]
 
 _MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+
+
+def noise_level_map(reference: Tensor, read: Tensor | float, shot: Tensor | float) -> Tensor:
+    """Per-pixel noise standard deviation (B, 1, H, W) from a noisy frame (B, 1, H, W) and (B,) or scalar read/shot:
+    sqrt(read^2 + shot^2 max(x, 0))."""
+    read, shot = (
+        torch.as_tensor(v, dtype=reference.dtype, device=reference.device).reshape(-1, 1, 1, 1) for v in (read, shot)
+    )
+    return (read**2 + shot**2 * reference.clamp(min=0.0)).sqrt()
 
 
 def estimate_burst_noise(burst: np.ndarray, bins: int = 12, quantile: float = 0.5) -> tuple[float, float]:

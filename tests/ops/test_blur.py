@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from pipelines.blur_data import blur_batch
 from restore.baselines_deblur import richardson_lucy_deblur, unsharp, wiener_deblur
 from restore.ops.blur import blur, motion_kernel, random_trajectory
 
@@ -59,12 +60,14 @@ def test_non_blind_baselines_undo_a_known_blur() -> None:
     yy, xx = np.mgrid[0:64, 0:64]
     clean = 0.2 + 0.6 * (((xx // 8) + (yy // 8)) % 2)
     kernel = motion_kernel(random_trajectory(np.random.default_rng(3), length=9), 15)
-    blurred = blur(torch.from_numpy(clean)[None, None], torch.from_numpy(kernel)[None])[0, 0].numpy()
-    blurred = blurred + np.random.default_rng(4).normal(0, 0.005, blurred.shape)
+    rgb = torch.from_numpy(clean).float()[None, None].expand(1, 3, -1, -1)  # blurred in linear light, 8-bit
+    generator = torch.Generator().manual_seed(4)
+    blurred = blur_batch(rgb, torch.from_numpy(kernel)[None], torch.tensor([0.005]), generator)[0, 0].double().numpy()
 
     def error(estimate: np.ndarray) -> float:
         return float(np.sqrt(np.mean((estimate[8:-8, 8:-8] - clean[8:-8, 8:-8]) ** 2)))
 
     assert error(wiener_deblur(blurred, kernel, balance=0.005)) < 0.7 * error(blurred)
     assert error(richardson_lucy_deblur(blurred, kernel)) < 0.7 * error(blurred)
-    assert unsharp(np.stack([blurred] * 3, axis=-1)).shape == (64, 64, 3)
+    sharpened = unsharp(np.stack([blurred] * 3, axis=-1))
+    assert sharpened.shape == (64, 64, 3) and np.allclose(sharpened[..., 1], unsharp(blurred))
