@@ -201,7 +201,7 @@ class Restorer:
         if self.tile is None:
             return run(x)
         batch_tiles = TILES_PER_BATCH.get(self.device.type, 1)
-        return tiled_apply(run, x, self.tile, self.overlap, scale=scale, batch_tiles=batch_tiles)
+        return tiled_apply(run, x, self.tile, self.overlap, scale=scale, batch_tiles=batch_tiles, multiple=multiple)
 
     def _run_classical(self, x: Tensor, options: dict[str, Any]) -> Tensor:
         outputs = []

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import restore
-from restore.ops.tiling import tile_starts, tiled_apply
+from restore.ops.tiling import tile_layout, tiled_apply
 
 
 def conv_stack(channels_in: int = 2, channels_out: int = 2, layers: int = 4, seed: int = 0) -> nn.Module:
@@ -29,16 +29,24 @@ def conv_stack(channels_in: int = 2, channels_out: int = 2, layers: int = 4, see
     return nn.Sequential(*modules).eval()
 
 
-@pytest.mark.parametrize("length, tile, overlap", [(10, 10, 2), (5, 10, 2), (11, 10, 2), (150, 40, 8), (97, 32, 8)])
-def test_tile_starts_cover_with_full_tiles(length, tile, overlap):
-    starts = tile_starts(length, tile, overlap)
-    assert starts[0] == 0
-    assert starts == sorted(set(starts))
+@pytest.mark.parametrize(
+    "length, tile, overlap, multiple",
+    [(10, 10, 2, 1), (5, 10, 2, 1), (11, 10, 2, 1), (150, 40, 8, 1), (97, 32, 8, 1), (4000, 1024, 40, 16)],
+)
+def test_tile_layout_covers_with_the_fewest_even_tiles(length, tile, overlap, multiple):
+    size, starts = tile_layout(length, tile, overlap, multiple)
+    assert starts[0] == 0 and starts == sorted(set(starts))
     if length > tile:
-        assert starts[-1] == length - tile
-        assert all(b - a <= tile - overlap for a, b in itertools.pairwise(starts))
+        assert size <= tile and starts[-1] == length - size
+        assert all(b - a <= size - overlap for a, b in itertools.pairwise(starts))
+        assert len(starts) == -(-(length - overlap) // (tile - overlap))  # no more tiles than needed
     else:
-        assert starts == [0]
+        assert (size, starts) == (length, [0])
+
+
+def test_a_length_just_over_the_tile_costs_little_extra_work():
+    size, starts = tile_layout(4000, 1024, 40, 16)  # fixed 1024 tiles would process 5 x 1024 = 5120 pixels
+    assert len(starts) * size <= 4000 + 4 * 40 + 16
 
 
 @pytest.mark.parametrize("height, width", [(150, 97), (97, 150), (41, 33), (64, 200)])
@@ -68,7 +76,7 @@ def test_batched_tiles_give_the_same_result(batch_tiles):
     one_by_one = tiled_apply(fn, x, 40, 8)
     batched = tiled_apply(counted, x, 40, 8, batch_tiles=batch_tiles)
     assert float((batched - one_by_one).abs().max()) < 1e-5
-    assert max(calls) == 2 * min(batch_tiles, len(tile_starts(150, 40, 8)) * len(tile_starts(97, 40, 8)))
+    assert max(calls) == 2 * min(batch_tiles, len(tile_layout(150, 40, 8)[1]) * len(tile_layout(97, 40, 8)[1]))
 
 
 def test_batch_tiles_must_be_positive():
@@ -131,7 +139,7 @@ def test_tile_covering_the_image_is_one_call():
 
 
 @torch.no_grad()
-def test_tiles_have_the_requested_size():
+def test_tiles_share_one_size_within_the_requested_one():
     calls = []
 
     def fn(t):
@@ -140,7 +148,8 @@ def test_tiles_have_the_requested_size():
 
     x = torch.rand(1, 1, 70, 45)
     out = tiled_apply(fn, x, 32, 8)
-    assert set(calls) == {(32, 32)}
+    assert set(calls) == {(tile_layout(70, 32, 8)[0], tile_layout(45, 32, 8)[0])}
+    assert max(max(c) for c in calls) <= 32
     torch.testing.assert_close(out, x)  # identity stays the identity: weights are normalized
 
 

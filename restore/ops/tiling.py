@@ -7,20 +7,23 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-__all__ = ["tile_starts", "tiled_apply"]
+__all__ = ["tile_layout", "tiled_apply"]
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of size ``tile`` covering ``length``, consecutive tiles overlapping by ``overlap``+.
+def tile_layout(length: int, tile: int, overlap: int, multiple: int = 1) -> tuple[int, list[int]]:
+    """(size, starts) of the fewest tiles of at most ``tile`` pixels covering ``length``, consecutive tiles
+    overlapping by at least ``overlap``.
 
-    The last tile is aligned with the end, so every tile has full size (when ``length >= tile``).
+    The tiles share the length evenly (the smallest size that still covers it, rounded up to ``multiple`` where that
+    stays within ``tile``), so a length just above a multiple of the tile does not cost a nearly redundant tile.
+    The first tile starts at 0 and the last ends at ``length``.
     """
     if length <= tile:
-        return [0]
-    step = tile - overlap
-    starts = list(range(0, length - tile, step))
-    starts.append(length - tile)
-    return starts
+        return length, [0]
+    count = -(-(length - overlap) // (tile - overlap))
+    size = -(-(length + (count - 1) * overlap) // count)
+    size = min(tile, -(-size // multiple) * multiple)
+    return size, [index * (length - size) // (count - 1) for index in range(count)]
 
 
 def _edge_ramp(size: int, overlap: int, ramp_start: bool, ramp_end: bool, device: torch.device) -> Tensor:
@@ -43,7 +46,13 @@ def _edge_ramp(size: int, overlap: int, ramp_start: bool, ramp_end: bool, device
 
 
 def tiled_apply(
-    fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, overlap: int, scale: int = 1, batch_tiles: int = 1
+    fn: Callable[[Tensor], Tensor],
+    x: Tensor,
+    tile: int,
+    overlap: int,
+    scale: int = 1,
+    batch_tiles: int = 1,
+    multiple: int = 1,
 ) -> Tensor:
     """Apply ``fn`` to overlapping tiles of ``x`` and blend the results.
 
@@ -58,6 +67,7 @@ def tiled_apply(
         scale: output pixels per input pixel (e.g. 2 for packed Bayer input to full-resolution RGB).
         batch_tiles: tiles per call of ``fn``, stacked along the batch dimension (all tiles have the same size);
             more keeps a GPU busy, 1 keeps memory lowest.
+        multiple: tile sides are rounded up to a multiple of this where possible (a network's size multiple).
 
     Returns:
         The blended output (B, C', H * scale, W * scale), float32, on ``x``'s device.
@@ -67,22 +77,22 @@ def tiled_apply(
         return fn(x).float()
     if not 0 <= overlap < tile:
         raise ValueError(f"overlap ({overlap}) must be smaller than the tile size ({tile})")
-    positions = [
-        (top, left) for top in tile_starts(height, tile, overlap) for left in tile_starts(width, tile, overlap)
-    ]
+    tile_height, tops = tile_layout(height, tile, overlap, multiple)
+    tile_width, lefts = tile_layout(width, tile, overlap, multiple)
+    positions = [(top, left) for top in tops for left in lefts]
     if batch_tiles < 1:
         raise ValueError(f"batch_tiles must be at least 1, got {batch_tiles}")
     out = weight_sum = None
     for first in range(0, len(positions), batch_tiles):
         group = positions[first : first + batch_tiles]
-        patches = torch.cat([x[..., top : top + tile, left : left + tile] for top, left in group])
+        patches = torch.cat([x[..., top : top + tile_height, left : left + tile_width] for top, left in group])
         for (top, left), result in zip(group, fn(patches).float().split(x.shape[0])):
             if out is None:
                 out = result.new_zeros((*result.shape[:2], height * scale, width * scale))
                 weight_sum = result.new_zeros((height * scale, width * scale))
             h, w = result.shape[-2:]
-            wy = _edge_ramp(h, overlap * scale, top > 0, top + tile < height, result.device)
-            wx = _edge_ramp(w, overlap * scale, left > 0, left + tile < width, result.device)
+            wy = _edge_ramp(h, overlap * scale, top > 0, top + tile_height < height, result.device)
+            wx = _edge_ramp(w, overlap * scale, left > 0, left + tile_width < width, result.device)
             weights = wy[:, None] * wx[None, :]
             rows, cols = slice(top * scale, top * scale + h), slice(left * scale, left * scale + w)
             out[..., rows, cols] += result * weights
