@@ -264,9 +264,26 @@ def run_bursts(restorer: api.Restorer, bursts, options: dict, overwrite: bool, s
             summary.failed.append((frames[0], f"burst of {len(frames)} frames: {error}"))
 
 
+def read_kernel(path: Path | None) -> np.ndarray | None:
+    """A blur kernel from a ``.npy`` file (2-D array) or a grayscale image (weights = pixel values)."""
+    if path is None:
+        return None
+    try:
+        kernel = np.load(path) if path.suffix.lower() == ".npy" else io.read_image(path)
+    except (OSError, ValueError, RestoreError) as error:
+        raise UsageError(f"cannot read the kernel {path}: {error}") from None
+    return kernel.mean(axis=2) if kernel.ndim == 3 else kernel
+
+
 def command_run(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
-    given = {"sigma": args.sigma, "ratio": args.ratio, "inverse": args.inverse or None, "noise": args.noise}
+    given = {
+        "sigma": args.sigma,
+        "ratio": args.ratio,
+        "inverse": args.inverse or None,
+        "noise": args.noise,
+        "kernel": read_kernel(args.kernel),
+    }
     options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
     summary = Summary()
@@ -402,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="burst models: noise (default auto)",
     )
     run.add_argument("--inverse", action="store_true", help="invisp: sRGB/JPEG images -> raw, written as DNG")
+    run.add_argument(
+        "--kernel", type=Path, default=None, help="non-blind deblurring: the blur kernel, .npy or a grayscale image"
+    )
     run.add_argument(
         "--bit-depth", type=int, choices=[8, 16], default=16, help="bits of raw renderings in PNG/TIFF (default 16)"
     )

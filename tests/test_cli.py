@@ -8,6 +8,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from restore.cli import main
@@ -131,6 +132,8 @@ def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_pa
         (["run", "no-such-model", "IN", "-o", "OUT"], "unknown model"),
         (["run", "dncnn-color", "IN", "-o", "OUT", "--sigma", "-3"], "sigma"),
         (["run", "dncnn-color", "MISSING", "-o", "OUT"], "does not exist"),
+        (["run", "deblur-wiener", "IN", "-o", "OUT"], "non-blind"),
+        (["run", "deblur-wiener", "IN", "-o", "OUT", "--kernel", "MISSING"], "cannot read the kernel"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(untrained_weights, photo_tree, tmp_path, capsys, args, message):
@@ -184,3 +187,23 @@ def test_demo_writes_before_after(untrained_weights, tmp_path, capsys):
     figure = cv2.imread(str(tmp_path / "demo_before_after.png"))
     assert figure is not None and figure.shape[1] == 3 * 640
     assert "dB" in capsys.readouterr().out
+
+
+def test_non_blind_deblurring_reads_the_kernel_file(tmp_path):
+    from pipelines.blur_data import blur_batch
+    from restore.ops.blur import motion_kernel, random_trajectory
+
+    kernel = motion_kernel(random_trajectory(np.random.default_rng(1), length=9), 15)
+    np.save(tmp_path / "kernel.npy", kernel)
+    yy, xx = np.mgrid[0:96, 0:96]
+    clean = np.stack([0.2 + 0.6 * (((xx // 12) + (yy // 12)) % 2)] * 3).astype(np.float32)
+    blurred = blur_batch(torch.from_numpy(clean)[None], torch.from_numpy(kernel)[None], torch.tensor([0.002]))[0]
+    source = tmp_path / "in" / "blurred.png"
+    source.parent.mkdir()
+    cv2.imwrite(str(source), np.round(blurred.permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+    out = tmp_path / "out"
+    assert main(["run", "deblur-wiener", str(source), "-o", str(out), "--kernel", str(tmp_path / "kernel.npy")]) == 0
+    restored = cv2.imread(str(out / "blurred.png")).astype(np.float64) / 255
+    target = clean.transpose(1, 2, 0)[16:-16, 16:-16]
+    error = np.abs(restored[16:-16, 16:-16] - target).mean()
+    assert error < 0.7 * np.abs(blurred.permute(1, 2, 0).numpy()[16:-16, 16:-16] - target).mean()
