@@ -7,7 +7,9 @@
 Each (model, size) runs in a fresh subprocess, so that the peak resident memory (CPU) or the peak allocated CUDA
 memory is its own: one warm-up call on a 64x64 input, then the timed calls (best of ``--repeats`` up to 1024^2, one
 at 12 MP). Inputs: noisy uint8 photos (the bundled sample resized) for denoisers, an in-memory raw (``RawImage``)
-for raw models, linear raw RGB for ``invisp``; the time is the ``Restorer`` call (conversion, tiling, inference).
+for raw models, linear raw RGB for ``invisp``, 8-frame gray bursts (linear, noise (0.01, 0.05)) for burst models,
+whose megapixels are those of one frame (the output); the time is the ``Restorer`` call (conversion, tiling,
+inference).
 The machine's peak is measured in the same run: a 2048^3 fp32 matmul and a 3x3 64->64 convolution (channels_last,
 1x64x512x512) at the run's precision; every model's rate is also given as a fraction of that convolution rate.
 Classical baselines run at the sizes in ``--classical-sizes`` only (CBM3D needs minutes per 12 MP image).
@@ -37,11 +39,18 @@ DEFAULT_MODELS = (
     "dncnn-gray",
     "lowlight-raw",
     "invisp",
+    "kpn-burst",
+    "deblur-ms",
     "cbm3d",
     "bm3d",
     "nlmeans",
     "lowlight-conventional",
+    "burst-hdrplus",
+    "burst-bm3d",
+    "deblur-wiener",
 )
+BURST_FRAMES, BURST_NOISE = 8, (0.01, 0.05)
+MOTION_KERNEL = np.full((1, 15), 1 / 15)  # for the non-blind deblurring baselines
 
 
 def sample(width: int, height: int, channels: int) -> np.ndarray:
@@ -64,6 +73,10 @@ def model_input(name: str, width: int, height: int):
     spec = restore.registry.get_spec(name)
     if spec.name == "invisp":
         return sample(width, height, 3).astype(np.float32) / 255
+    if spec.input_kind == "burst":
+        frame = sample(width, height, 1).astype(np.float32) / 255
+        rng = np.random.default_rng(1)
+        return np.stack([np.roll(frame, rng.integers(-2, 3, size=2), axis=(0, 1)) for _ in range(BURST_FRAMES)])
     if spec.input_kind == "raw":
         mosaic = sample(width, height, 1).astype(np.float32) / 255 / 100  # a dark frame
         values = np.round(mosaic * 15871 + 512).astype(np.uint16)
@@ -80,11 +93,13 @@ def flops_per_pixel(restorer) -> float | None:
         return None
     spec = restorer.spec
     if spec.name == "lowlight-raw":
-        x = torch.rand(1, 4, 32, 32)
+        inputs = (torch.rand(1, 4, 32, 32),)
+    elif spec.input_kind == "burst":
+        inputs = (torch.rand(1, BURST_FRAMES, 1, 64, 64), torch.rand(1, 1, 64, 64))
     else:
-        x = torch.rand(1, 3 if 3 in spec.channels else 1, 64, 64)
+        inputs = (torch.rand(1, 3 if 3 in spec.channels else 1, 64, 64),)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        network.cpu().float()(x)
+        network.cpu().float()(*inputs)
     return counter.get_total_flops() / (64 * 64)
 
 
@@ -99,6 +114,10 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int) -> 
     options = {"ratio": 100} if restorer.spec.input_kind == "raw" and name != "invisp" else {}
     if restorer.spec.task == "denoise" and restorer.network is None:
         options = {"sigma": 25}
+    if restorer.spec.input_kind == "burst":
+        options = {"noise": BURST_NOISE}
+    if "kernel" in restorer.info.options:
+        options = {"kernel": MOTION_KERNEL}
     restorer(model_input(name, 64, 64), **options)  # warm-up
     image = model_input(name, width, height)
     cuda = restorer.device.type == "cuda"

@@ -35,9 +35,15 @@ def filter_frames(frames: Tensor, kernels: Tensor) -> Tensor:
         )
     if kernels.shape[-2:] != (height, width):
         raise InvalidImageError(f"kernels cover {tuple(kernels.shape[-2:])} pixels, frames {(height, width)}")
-    patches = F.unfold(frames.reshape(batch * count * channels, 1, height, width), size, padding=size // 2)
-    patches = patches.reshape(batch, count, channels, taps, height, width)
-    return (patches * kernels[:, :, None]).sum(dim=3)
+    radius = size // 2
+    padded = F.pad(frames.reshape(batch * count, channels, height, width), (radius,) * 4)
+    padded = padded.reshape(batch, count, channels, height + 2 * radius, width + 2 * radius)
+    out = None
+    for tap in range(taps):  # tap (dy, dx) weighs the pixel at offset (dy - radius, dx - radius); no K*K copy
+        dy, dx = divmod(tap, size)
+        term = padded[..., dy : dy + height, dx : dx + width] * kernels[:, :, tap : tap + 1]
+        out = term if out is None else out + term
+    return out
 
 
 def merge_frames(frames: Tensor, kernels: Tensor) -> Tensor:
