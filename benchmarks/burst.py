@@ -33,7 +33,7 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
-    REPO,
+    RESULTS_DIR,
     load_cache,
     provenance,
     save_cache,
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"{test_set:8} gain {r['gain']:14} {r['method']:14} {r['psnr']:.2f} dB {r['seconds_per_burst']:.2f} s"
                 )
     if figure:
-        restore.io.write_image(REPO / "benchmarks" / "results" / "burst.png", figure[0])
+        restore.io.write_image(RESULTS_DIR / f"{args.output}.png", figure[0])
     md, js = write_results(
         args.output, markdown(results, meta), {"meta": meta, "published": PUBLISHED, "results": results}
     )

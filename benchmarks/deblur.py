@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, REPO, provenance, test_images, write_results
+from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, REPO, RESULTS_DIR, provenance, test_images, write_results
 from pipelines.blur_data import blur_batch, kernel_bank
 from restore.metrics import psnr, ssim, to_uint8
 from restore.registry import list_specs
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         for r in results[-len([m for m in args.methods if m not in NON_BLIND]) :]:
             print(f"GoPro {r['method']:15} {r['psnr']:.2f} dB {r['seconds_per_image']:.2f} s")
     if figure:
-        restore.io.write_image(REPO / "benchmarks" / "results" / "deblur.png", figure[0])
+        restore.io.write_image(RESULTS_DIR / f"{args.output}.png", figure[0])
     md, js = write_results(
         args.output, markdown(results, meta), {"meta": meta, "published": PUBLISHED, "results": results}
     )

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, REPO, provenance, test_images, write_results
+from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, RESULTS_DIR, provenance, test_images, write_results
 from pipelines.invisp_data import camera_550d, random_wb_gains, render_pair
 from restore.baselines import cbm3d_denoise
 from restore.baselines_isp import brooks_unprocess, bt709_forward, bt709_unprocess
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         applied.append(application(restorer, test_set, test_images(args.test_dir, test_set, args.application_images)))
         print(f"{test_set:9} application: {applied[-1]}")
     if figure:
-        restore.io.write_image(REPO / "benchmarks" / "results" / "invisp.png", figure[0])
+        restore.io.write_image(RESULTS_DIR / f"{args.output}.png", figure[0])
     card = restorer.info.card
     data = {"meta": meta, "results": results, "application": applied}
     md, js = write_results(args.output, markdown(results, meta, card, applied), data)

@@ -40,6 +40,7 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     REPO,
+    RESULTS_DIR,
     load_cache,
     provenance,
     save_cache,
@@ -266,10 +267,10 @@ def main(argv: list[str] | None = None) -> None:
                     figure_rows.append(crop_figure(outputs, [*FIGURE_METHODS, "clean"]))
     real_ratio = None
     if figure_rows:
-        write_image(REPO / "benchmarks" / "results" / "lowlight.png", np.concatenate(figure_rows, axis=0))
+        write_image(RESULTS_DIR / f"{args.output}.png", np.concatenate(figure_rows, axis=0))
     if "lowlight-raw" in restorers and REAL_RAW.exists():
         figure, real_ratio = real_raw_figure(restorers["lowlight-raw"])
-        write_image(REPO / "benchmarks" / "results" / "lowlight-real.png", figure)
+        write_image(RESULTS_DIR / f"{args.output}-real.png", figure)
     data = {"meta": meta, "published": PUBLISHED, "auto_ratio_over_true": estimates, "large_raw": large}
     data["results"] = results
     md, js = write_results(args.output, markdown(results, estimates, meta, real_ratio, large), data)
