@@ -48,6 +48,23 @@ def provenance(command: str) -> dict:
     }
 
 
+def provenance_lines(meta: dict) -> list[str]:
+    """The Markdown lines that say where a result came from (see ``provenance``)."""
+    return [
+        f"- command: `{meta['command']}`",
+        f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
+    ]
+
+
+def table(headers: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table's lines."""
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+    ]
+
+
 def write_results(stem: str, markdown: str, data: dict) -> tuple[Path, Path]:
     """Write ``<stem>.md`` and ``<stem>.json`` in ``benchmarks/results/`` atomically."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,16 @@ import cv2
 import numpy as np
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, load_cache, provenance, save_cache, test_images, write_results
+from benchmarks.common import (
+    DEFAULT_TEST_DIR,
+    HELDOUT,
+    load_cache,
+    provenance,
+    provenance_lines,
+    save_cache,
+    test_images,
+    write_results,
+)
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.noise import add_gaussian_noise_np
 from restore.runtime import tune_allocator
@@ -107,8 +116,7 @@ def markdown_table(results: list[dict], meta: dict) -> str:
         "`default_rng(crc32(set/image/sigma))`, output clipped and rounded to uint8, PSNR/SSIM on uint8 RGB, no crop).",
         "Published columns are the paper numbers on the same protocol (BM3D/CBM3D, DnCNN-S/CDnCNN-B).",
         "",
-        f"- command: `{meta['command']}`",
-        f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
+        *provenance_lines(meta),
         "",
         "Seconds per image are measured in this run: on every image for our models, on the first `--timed-images`",
         "of each set for the cached classical baselines (whose quality comes from the cache).",

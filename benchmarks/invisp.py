@@ -33,7 +33,15 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, HELDOUT, RESULTS_DIR, provenance, test_images, write_results
+from benchmarks.common import (
+    DEFAULT_TEST_DIR,
+    HELDOUT,
+    RESULTS_DIR,
+    provenance,
+    provenance_lines,
+    test_images,
+    write_results,
+)
 from pipelines.invisp_data import camera_550d, random_wb_gains, render_pair
 from restore.baselines import cbm3d_denoise
 from restore.baselines_isp import brooks_unprocess, bt709_forward, bt709_unprocess
@@ -170,8 +178,7 @@ def markdown(results: list[dict], meta: dict, card: dict | None, applied: list[d
         "LibRaw's ISP through rawpy, JPEG quality 90, white balance drawn per image from a fixed seed).",
         f"Published reference: {PUBLISHED}.",
         "",
-        f"- command: `{meta['command']}`",
-        f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
+        *provenance_lines(meta),
         f"- weights: {training.get('steps_done', '?')} of {training.get('steps_planned', '?')} training steps",
         "",
         (
