@@ -22,6 +22,8 @@ SPEED_START, SPEED_END = "<!-- speed:start -->", "<!-- speed:end -->"
 HEADLINES = {
     "denoise": ("denoise", "sigma", 25, "sigma 25"),
     "lowlight": ("lowlight", "ratio", 100, "ratio 100"),
+    "burst": ("burst", "gain", "4", "burst at gain 4"),
+    "deblur": ("deblur", "kernels", "levin", "deblur with the Levin kernels"),
 }
 
 
@@ -51,7 +53,7 @@ def isp_scores(name: str) -> list[str]:
 
 def models_table() -> str:
     loaded = {task: load_results(stem) for task, (stem, *_) in HEADLINES.items()}
-    shown = ", ".join(f"{task} at {label}" for task, (*_, label) in HEADLINES.items())
+    shown = ", ".join(label if task in label else f"{task} at {label}" for task, (*_, label) in HEADLINES.items())
     shown += ", isp forward / inverse from JPEG-90"
     lines = [f"| model | task | kind | training | test PSNR (dB): {shown} |", "|---|---|---|---|---|"]
     for info in models():

@@ -12,8 +12,10 @@ import numpy as np
 
 from restore import baselines, baselines_burst, baselines_deblur, baselines_lowlight
 from restore.errors import InvalidOptionError
+from restore.models.deblur import MultiScaleDeblur
 from restore.models.dncnn import DnCNN
 from restore.models.invisp import InvertibleISP
+from restore.models.kpn import KPN
 from restore.models.lowlight import SIDUNet
 from restore.registry import ModelSpec, Option, register
 from restore.runs import run_burst, run_invisp, run_lowlight
@@ -191,6 +193,20 @@ def _ignores_noise(method: Callable[[np.ndarray], np.ndarray]) -> Callable[..., 
     return lambda burst, read, shot: method(burst)
 
 
+register(
+    ModelSpec(
+        name="kpn-burst",
+        task="burst",
+        summary="kernel prediction network (Mildenhall et al. 2018): 5x5 kernels per pixel and frame, trained on 8",
+        channels=(1, 3),
+        input_kind="burst",
+        options=(NOISE,),
+        build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256)),
+        weights="kpn-burst",
+        receptive_radius=80,
+        run=run_burst,
+    )
+)
 for name, function, summary in (
     ("burst-average", _ignores_noise(baselines_burst.average), "burst: plain average of the frames"),
     ("burst-align", _ignores_noise(baselines_burst.align_and_average), "burst: phase-correlation align, average"),
@@ -210,6 +226,17 @@ for name, function, summary in (
         )
     )
 
+register(
+    ModelSpec(
+        name="deblur-ms",
+        task="deblur",
+        summary="multi-scale blind motion deblurring (Nah et al. 2017): 3 scales coarse to fine, 6 ResBlocks each",
+        channels=(3,),
+        build=partial(MultiScaleDeblur, scales=3, features=32, blocks=6, kernel_size=3),
+        weights="deblur-ms",
+        receptive_radius=112,
+    )
+)
 KERNEL = Option("kernel", None, parse_kernel, "the true blur kernel, a 2-D array (normalized to sum 1)")
 register(
     ModelSpec(

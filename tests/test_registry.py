@@ -14,7 +14,9 @@ import restore
 import restore.api
 from pipelines.model_card import export_weights
 from restore import WeightsError
+from restore.models.deblur import MultiScaleDeblur
 from restore.models.invisp import InvertibleISP
+from restore.models.kpn import KPN
 from restore.registry import ModelSpec, file_sha256, get_spec, list_specs, register, weights_dir
 
 NAME = "dncnn-gray"
@@ -163,6 +165,16 @@ def test_registering_a_new_name_does_not_warn_and_is_listed():
         registry._REGISTRY.pop(spec.name, None)
 
 
+def example_inputs(network: torch.nn.Module) -> tuple[torch.Tensor, ...]:
+    """Random inputs (32x32) a network's forward takes."""
+    if isinstance(network, KPN):
+        return torch.rand(1, network.frames, 1, 32, 32), torch.rand(1, 1, 32, 32)
+    if isinstance(network, (InvertibleISP, MultiScaleDeblur)):
+        return (torch.rand(1, 3, 32, 32),)
+    first_conv = next(m for m in network.modules() if isinstance(m, torch.nn.Conv2d))
+    return (torch.rand(1, first_conv.in_channels, 32, 32),)
+
+
 def test_every_learned_model_loads_its_untrained_weights(untrained_weights):
     for spec in list_specs():
         if spec.build is None:
@@ -172,8 +184,8 @@ def test_every_learned_model_loads_its_untrained_weights(untrained_weights):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             reference = spec.build().eval()
-            first_conv = next(m for m in reference.modules() if isinstance(m, torch.nn.Conv2d))
-            channels = 3 if isinstance(reference, InvertibleISP) else first_conv.in_channels
-            x = torch.rand(1, channels, 32, 32)
+            inputs = example_inputs(reference)
         with torch.inference_mode():  # loaded weights == seeded init (batch norm is folded, so compare outputs)
-            assert torch.allclose(restorer.network(x), reference(x), atol=1e-5)
+            ours, expected = restorer.network(*inputs), reference(*inputs)
+            ours, expected = (ours[0], expected[0]) if isinstance(ours, tuple) else (ours, expected)
+            assert torch.allclose(ours, expected, atol=1e-5)

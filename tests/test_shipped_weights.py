@@ -74,3 +74,32 @@ def test_bf16_on_the_cpu_stays_within_0_05_db_of_fp32(name, sample_crop):
     fp32 = psnr(to_uint8(restore.load(name, device="cpu", precision="fp32")(noisy)), clean)
     bf16 = psnr(to_uint8(restore.load(name, device="cpu", precision="bf16")(noisy)), clean)
     assert abs(fp32 - bf16) < 0.05
+
+
+def test_trained_kpn_beats_the_plain_average_on_a_small_burst():
+    from pipelines.burst_data import BurstSpec, synthesize_bursts
+
+    spec = BurstSpec(size=48, white_level=(1.0, 1.0), outlier_probability=0.0)
+    with resources.as_file(resources.files("restore") / "data" / "sample.png") as path:
+        photo = restore.io.read_image(path)[: spec.crop, : spec.crop]
+    crop = torch.from_numpy(photo.mean(axis=2)).float()[None, None] / 255
+    burst = synthesize_bursts(crop, spec, torch.Generator().manual_seed(5), torch.tensor([0.02]), torch.tensor([0.06]))
+    frames, clean = burst.noisy[0, :, 0].numpy(), burst.clean[0, 0].numpy()
+
+    def error(estimate: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((estimate - clean)[4:-4, 4:-4] ** 2)))
+
+    ours = error(restore.restore(frames, model="kpn-burst", noise=(0.02, 0.06)))
+    assert ours < 0.5 * error(frames.mean(axis=0)) and ours < 0.7 * error(frames[0])
+
+
+def test_trained_deblurring_network_sharpens_a_blurred_image(sample_crop):
+    from pipelines.blur_data import blur_batch, kernel_bank
+
+    kernel = torch.from_numpy(kernel_bank(1, seed=20_001))
+    clean = torch.from_numpy(sample_crop).permute(2, 0, 1)[None].float() / 255
+    blurred = blur_batch(clean, kernel, torch.tensor([0.01]), torch.Generator().manual_seed(6))[0].permute(1, 2, 0)
+    ours = restore.restore(blurred.numpy(), model="deblur-ms")
+    inner = np.s_[16:-16, 16:-16]
+    gain = psnr(to_uint8(ours)[inner], sample_crop[inner]) - psnr(to_uint8(blurred.numpy())[inner], sample_crop[inner])
+    assert gain > 1.5, f"deblur-ms improves PSNR by only {gain:.2f} dB"

@@ -38,11 +38,11 @@ def filter_frames(frames: Tensor, kernels: Tensor) -> Tensor:
     radius = size // 2
     padded = F.pad(frames.reshape(batch * count, channels, height, width), (radius,) * 4)
     padded = padded.reshape(batch, count, channels, height + 2 * radius, width + 2 * radius)
-    out = None
+    kernels = kernels.contiguous()  # a network's channels_last output would make every tap a strided gather
+    out = frames.new_zeros(batch, count, channels, height, width)
     for tap in range(taps):  # tap (dy, dx) weighs the pixel at offset (dy - radius, dx - radius); no K*K copy
         dy, dx = divmod(tap, size)
-        term = padded[..., dy : dy + height, dx : dx + width] * kernels[:, :, tap : tap + 1]
-        out = term if out is None else out + term
+        out = out.addcmul(padded[..., dy : dy + height, dx : dx + width], kernels[:, :, tap : tap + 1])
     return out
 
 
