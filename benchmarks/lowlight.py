@@ -13,8 +13,8 @@ rawpy and gets the true ratio. Outputs are rounded to uint8 and compared with th
 
 Also reported: peak memory and time of a 24-megapixel raw (``--large``), how far ``ratio="auto"`` lands from the true ratio, and a run on the real dim raw
 ``shared/data/raw/tinydng_colorchart.dng`` beside rawpy's rendering. Writes ``benchmarks/results/lowlight.md``,
-``.json`` and the figures ``lowlight.png`` (crops: conventional / conventional+CBM3D / ours / clean) and
-``lowlight-real.png``.
+``.json`` and the figures ``lowlight.jpg`` (crops: conventional / conventional+CBM3D / ours / clean) and
+``lowlight-real.jpg`` (JPEG quality 90, to keep the repository small).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def markdown(
     if real_ratio is not None:
         lines += [
             "",
-            f"Real dim raw `{REAL_RAW.name}` (Canon 550D): `lowlight-real.png`, left rawpy's rendering (camera WB,",
+            f"Real dim raw `{REAL_RAW.name}` (Canon 550D): `lowlight-real.jpg`, left rawpy's rendering (camera WB,",
             f"auto-brightness), right `lowlight-raw` with ratio auto ({real_ratio:.1f}).",
         ]
     return "\n".join(lines) + "\n"
@@ -267,10 +267,10 @@ def main(argv: list[str] | None = None) -> None:
                     figure_rows.append(crop_figure(outputs, [*FIGURE_METHODS, "clean"]))
     real_ratio = None
     if figure_rows:
-        write_image(RESULTS_DIR / f"{args.output}.png", np.concatenate(figure_rows, axis=0))
+        write_image(RESULTS_DIR / f"{args.output}.jpg", np.concatenate(figure_rows, axis=0), quality=90)
     if "lowlight-raw" in restorers and REAL_RAW.exists():
         figure, real_ratio = real_raw_figure(restorers["lowlight-raw"])
-        write_image(RESULTS_DIR / f"{args.output}-real.png", figure)
+        write_image(RESULTS_DIR / f"{args.output}-real.jpg", figure, quality=90)
     data = {"meta": meta, "published": PUBLISHED, "auto_ratio_over_true": estimates, "large_raw": large}
     data["results"] = results
     md, js = write_results(args.output, markdown(results, estimates, meta, real_ratio, large), data)
