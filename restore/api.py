@@ -82,10 +82,11 @@ def resolve_precision(precision: str | torch.dtype, device: torch.device) -> tor
     return dtype
 
 
-def resolve_tile(tile: int | str | None, device: torch.device, overlap: int) -> int | None:
-    """Tile size in pixels: ``"auto"`` by device, ``None``/``0``/``"off"`` for no tiling, or an explicit size."""
+def resolve_tile(tile: int | str | None, device: torch.device, overlap: int, max_auto: int | None = None) -> int | None:
+    """Tile size in pixels: ``"auto"`` by device (at most ``max_auto``), ``None``/``0``/``"off"`` for no tiling, or an
+    explicit size."""
     if tile == "auto":
-        return AUTO_TILE.get(device.type, 1024)
+        return min(AUTO_TILE.get(device.type, 1024), max_auto or 1 << 30)
     if tile is None or tile == "off" or tile == 0:
         return None
     if isinstance(tile, bool) or not isinstance(tile, int) or tile <= 2 * overlap:
@@ -115,7 +116,7 @@ class Restorer:
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
         self.overlap = max(16, -(-2 * spec.receptive_radius // 8) * 8)
-        self.tile = resolve_tile(tile, self.device, self.overlap)
+        self.tile = resolve_tile(tile, self.device, self.overlap, spec.max_auto_tile)
         self.network = None
         if spec.build is not None:
             self.network = load_network(spec).to(self.device, memory_format=torch.channels_last)

@@ -204,6 +204,7 @@ register(
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256)),
         weights="kpn-burst",
         receptive_radius=80,
+        max_auto_tile=768,  # 200 kernel channels per pixel: a 1024^2 tile alone needs about 2.5 GB
         run=run_burst,
     )
 )

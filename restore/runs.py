@@ -140,7 +140,7 @@ BURST_SCALES = {
 
 
 def burst_frames(source: Any) -> np.ndarray:
-    """A burst as float64 (N, H, W, C) on [0, 1]: an array (N, H, W) or (N, H, W, C) or a list of same-shaped frames.
+    """A burst as float32 (N, H, W, C) on [0, 1]: an array (N, H, W) or (N, H, W, C) or a list of same-shaped frames.
 
     Raises:
         InvalidImageError: fewer than 2 or more than 16 frames, frames of different shapes or dtypes, an unsupported
@@ -160,7 +160,7 @@ def burst_frames(source: Any) -> np.ndarray:
     scale = BURST_SCALES.get(source.dtype)
     if scale is None:
         raise InvalidImageError(f"unsupported dtype {source.dtype}; bursts must be uint8, uint16, float32 or float64")
-    frames = source.astype(np.float64) / scale
+    frames = source.astype(np.float32) / np.float32(scale)
     if not np.all(np.isfinite(frames)):
         raise InvalidImageError("the burst contains NaN or infinite values")
     return frames if frames.ndim == 4 else frames[..., None]
@@ -178,7 +178,7 @@ def burst_groups(count: int, size: int) -> list[np.ndarray]:
 
 
 def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float) -> np.ndarray:
-    """Burst (N, H, W, C) float64 -> the network's merged reference (H, W, C), one pass per frame group.
+    """Burst (N, H, W, C) float32 -> the network's merged reference (H, W, C) float64, one pass per frame group.
 
     The network takes a fixed number of frames (``network.frames``); ``burst_groups`` adapts any burst length to it
     and the groups' results are averaged, weighted by their distinct frames. The channels of
@@ -186,7 +186,7 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float) 
     """
     from restore.ops.burst_noise import noise_level_map
 
-    burst = torch.from_numpy(frames).float().permute(0, 3, 1, 2)  # (N, C, H, W)
+    burst = torch.from_numpy(frames).permute(0, 3, 1, 2)  # (N, C, H, W), a view
     channels = burst.shape[1]
     noise = noise_level_map(burst[:1].mean(dim=1, keepdim=True), read, shot)
     network, merged, total = restorer.network, 0.0, 0
@@ -216,7 +216,9 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     if restorer.network is not None:
         restored = network_burst_merge(restorer, frames, read, shot)
     else:
-        channels = [restorer.spec.classical(frames[..., c], read, shot) for c in range(frames.shape[3])]
+        channels = [
+            restorer.spec.classical(frames[..., c].astype(np.float64), read, shot) for c in range(frames.shape[3])
+        ]
         restored = np.stack(channels, axis=-1)
     first = np.asarray(source[0])
     if first.ndim == 2:
