@@ -186,7 +186,7 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float) 
     """
     from restore.ops.burst_noise import noise_level_map
 
-    burst = torch.from_numpy(frames).permute(0, 3, 1, 2)  # (N, C, H, W), a view
+    burst = torch.from_numpy(frames).float().permute(0, 3, 1, 2)  # (N, C, H, W); no copy for float32
     channels = burst.shape[1]
     noise = noise_level_map(burst[:1].mean(dim=1, keepdim=True), read, shot)
     network, merged, total = restorer.network, 0.0, 0
