@@ -60,9 +60,9 @@ class ModelSpec:
     Learned models give ``build`` (returns the bare ``nn.Module``) and ``weights`` (file stem in the weights folder).
     Classical methods give ``classical``: a NumPy function ``(image (H, W[, C]) float64, **options) -> same shape``.
     ``channels`` lists the color channel counts the model takes natively (1 gray, 3 RGB). ``max_auto_tile`` caps
-    ``tile="auto"`` for models whose activations per pixel are large (memory stays bounded on big inputs). ``run`` replaces the
-    image-in, image-out call for models with other inputs (raw files, inverse directions): ``(restorer, input,
-    options) -> result``, see ``restore.runs``.
+    ``tile="auto"`` for models whose activations per pixel are large (memory stays bounded on big inputs).
+    ``run`` replaces the image-in, image-out call for models with other inputs (raw files, inverse directions,
+    bursts): ``(restorer, input, options) -> result``, see ``restore.runs``.
     """
 
     name: str

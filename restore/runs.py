@@ -181,8 +181,8 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float) 
     """Burst (N, H, W, C) float32 -> the network's merged reference (H, W, C) float64, one pass per frame group.
 
     The network takes a fixed number of frames (``network.frames``); ``burst_groups`` adapts any burst length to it
-    and the groups' results are averaged, weighted by their distinct frames. The channels of
-    a frame share its kernels; the noise map comes from the reference's channel mean.
+    and the groups' results are averaged, weighted by their distinct frames. The channels of a frame share its
+    kernels; the noise map comes from the reference's channel mean.
     """
     from restore.ops.burst_noise import noise_level_map
 
