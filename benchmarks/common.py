@@ -85,7 +85,9 @@ def load_cache(benchmark: str, method: str) -> dict:
 
 
 def save_cache(benchmark: str, method: str, cache: dict) -> None:
-    """Write one method's cache atomically (one file per method, so runs of different methods can overlap)."""
+    """Write one method's cache atomically, merged with what is on disk, so that runs of the same method on other
+    sets or images can overlap without losing each other's entries."""
     path = cache_path(benchmark, method)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(cache, indent=1, sort_keys=True) + "\n")
+    merged = {**load_cache(benchmark, method), **cache}
+    write_atomic(path, json.dumps(merged, indent=1, sort_keys=True) + "\n")
