@@ -25,13 +25,18 @@ import torch.nn.functional as F
 
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import export_weights, git_commit, hardware_description
-from pipelines.photos import DEFAULT_TRAIN_DIR, BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import random_dihedral, run_command, start_run
+from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.training import (
+    RunConfig,
+    add_run_arguments,
+    cosine_learning_rate,
+    random_dihedral,
+    run_command,
+    start_run,
+)
 from restore.metrics import psnr, to_uint8
 from restore.models.dncnn import DnCNN
 from restore.ops.noise import add_gaussian_noise
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -56,33 +61,22 @@ RECIPES = {
 }
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """One training run. ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(RunConfig):
+    """One training run (see ``RunConfig``), with this pipeline's defaults and settings; ``name`` picks the recipe."""
 
     name: str
-    data: Path = DEFAULT_TRAIN_DIR
     steps: int = 100_000
-    minutes: float = math.inf
     batch: int = 64
     patch: int = 40
     lr: float | None = None  # None: the recipe's
     final_lr_fraction: float = 0.01
-    device: str = "cpu"
-    threads: int = 0
-    seed: int = 0
-    checkpoint_minutes: float = 5.0
-    state: Path | None = None
-    weights_dir: Path = REPO / "weights"
-    cache_dir: Path = REPO / "cache"
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     """Cosine decay from the peak rate (``cfg.lr`` or the recipe's) to ``final_lr_fraction`` of it over ``cfg.steps``."""
     peak = cfg.lr if cfg.lr is not None else RECIPES[cfg.name].lr
-    progress = min(step / cfg.steps, 1.0)
-    floor = peak * cfg.final_lr_fraction
-    return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
+    return cosine_learning_rate(step, cfg.steps, peak, cfg.final_lr_fraction)
 
 
 def sample_batch(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:
@@ -212,18 +206,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=sorted(RECIPES), help="model to train")
-    parser.add_argument("--data", type=Path, default=DEFAULT_TRAIN_DIR, help="folder of clean photos")
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="planned steps (sets the LR schedule)")
-    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
-    parser.add_argument("--batch", type=int, default=TrainConfig.batch)
+    add_run_arguments(parser, TrainConfig(name=min(RECIPES)))  # --lr defaults to None: the recipe's
     parser.add_argument("--patch", type=int, default=TrainConfig.patch)
-    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
-    parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
-    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
-    parser.add_argument("--weights-dir", type=Path, default=TrainConfig.weights_dir)
-    parser.add_argument("--cache-dir", type=Path, default=TrainConfig.cache_dir)
     args = parser.parse_args(argv)
     return replace(TrainConfig(name=args.name), **{k: v for k, v in vars(args).items() if k != "name"})
 
