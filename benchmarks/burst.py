@@ -61,8 +61,7 @@ def gain_noise(gain: float) -> tuple[float, float]:
 
 def display(linear: np.ndarray) -> np.ndarray:
     """Linear gray on [0, 1] -> sRGB uint8."""
-    tensor = torch.from_numpy(np.clip(linear, 0.0, 1.0)).float()[None, None].expand(1, 3, -1, -1)
-    return to_uint8(srgb_from_linear(tensor)[0, 0].numpy())
+    return to_uint8(srgb_from_linear(torch.from_numpy(np.clip(linear, 0.0, 1.0)).float()).numpy())
 
 
 def test_burst(path, test_set: str, gain: float, shift_factor: float, spec: BurstSpec):

@@ -54,9 +54,8 @@ class TrainConfig(RunConfig):
 
 
 def gamma(x: torch.Tensor) -> torch.Tensor:
-    """The sRGB curve on gray (B, ..., H, W) linear intensities, clipped to [0, 1] first."""
-    flat = x.clamp(0.0, 1.0).reshape(-1, 1, *x.shape[-2:])
-    return srgb_from_linear(flat.expand(-1, 3, -1, -1))[:, :1].reshape(x.shape)
+    """The sRGB curve on linear intensities (B, ..., H, W), clipped to [0, 1] first."""
+    return srgb_from_linear(x.clamp(0.0, 1.0))
 
 
 def image_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

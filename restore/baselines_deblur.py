@@ -24,21 +24,12 @@ def unsharp(image: np.ndarray, radius: float = 2.0, amount: float = 1.0) -> np.n
     return unsharp_mask(image, radius=radius, amount=amount, channel_axis=channel_axis)
 
 
-def _curve(planes: np.ndarray, function) -> np.ndarray:
-    """Apply an sRGB curve ``function`` (on (1, 3, H, W) tensors) to planes (H, W, C)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))[:, None].expand(-1, 3, -1, -1)
-    return function(tensor)[:, 0].numpy().transpose(1, 2, 0)
-
-
 def _deconvolve_linear(image: np.ndarray, kernel: np.ndarray, deconvolve) -> np.ndarray:
     pad = kernel.shape[0]
-    planes = _curve(image[..., None] if image.ndim == 2 else image, linear_from_srgb)
-    out = []
-    for plane in np.moveaxis(planes, -1, 0):
-        padded = np.pad(plane, pad, mode="reflect")
-        out.append(deconvolve(padded)[pad:-pad, pad:-pad])
-    result = _curve(np.clip(np.stack(out, axis=-1), 0.0, 1.0), srgb_from_linear)
-    return result[..., 0] if image.ndim == 2 else result
+    planes = linear_from_srgb(torch.from_numpy(np.moveaxis(np.atleast_3d(image), -1, 0).copy())).numpy()
+    out = [deconvolve(np.pad(plane, pad, mode="reflect"))[pad:-pad, pad:-pad] for plane in planes]
+    result = srgb_from_linear(torch.from_numpy(np.clip(np.stack(out), 0.0, 1.0))).numpy()
+    return result[0] if image.ndim == 2 else np.moveaxis(result, 0, -1)
 
 
 def wiener_deblur(image: np.ndarray, kernel: np.ndarray, balance: float = 0.01) -> np.ndarray:

@@ -14,17 +14,28 @@ __all__ = ["apply_color_matrix", "develop", "inverse_tone_curve", "srgb_from_lin
 
 
 def srgb_from_linear(linear: Tensor) -> Tensor:
-    """The sRGB transfer curve (IEC 61966-2-1, kornia's), (*, 3, H, W) linear on [0, 1] -> sRGB on [0, 1]."""
+    """The sRGB transfer curve (IEC 61966-2-1, kornia's), linear on [0, 1] -> sRGB on [0, 1].
+
+    Elementwise on (*, C, H, W) with any C (gray, RGB, bursts) or (H, W).
+    """
     from kornia.color import linear_rgb_to_rgb  # imported here: `import restore` works where kornia is missing
 
-    return linear_rgb_to_rgb(linear)
+    return _on_any_channels(linear_rgb_to_rgb, linear)
 
 
 def linear_from_srgb(srgb: Tensor) -> Tensor:
-    """Inverse of ``srgb_from_linear``."""
+    """Inverse of ``srgb_from_linear``, same shapes."""
     from kornia.color import rgb_to_linear_rgb
 
-    return rgb_to_linear_rgb(srgb)
+    return _on_any_channels(rgb_to_linear_rgb, srgb)
+
+
+def _on_any_channels(curve, x: Tensor) -> Tensor:
+    """Apply kornia's elementwise ``curve``, which insists on (*, 3, H, W), to (*, C, H, W) or (H, W)."""
+    if x.ndim >= 3 and x.shape[-3] == 3:
+        return curve(x)
+    planes = x.reshape(-1, 1, *x.shape[-2:]).expand(-1, 3, -1, -1)
+    return curve(planes)[:, :1].reshape(x.shape)
 
 
 def tone_curve(x: Tensor) -> Tensor:

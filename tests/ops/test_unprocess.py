@@ -24,6 +24,15 @@ def test_srgb_curve_inverse_and_gradient() -> None:
     assert torch.isfinite(x.grad).all()
 
 
+@pytest.mark.parametrize("shape", [(6, 7), (1, 6, 7), (2, 1, 6, 7), (2, 5, 4, 6, 7)])
+def test_srgb_curve_works_on_any_channel_count_elementwise(shape: tuple[int, ...]) -> None:
+    x = torch.rand(shape)
+    reference = srgb_from_linear(x.reshape(-1, 1, 1).expand(-1, 3, 1)[..., None])[:, 0, 0, 0]  # each value as gray RGB
+    assert srgb_from_linear(x).shape == shape
+    assert torch.allclose(srgb_from_linear(x).flatten(), reference)
+    assert torch.allclose(linear_from_srgb(srgb_from_linear(x)), x, atol=1e-5)
+
+
 def test_random_cameras_keep_white_and_have_brooks_gains() -> None:
     camera = random_cameras(64, torch.Generator().manual_seed(0))
     assert torch.allclose(camera.camera_from_rgb.sum(dim=2), torch.ones(64, 3), atol=1e-5)
