@@ -2,11 +2,12 @@
 
     python -m benchmarks.speed                                   # CPU: every model at 512^2, 1024^2 and 12 MP
     python -m benchmarks.speed --models dncnn-color cbm3d --sizes 512
+    python -m benchmarks.speed --sizes 24mp --output speed-24mp  # peak memory of a 24 MP photo through every model
     PYTHONPATH=. python -m benchmarks.speed --device cuda        # on a GPU (precision auto: bf16/fp16)
 
 Each (model, size) runs in a fresh subprocess, so that the peak resident memory (CPU) or the peak allocated CUDA
 memory is its own: one warm-up call on a 64x64 input, then the timed calls (best of ``--repeats`` up to 1024^2, one
-at 12 MP). Inputs: noisy uint8 photos (the bundled sample resized) for denoisers, an in-memory raw (``RawImage``)
+at 12 and 24 MP). Inputs: noisy uint8 photos (the bundled sample resized) for denoisers, an in-memory raw (``RawImage``)
 for raw models, linear raw RGB for ``invisp``, 8-frame gray bursts (linear, noise (0.01, 0.05)) for burst models,
 whose megapixels are those of one frame (the output); the time is the ``Restorer`` call (conversion, tiling,
 inference).
@@ -33,7 +34,8 @@ import torch
 
 from benchmarks.common import provenance, write_results
 
-SIZES = {"512": (512, 512), "1024": (1024, 1024), "12mp": (4000, 3000)}
+SIZES = {"512": (512, 512), "1024": (1024, 1024), "12mp": (4000, 3000), "24mp": (6000, 4000)}
+LARGE = ("12mp", "24mp")  # timed once
 DEFAULT_MODELS = (
     "dncnn-color",
     "dncnn-gray",
@@ -124,7 +126,7 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int) -> 
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     times = []
-    for _ in range(1 if size == "12mp" else repeats):
+    for _ in range(1 if size in LARGE else repeats):
         if cuda:
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -235,7 +237,7 @@ def markdown(rows: list[dict], peak: dict, meta: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
-    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=["512", "1024", "12mp"])
     parser.add_argument("--classical-sizes", nargs="+", choices=list(SIZES), default=["512"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
