@@ -7,6 +7,7 @@ import json
 import platform
 from pathlib import Path
 
+import cv2
 import torch
 
 from pipelines.model_card import git_commit
@@ -18,6 +19,10 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 CACHE_DIR = REPO / "benchmarks" / "cache"
 HELDOUT = "skimage"  # the held-out set: photos that are not in shared/ (scikit-image's bundled sample photographs)
 HELDOUT_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
+
+# OpenCV's methods (NL-means, resizing, alignment) use as many threads as torch (OMP_NUM_THREADS), so the thread
+# count that every result's provenance line states holds for the classical baselines too.
+cv2.setNumThreads(torch.get_num_threads())
 
 
 def test_images(test_dir: Path, name: str, limit: int | None = None) -> list[Path]:

@@ -44,9 +44,11 @@ def reference_bm3d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
     """BM3D on the reference frame alone, with the noise model's standard deviation at the frame's mean level."""
     import bm3d
 
+    from restore.baselines import bm3d_profile
+
     reference = burst[0].astype(np.float64)
     sigma = float(np.sqrt(read**2 + shot**2 * max(reference.mean(), 0.0)))
-    return np.asarray(bm3d.bm3d(reference, sigma_psd=sigma), dtype=np.float64)
+    return np.asarray(bm3d.bm3d(reference, sigma, bm3d_profile()), dtype=np.float64)
 
 
 def _tiles(image: np.ndarray, tile: int) -> np.ndarray:
