@@ -187,7 +187,7 @@ class Restorer:
         function = function or self.network
         if self.device.type == "cuda" and x.device.type == "cpu":
             x = x.float().pin_memory().to(self.device, non_blocking=True)  # the copy overlaps queued GPU work
-        x = x.to(self.device, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
+        x = x.to(self.device, dtype=torch.float32)  # each tile goes channels_last in `run`: no whole-image copy
         autocast = torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
         multiple = getattr(self.network, "multiple", 1)
 

@@ -196,7 +196,7 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float) 
         return network(grouped, packed[:, -1:])[0]
 
     for group in burst_groups(len(burst), network.frames):
-        packed = torch.cat([burst[group].reshape(1, -1, *burst.shape[-2:]), noise], dim=1)
+        packed = torch.cat([*(burst[index] for index in group), noise[0]])[None]  # views: one copy
         weight = len(np.unique(group))
         merged = merged + weight * restorer.run_network(packed, function=merge)
         total += weight
