@@ -5,6 +5,7 @@ One command per model (presets named as in the registry), resumable, useful at a
     python -m pipelines.train_dncnn dncnn-color --minutes 60            # CPU, as far as it goes
     python -m pipelines.train_dncnn dncnn-gray-25 --steps 60000 --device cuda
     python -m pipelines.train_dncnn dncnn-color --minutes 0            # only validate and export the saved state
+    python -m pipelines.train_dncnn dncnn-gray-50 --init weights/dncnn-gray-25.safetensors   # fine-tune a sibling
 
 The run keeps its resumable state in ``--state`` (default ``weights/checkpoints/<name>.train.safetensors``) every
 ``--checkpoint-minutes``; on exit it validates on held-out photos and exports ``weights/<name>.safetensors`` and its
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import export_weights, git_commit, hardware_description
@@ -37,6 +39,7 @@ from pipelines.training import (
 from restore.metrics import psnr, to_uint8
 from restore.models.dncnn import DnCNN
 from restore.ops.noise import add_gaussian_noise
+from restore.registry import file_sha256
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class TrainConfig(RunConfig):
     patch: int = 40
     lr: float | None = None  # None: the recipe's
     final_lr_fraction: float = 0.01
+    init: Path | None = None  # weights a new run starts from (same architecture); unused when resuming
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -132,6 +136,10 @@ def train(cfg: TrainConfig, command: str) -> Path:
     if state_path.exists():
         step, info = load_training_state(state_path, model, optimizer)
         print(f"resumed from {state_path} at step {step}")
+    elif cfg.init is not None:
+        model.load_state_dict(load_file(cfg.init))
+        info["initialized_from"] = f"{Path(cfg.init).name} (sha256 {file_sha256(cfg.init)[:16]})"
+        print(f"starting from the weights {info['initialized_from']}")
     generator = torch.Generator(device=device).manual_seed(cfg.seed + step)
     amp = device.type == "cuda"
 
@@ -188,6 +196,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "recipe": asdict(recipe),
             "config": run_config,
             "data": f"{len(train_photos)} photos from {cfg.data} (downscaled, {bank.shape[0]} patches)",
+            "initialized_from": info.get("initialized_from", "random"),
             "steps_done": step,
             "steps_planned": int(run_config["steps"]),
             "complete": step >= int(run_config["steps"]),
@@ -208,6 +217,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("name", choices=sorted(RECIPES), help="model to train")
     add_run_arguments(parser, TrainConfig(name=min(RECIPES)))  # --lr defaults to None: the recipe's
     parser.add_argument("--patch", type=int, default=TrainConfig.patch)
+    parser.add_argument("--init", type=Path, default=None, help="weights to start a new run from (e.g. a sibling)")
     args = parser.parse_args(argv)
     return replace(TrainConfig(name=args.name), **{k: v for k, v in vars(args).items() if k != "name"})
 

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 import restore
 import restore.api
@@ -63,6 +64,16 @@ def test_training_exports_loadable_weights_and_resumes(photo_folder, tmp_path, m
     out = restore.load("dncnn-gray", device="cpu")(np.full((20, 24), 0.5, np.float32))
     assert out.shape == (20, 24) and np.isfinite(out).all()
     restore.api._cached_load.cache_clear()
+
+
+def test_a_new_run_can_start_from_exported_weights(photo_folder, tmp_path):
+    init = train(tiny_config(photo_folder, tmp_path / "first", steps=2), command="first").with_suffix(".safetensors")
+    cfg = replace(tiny_config(photo_folder, tmp_path / "second", steps=2), init=init, minutes=0)
+    card = json.loads(train(cfg, command="second").read_text())
+    assert card["training"]["initialized_from"].startswith("dncnn-gray.safetensors (sha256 ")
+    exported, started_from = load_file(tmp_path / "second" / "weights" / "dncnn-gray.safetensors"), load_file(init)
+    assert exported.keys() == started_from.keys()
+    assert all(torch.equal(exported[k], started_from[k]) for k in exported)
 
 
 def test_packed_photos_keep_the_split(photo_folder, tmp_path):
