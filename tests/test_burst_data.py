@@ -14,6 +14,7 @@ from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.models.kpn import KPN
 from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
+from restore.ops.kernels import filter_frames
 from restore.runs import burst_groups, network_burst_merge
 
 SPEC = BurstSpec(frames=4, size=16, downsample=2, max_shift=1.0, outlier_shift=3.0)
@@ -66,13 +67,34 @@ def test_kpn_output_shapes() -> None:
         network(torch.rand(2, 3, 1, 16, 16), level)
 
 
-def test_untrained_kpn_starts_close_to_the_plain_average() -> None:
+def test_kpn_kernels_are_convex_weights_that_start_centred_and_equal_across_frames() -> None:
     torch.manual_seed(0)
     network = KPN(frames=4, kernel_size=5, widths=(8, 16)).eval()
     frames, level = torch.rand(1, 4, 1, 32, 32), torch.rand(1, 1, 32, 32) * 0.1
     with torch.no_grad():
-        merged, _ = network(frames, level)
-    assert (merged - frames.mean(dim=1)).abs().mean() < 0.02
+        kernels = network.predict_kernels(frames, level)
+        flat, _ = network(torch.full((1, 4, 1, 32, 32), 0.3), level)
+    assert kernels.min() >= 0 and torch.allclose(kernels.sum(dim=(1, 2)), torch.ones(1, 32, 32))
+    centre = kernels[:, :, 12]  # (B, N, H, W): most of every frame's share sits on its centre tap
+    assert (
+        torch.allclose(centre, torch.full_like(centre, centre.mean().item()), atol=0.01) and centre.sum(1).min() > 0.6
+    )
+    assert torch.allclose(flat[..., 2:-2, 2:-2], torch.tensor(0.3), atol=1e-6)  # a convex merge keeps the level
+
+
+def test_kpn_streams_frames_to_the_same_merge_as_its_full_softmax_kernels() -> None:
+    torch.manual_seed(0)
+    network = KPN(frames=4, kernel_size=3, widths=(8, 16))
+    with torch.no_grad():
+        network.to_logits.weight.normal_(0.0, 2.0)  # logits spread far apart: the streaming softmax must rescale
+    frames, level = torch.rand(2, 4, 3, 16, 16), torch.rand(2, 1, 16, 16)
+    merged, per_frame = network(frames, level)
+    kernels = network.predict_kernels(frames, level)
+    filtered = filter_frames(frames, kernels)
+    assert torch.allclose(merged, filtered.sum(dim=1), atol=1e-5)
+    assert torch.allclose(per_frame, filtered / kernels.sum(dim=2, keepdim=True), atol=1e-5)
+    (merged.mean() + per_frame.mean()).backward()
+    assert network.to_logits.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("count", [2, 3, 8, 9, 16])
@@ -89,12 +111,13 @@ def test_a_fixed_size_network_merges_bursts_of_any_length(count: int, channels: 
     torch.manual_seed(0)
     network = KPN(frames=4, kernel_size=5, widths=(8, 16)).eval()
     restorer = SimpleNamespace(network=network, run_network=lambda x, function: function(x))
-    frames = np.random.default_rng(0).uniform(0.2, 0.8, size=(count, 32, 32, channels))
+    levels = np.random.default_rng(0).uniform(0.2, 0.8, size=(count, 1, 1, channels))
+    frames = np.broadcast_to(levels, (count, 32, 32, channels)).astype(np.float32)  # flat frames, distinct levels
     with torch.no_grad():
         merged = network_burst_merge(restorer, frames, read=0.01, shot=0.02)
     assert merged.shape == (32, 32, channels) and merged.dtype == np.float64
-    groups = burst_groups(count, 4)  # the untrained network averages each group's frames
+    groups = burst_groups(count, 4)  # the untrained network weighs each group's frames nearly equally
     expected = sum(len(set(g.tolist())) * frames[g].mean(axis=0) for g in groups) / sum(
         len(set(g.tolist())) for g in groups
     )
-    assert np.abs(merged - expected).mean() < 0.02
+    assert np.abs(merged - expected)[2:-2, 2:-2].max() < 0.01

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from restore.errors import InvalidImageError
 
-__all__ = ["filter_frames", "merge_frames"]
+__all__ = ["filter_frames"]
 
 
 def filter_frames(frames: Tensor, kernels: Tensor) -> Tensor:
@@ -44,8 +44,3 @@ def filter_frames(frames: Tensor, kernels: Tensor) -> Tensor:
         dy, dx = divmod(tap, size)
         out = out.addcmul(padded[..., dy : dy + height, dx : dx + width], kernels[:, :, tap : tap + 1])
     return out
-
-
-def merge_frames(frames: Tensor, kernels: Tensor) -> Tensor:
-    """The KPN output: the mean over frames of ``filter_frames``, (B, N, C, H, W) -> (B, C, H, W)."""
-    return filter_frames(frames, kernels).mean(dim=1)

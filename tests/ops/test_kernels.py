@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from restore.errors import InvalidImageError
-from restore.ops.kernels import filter_frames, merge_frames
+from restore.ops.kernels import filter_frames
 
 
 def delta_kernels(batch: int, frames: int, size: int, height: int, width: int, dy: int = 0, dx: int = 0):
@@ -15,11 +15,10 @@ def delta_kernels(batch: int, frames: int, size: int, height: int, width: int, d
     return kernels
 
 
-def test_centre_delta_kernels_pass_frames_through_and_merge_averages() -> None:
+def test_centre_delta_kernels_pass_frames_through() -> None:
     frames = torch.rand(2, 4, 3, 10, 12)
     kernels = delta_kernels(2, 4, 5, 10, 12)
     assert torch.allclose(filter_frames(frames, kernels), frames)
-    assert torch.allclose(merge_frames(frames, kernels), frames.mean(dim=1))
 
 
 @pytest.mark.parametrize(("dy", "dx"), [(1, 0), (0, -2), (2, 1)])
