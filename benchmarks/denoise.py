@@ -3,6 +3,8 @@
     python -m benchmarks.denoise                                  # every set, sigma 15/25/50, models + baselines
     python -m benchmarks.denoise --sets CBSD68 --sigmas 25 --methods dncnn-color cbm3d
 
+The per-level models (dncnn-gray-15/25/50) are measured at their own sigma only.
+
 Protocol: uint8 image; x = img/255; noisy = x + N(0, (sigma/255)^2) from ``numpy.random.default_rng(seed)`` with
 seed = crc32("<set>/<image>/<sigma>"), not clipped, not quantized; output clipped to [0, 1] and rounded to uint8;
 PSNR on uint8 (data range 255, no border crop, RGB for color) and SSIM as ``restore.metrics``. Every method sees the
@@ -62,7 +64,13 @@ def noise_seed(test_set: str, image: str, sigma: float) -> int:
 def default_methods(test_set: str) -> list[str]:
     if test_set in COLOR_SETS:
         return ["dncnn-color", "cbm3d"]
-    return ["dncnn-gray", "bm3d"]
+    return ["dncnn-gray-15", "dncnn-gray-25", "dncnn-gray-50", "dncnn-gray", "bm3d"]
+
+
+def runs_at(method: str, sigma: float) -> bool:
+    """Whether a method is measured at this sigma: a per-level model only at its own (DnCNN-S, as in the paper)."""
+    level = restore.registry.get_spec(method).noise_level
+    return level is None or level == sigma
 
 
 def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: float, timed_images: int) -> dict:
@@ -152,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         for method in args.methods or default_methods(test_set):
             if method not in restorers:
                 restorers[method] = restore.load(method, device=args.device)
-            for sigma in args.sigmas:
+            for sigma in filter(lambda sigma: runs_at(method, sigma), args.sigmas):
                 summary = evaluate(method, restorers[method], test_set, paths, sigma, args.timed_images)
                 results.append({"set": test_set, "sigma": sigma, "method": method, **summary})
                 print(

@@ -27,10 +27,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from restore import catalog  # noqa: F401  (registers the models)
+from restore.baselines import estimate_noise_sigma
 from restore.convert import from_model_tensor, split_alpha, to_model_tensor
 from restore.errors import InvalidImageError, InvalidOptionError
 from restore.ops.tiling import tiled_apply
-from restore.registry import ModelInfo, ModelSpec, get_spec, list_specs, load_network, model_info
+from restore.registry import ModelInfo, ModelSpec, get_spec, list_specs, load_network, model_info, nearest_noise_level
 
 __all__ = ["Restorer", "load", "models", "restore"]
 
@@ -118,6 +119,8 @@ class Restorer:
         self.overlap = max(16, -(-2 * spec.receptive_radius // 8) * 8)
         self.tile = resolve_tile(tile, self.device, self.overlap, spec.max_auto_tile)
         self.network = None
+        self.compiled = compile
+        self._siblings: dict[str, Restorer] = {}  # per-level models: the siblings other sigmas went to
         if spec.build is not None:
             self.network = load_network(spec).to(self.device, memory_format=torch.channels_last)
             if compile:
@@ -175,7 +178,21 @@ class Restorer:
     def _run(self, x: Tensor, options: dict[str, Any]) -> Tensor:
         if self.network is None:
             return self._run_classical(x, options)
-        return self.run_network(x)
+        if self.spec.noise_level is None:
+            return self.run_network(x)
+        return torch.cat([self._for_noise_level(image, options["sigma"]).run_network(image) for image in x.split(1)])
+
+    def _for_noise_level(self, image: Tensor, sigma: float | None) -> Restorer:
+        """A per-level model's restorer for one image (1, C, H, W): itself, or the sibling trained nearest to ``sigma``
+        (estimated from the image when ``None``), loaded once with the same device, precision, tiling and compilation."""
+        if sigma is None:
+            sigma = estimate_noise_sigma(image[0].permute(1, 2, 0).cpu().double().numpy())
+        spec = nearest_noise_level(self.spec, sigma)
+        if spec.name == self.spec.name:
+            return self
+        if spec.name not in self._siblings:
+            self._siblings[spec.name] = Restorer(spec, self.device, self.dtype, self.tile, self.compiled)
+        return self._siblings[spec.name]
 
     @torch.inference_mode()
     def run_network(self, x: Tensor, scale: int = 1, function: Callable[[Tensor], Tensor] | None = None) -> Tensor:

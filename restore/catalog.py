@@ -81,8 +81,25 @@ BLIND_SIGMA = Option(
 SIGMA = Option("sigma", None, parse_sigma, "noise level on the 8-bit scale (25 means 25/255); 'auto' estimates it")
 
 
+def per_level_sigma(level: float) -> Option:
+    """The ``sigma`` option of a denoiser trained for one noise level."""
+    return Option(
+        "sigma",
+        level,
+        parse_sigma,
+        f"noise level on the 8-bit scale, default {level:g} (what this model is trained for); 'auto' estimates it "
+        "from the image (benchmarks/results/noise_estimation.md), and any level runs the per-level model nearest to it",
+    )
+
+
 def dncnn(
-    name: str, channels: int, depth: int, summary: str, options: tuple[Option, ...], batch_norm: bool = True
+    name: str,
+    channels: int,
+    depth: int,
+    summary: str,
+    options: tuple[Option, ...],
+    batch_norm: bool = True,
+    noise_level: float | None = None,
 ) -> ModelSpec:
     """A DnCNN entry: weights file named after the model, receptive-field radius = depth."""
     return ModelSpec(
@@ -94,6 +111,7 @@ def dncnn(
         build=partial(DnCNN, channels=channels, depth=depth, batch_norm=batch_norm),
         weights=name,
         receptive_radius=depth,
+        noise_level=noise_level,
     )
 
 
@@ -119,6 +137,17 @@ register(
 register(
     dncnn("dncnn-gray", 1, 20, "DnCNN-B: blind grayscale Gaussian denoiser, sigma 0-55 (20 layers)", (BLIND_SIGMA,))
 )
+for level in (15, 25, 50):
+    register(
+        dncnn(
+            f"dncnn-gray-{level}",
+            1,
+            17,
+            f"DnCNN-S: grayscale Gaussian denoiser trained for sigma {level} (17 layers)",
+            (per_level_sigma(level),),
+            noise_level=level,
+        )
+    )
 register(
     classical_denoiser(
         "bm3d",

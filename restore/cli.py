@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,13 +217,18 @@ def parse_tile(value: str) -> int | str | None:
         raise argparse.ArgumentTypeError(f"--tile takes 'auto', 'off' or a size in pixels, not {value!r}") from None
 
 
-def parse_ratio(value: str) -> float | str:
-    if value == "auto":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--ratio takes a number or 'auto', not {value!r}") from None
+def number_or_auto(option: str) -> Callable[[str], float | str]:
+    """An argparse type for ``option``: a number, or the word 'auto' kept as is (the model decides what it means)."""
+
+    def parse(value: str) -> float | str:
+        if value == "auto":
+            return value
+        try:
+            return float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} takes a number or 'auto', not {value!r}") from None
+
+    return parse
 
 
 def plan_bursts(inputs: list[Path], outdir: Path, fmt: str) -> list[tuple[list[Path], Path]]:
@@ -403,9 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files, raw files or folders")
     run.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     run.add_argument("-r", "--recursive", action="store_true", help="descend into subfolders")
-    run.add_argument("--sigma", type=float, default=None, help="noise level on the 8-bit scale, for models taking one")
     run.add_argument(
-        "--ratio", type=parse_ratio, default=None, help="exposure ratio or 'auto', for low-light raw models"
+        "--sigma", type=number_or_auto("--sigma"), default=None, help="noise level on the 8-bit scale, or 'auto'"
+    )
+    run.add_argument(
+        "--ratio",
+        type=number_or_auto("--ratio"),
+        default=None,
+        help="exposure ratio or 'auto', for low-light raw models",
     )
     run.add_argument(
         "--format", choices=["same", *FORMATS], default="same", help="output format (default: as input; raws -> png)"

@@ -36,6 +36,7 @@ __all__ = [
     "get_spec",
     "list_specs",
     "load_network",
+    "nearest_noise_level",
     "register",
     "weights_dir",
 ]
@@ -62,7 +63,8 @@ class ModelSpec:
     ``channels`` lists the color channel counts the model takes natively (1 gray, 3 RGB). ``max_auto_tile`` caps
     ``tile="auto"`` for models whose activations per pixel are large (memory stays bounded on big inputs).
     ``run`` replaces the image-in, image-out call for models with other inputs (raw files, inverse directions,
-    bursts): ``(restorer, input, options) -> result``, see ``restore.runs``.
+    bursts): ``(restorer, input, options) -> result``, see ``restore.runs``. ``noise_level`` marks a denoiser trained
+    for one sigma (8-bit scale); such a model hands other sigmas to its nearest sibling (``nearest_noise_level``).
     """
 
     name: str
@@ -77,6 +79,7 @@ class ModelSpec:
     max_auto_tile: int | None = None
     classical: Callable[..., np.ndarray] | None = None
     run: Callable[[Any, Any, dict[str, Any]], Any] | None = None
+    noise_level: float | None = None
 
     @property
     def kind(self) -> str:
@@ -128,6 +131,19 @@ def get_spec(name: str) -> ModelSpec:
 def list_specs() -> list[ModelSpec]:
     """All registered specs, sorted by name."""
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def nearest_noise_level(spec: ModelSpec, sigma: float) -> ModelSpec:
+    """The per-level model (``noise_level`` set, same task and channels as ``spec``) trained nearest to ``sigma``;
+    a tie goes to the higher level, which errs towards smoothing over leaving noise."""
+    siblings = [
+        s
+        for s in _REGISTRY.values()
+        if s.noise_level is not None and (s.task, s.channels) == (spec.task, spec.channels)
+    ]
+    if spec.noise_level is None or not siblings:
+        raise InvalidOptionError(f"model {spec.name!r} is not trained for one noise level")
+    return min(siblings, key=lambda s: (abs(s.noise_level - sigma), -s.noise_level))
 
 
 def weights_dir() -> Path:

@@ -117,6 +117,19 @@ def test_output_folder_inside_input_is_refused(untrained_weights, photo_tree, ca
     assert digest(photo_tree) == before
 
 
+def test_per_level_model_runs_with_sigma_auto(untrained_weights, tmp_path):
+    image = tmp_path / "in" / "x.png"
+    write_png(image, noisy_uint((16, 20), np.uint8))
+    assert main(["run", "dncnn-gray-25", str(image), "-o", str(tmp_path / "out"), "--sigma", "auto"]) == 0
+    assert cv2.imread(str(tmp_path / "out" / "x.png"), cv2.IMREAD_UNCHANGED).shape == (16, 20)
+
+
+def test_sigma_that_is_neither_a_number_nor_auto_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "dncnn-gray-25", str(tmp_path), "-o", str(tmp_path / "out"), "--sigma", "lots"])
+    assert exit_info.value.code == 2 and "--sigma takes a number or 'auto', not 'lots'" in capsys.readouterr().err
+
+
 def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_path, capsys):
     image = tmp_path / "x.png"
     write_png(image, noisy_uint((16, 16, 3), np.uint8))
