@@ -2,8 +2,9 @@
 
     python -m benchmarks.readme
 
-Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json``. Nothing in the table is typed by hand: training status comes from the cards, PSNR from the benchmark results
-(one headline setting per task, ``HEADLINES``).
+Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json`` and
+``speed-24mp.json``. Nothing in the table is typed by hand: training status comes from the cards, PSNR from the
+benchmark results (one headline setting per task, ``HEADLINES``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 
 from benchmarks.common import REPO, RESULTS_DIR
 from restore.api import models
+from restore.registry import get_spec
 
 START, END = "<!-- models-table:start -->", "<!-- models-table:end -->"
 SPEED_START, SPEED_END = "<!-- speed:start -->", "<!-- speed:end -->"
@@ -25,6 +27,7 @@ HEADLINES = {
     "burst": ("burst", "gain", "4", "burst at gain 4"),
     "deblur": ("deblur", "kernels", "levin", "deblur with the Levin kernels"),
 }
+LEVEL_RESULTS = "denoise-levels"  # the per-level denoisers at sigma 15 and 50; they are shown at their own sigma
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -51,6 +54,17 @@ def isp_scores(name: str) -> list[str]:
     )
 
 
+def per_level_scores(name: str) -> list[str]:
+    """A per-level denoiser's PSNR at the sigma it is trained for, from the denoise results."""
+    level = get_spec(name).noise_level
+    if level is None:
+        return []
+    rows = [r for stem in ("denoise", LEVEL_RESULTS) for r in load_results(stem)[0]]
+    return sorted(
+        f"{r['set']} {r['psnr']:.2f} (sigma {level:g})" for r in rows if (r["method"], r["sigma"]) == (name, level)
+    )
+
+
 def models_table() -> str:
     loaded = {task: load_results(stem) for task, (stem, *_) in HEADLINES.items()}
     shown = ", ".join(label if task in label else f"{task} at {label}" for task, (*_, label) in HEADLINES.items())
@@ -60,12 +74,17 @@ def models_table() -> str:
         status = training_status(info.card) if info.kind == "learned" else "classical baseline"
         results, _ = loaded.get(info.task, ([], {}))
         _, setting, value, _ = HEADLINES.get(info.task, (None, None, None, None))
-        scores = isp_scores(info.name) or sorted(
-            f"{r['set']} {r['psnr']:.2f}" for r in results if r["method"] == info.name and r.get(setting) == value
+        scores = (
+            isp_scores(info.name)
+            or per_level_scores(info.name)
+            or sorted(
+                f"{r['set']} {r['psnr']:.2f}" for r in results if r["method"] == info.name and r.get(setting) == value
+            )
         )
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {', '.join(scores) or '-'} |")
     lines.append("")
-    for task, stem in [*((task, stem) for task, (stem, *_) in HEADLINES.items()), ("isp", "invisp")]:
+    stems = [*((task, stem) for task, (stem, *_) in HEADLINES.items()), ("denoise, sigma 15/50", LEVEL_RESULTS)]
+    for task, stem in [*stems, ("isp", "invisp")]:
         _, meta = load_results(stem)
         if meta:
             lines.append(
@@ -100,6 +119,17 @@ def speed_summary() -> str:
             f"{peak:.0f} GFLOP/s measured in the same run)."
         ),
     ]
+    large, large_meta = load_results("speed-24mp")
+    if large:
+        memory = ", ".join(f"`{r['model']}` {r['peak_memory_gb']:.2f}" for r in sorted(large, key=lambda r: r["model"]))
+        lines += [
+            "",
+            (
+                f"Peak memory (GB, {large[0]['memory_kind']}) of a {large[0]['size']} photo on the CPU: {memory}. "
+                f"From `benchmarks/results/speed-24mp.md` (`{large_meta['command']}`, commit {large_meta['commit']}, "
+                f"{large_meta['machine']}, {large_meta['date']})."
+            ),
+        ]
     return "\n".join(lines)
 
 
