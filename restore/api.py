@@ -180,13 +180,17 @@ class Restorer:
             return self._run_classical(x, options)
         if self.spec.noise_level is None:
             return self.run_network(x)
-        return torch.cat([self._for_noise_level(image, options["sigma"]).run_network(image) for image in x.split(1)])
-
-    def _for_noise_level(self, image: Tensor, sigma: float | None) -> Restorer:
-        """A per-level model's restorer for one image (1, C, H, W): itself, or the sibling trained nearest to ``sigma``
-        (estimated from the image when ``None``), loaded once with the same device, precision, tiling and compilation."""
-        if sigma is None:
+        if options["sigma"] is not None:  # one level for the whole batch
+            return self._for_noise_level(options["sigma"]).run_network(x)
+        restored = []
+        for image in x.split(1):  # "auto": each image's own estimated level
             sigma = estimate_noise_sigma(image[0].permute(1, 2, 0).cpu().double().numpy())
+            restored.append(self._for_noise_level(sigma).run_network(image))
+        return torch.cat(restored)
+
+    def _for_noise_level(self, sigma: float) -> Restorer:
+        """A per-level model's restorer for ``sigma``: itself, or the sibling trained nearest to it, loaded once with
+        the same device, precision, tiling and compilation."""
         spec = nearest_noise_level(self.spec, sigma)
         if spec.name == self.spec.name:
             return self

@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from restore.baselines import bm3d_profile
+
 __all__ = ["align_and_average", "average", "hdrplus_merge", "reference_bm3d"]
 
 
@@ -43,8 +45,6 @@ def align_and_average(burst: np.ndarray) -> np.ndarray:
 def reference_bm3d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
     """BM3D on the reference frame alone, with the noise model's standard deviation at the frame's mean level."""
     import bm3d
-
-    from restore.baselines import bm3d_profile
 
     reference = burst[0].astype(np.float64)
     sigma = float(np.sqrt(read**2 + shot**2 * max(reference.mean(), 0.0)))
