@@ -22,7 +22,15 @@ import torch.nn.functional as F
 from pipelines.blur_data import blur_batch, cached_kernel_bank, kernel_bank
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
-from pipelines.training import ResumableRun, RunConfig, add_run_arguments, cosine_learning_rate, run_command, start_run
+from pipelines.training import (
+    ResumableRun,
+    RunConfig,
+    add_run_arguments,
+    cosine_learning_rate,
+    mixed_precision,
+    run_command,
+    start_run,
+)
 from restore.metrics import psnr, to_uint8
 from restore.models.deblur import MultiScaleDeblur
 
@@ -107,12 +115,13 @@ def train(cfg: TrainConfig, command: str) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         clean, blurred = sample_batch(bank, kernels, cfg, generator)
-        loss = multiscale_loss(model, clean, blurred.contiguous(memory_format=torch.channels_last))
+        with mixed_precision(device, cfg.precision):
+            loss = multiscale_loss(model, clean, blurred.contiguous(memory_format=torch.channels_last))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         run.advance()
-        run.report(loss.item(), cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
     run.finish()
 
     validation = validate(model, crops, device)

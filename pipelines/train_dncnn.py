@@ -15,23 +15,21 @@ model card. Noise is synthesized on the fly on the training device; patches come
 from __future__ import annotations
 
 import argparse
-import math
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
-from pipelines.checkpoint import load_training_state, save_training_state
-from pipelines.model_card import export_weights, git_commit, hardware_description
+from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
+    ResumableRun,
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
+    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -39,7 +37,6 @@ from pipelines.training import (
 from restore.metrics import psnr, to_uint8
 from restore.models.dncnn import DnCNN
 from restore.ops.noise import add_gaussian_noise
-from restore.registry import file_sha256
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,6 @@ class TrainConfig(RunConfig):
     patch: int = 40
     lr: float | None = None  # None: the recipe's
     final_lr_fraction: float = 0.01
-    init: Path | None = None  # weights a new run starts from (same architecture); unused when resuming
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -122,7 +118,6 @@ def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     recipe = RECIPES[cfg.name]
     device = start_run(cfg)
-    state_path = cfg.state or cfg.weights_dir / "checkpoints" / f"{cfg.name}.train.safetensors"
 
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BankSpec(recipe.channels), cfg.cache_dir)).to(device)
@@ -132,57 +127,24 @@ def train(cfg: TrainConfig, command: str) -> Path:
     model = DnCNN(recipe.channels, recipe.depth, batch_norm=recipe.batch_norm)
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate(cfg, 0))
-    step, info = 0, {"seconds": 0.0, "sessions": []}
-    if state_path.exists():
-        step, info = load_training_state(state_path, model, optimizer)
-        print(f"resumed from {state_path} at step {step}")
-    elif cfg.init is not None:
-        model.load_state_dict(load_file(cfg.init))
-        info["initialized_from"] = f"{Path(cfg.init).name} (sha256 {file_sha256(cfg.init)[:16]})"
-        print(f"starting from the weights {info['initialized_from']}")
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + step)
-    amp = device.type == "cuda"
-
-    start = last_save = time.monotonic()
-    seconds_before = info["seconds"]
-    session = {"command": command, "device": hardware_description(device), "start_step": step}
-    config = {k: str(v) for k, v in asdict(cfg).items()}
-
-    def save_progress() -> None:
-        """Save the state with this session's progress in it, so a run killed between saves loses little."""
-        session["end_step"] = step
-        if session not in info["sessions"]:
-            info["sessions"].append(session)
-        info["seconds"] = seconds_before + time.monotonic() - start
-        info["config"] = config
-        save_training_state(state_path, model, optimizer, step, info)
-
-    running_loss = 0.0
-    while step < cfg.steps and (time.monotonic() - start) < cfg.minutes * 60:
+    run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)
+    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    while run.running():
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(cfg, step)
+            group["lr"] = learning_rate(cfg, run.step)
         clean = sample_batch(bank, cfg, generator).contiguous(memory_format=torch.channels_last)
         noisy = add_gaussian_noise(clean, sample_sigmas(recipe, cfg.batch, generator, device), generator=generator)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with mixed_precision(device, cfg.precision):
             loss = F.mse_loss(model(noisy).float(), clean)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        step += 1
-        running_loss += loss.item() if step % 50 == 0 else 0.0
-        if step % 500 == 0:
-            rmse = math.sqrt(running_loss / 10) * 255
-            print(f"step {step} lr {learning_rate(cfg, step):.2e} rmse {rmse:.2f}/255 {time.monotonic() - start:.0f}s")
-            running_loss = 0.0
-        if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
-            save_progress()
-            last_save = time.monotonic()
+        run.advance()
+        run.report(loss, learning_rate(cfg, run.step), every=500)
+    run.finish()
 
-    if step > session["start_step"]:
-        save_progress()
-    run_config = info.get("config", config)
     validation = validate(model, crops, recipe.validation_sigmas, device)
-    print(f"validation PSNR at step {step}: {validation}")
+    print(f"validation PSNR at step {run.step}: {validation}")
     card = {
         "architecture": {
             "class": "DnCNN",
@@ -194,15 +156,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
         "task": "denoise",
         "training": {
             "recipe": asdict(recipe),
-            "config": run_config,
             "data": f"{len(train_photos)} photos from {cfg.data} (downscaled, {bank.shape[0]} patches)",
-            "initialized_from": info.get("initialized_from", "random"),
-            "steps_done": step,
-            "steps_planned": int(run_config["steps"]),
-            "complete": step >= int(run_config["steps"]),
-            "train_seconds": round(info["seconds"], 1),
-            "sessions": info["sessions"],
-            "commit": git_commit(),
+            **run.record(),
         },
         "validation": {
             "what": f"mean PSNR (dB) on center 256x256 crops of {len(crops)} held-out photos, fixed seeds",
@@ -217,7 +172,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("name", choices=sorted(RECIPES), help="model to train")
     add_run_arguments(parser, TrainConfig(name=min(RECIPES)))  # --lr defaults to None: the recipe's
     parser.add_argument("--patch", type=int, default=TrainConfig.patch)
-    parser.add_argument("--init", type=Path, default=None, help="weights to start a new run from (e.g. a sibling)")
     args = parser.parse_args(argv)
     return replace(TrainConfig(name=args.name), **{k: v for k, v in vars(args).items() if k != "name"})
 

@@ -35,6 +35,7 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
+    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -57,6 +58,7 @@ class TrainConfig(RunConfig):
     raw_weight: float = 1.0  # lambda
     blocks: int = 8
     hidden: int = 32
+    precision: str = "float32"  # the inverse pass must undo the forward one closely: bfloat16 steps only on request
 
 
 def sample_batch(bank: dict[str, torch.Tensor], cfg: TrainConfig, generator: torch.Generator):
@@ -136,13 +138,14 @@ def train(cfg: TrainConfig, command: str) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         raw, srgb, jpeg = sample_batch(bank, cfg, generator)
-        loss = loss_function(model, raw, srgb, jpeg, cfg.raw_weight)
+        with mixed_precision(device, cfg.precision):
+            loss = loss_function(model, raw, srgb, jpeg, cfg.raw_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         run.advance()
-        run.report(loss.item(), cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
     run.finish()
 
     validation = validate(model, pairs, device)

@@ -29,6 +29,7 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
+    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -51,6 +52,7 @@ class TrainConfig(RunConfig):
     lr: float = 1e-4
     widths: tuple[int, ...] = (32, 64, 128, 256)  # half the paper's widths, as `kpn-burst` is registered
     anneal: float = 0.9998  # per-step decay of the per-frame loss terms
+    max_shift: float = 2.0  # frame translations in output pixels (per axis); see --max-shift
 
 
 def gamma(x: torch.Tensor) -> torch.Tensor:
@@ -100,7 +102,7 @@ def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     device = start_run(cfg)
-    spec = BurstSpec(size=cfg.size)
+    spec = BurstSpec(size=cfg.size, max_shift=cfg.max_shift)
     train_photos, val_photos = split_photos(cfg.data)
     bank_spec = BankSpec(channels=1, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
@@ -115,12 +117,13 @@ def train(cfg: TrainConfig, command: str) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         burst = synthesize_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator)
-        loss = loss_function(model, burst, run.step, cfg.anneal)
+        with mixed_precision(device, cfg.precision):
+            loss = loss_function(model, burst, run.step, cfg.anneal)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         run.advance()
-        run.report(loss.item(), cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
     run.finish()
 
     validation = validate(model, crops, spec, device)
@@ -147,6 +150,13 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--size", type=int, default=TrainConfig.size, help="burst frame side, a multiple of 16")
     parser.add_argument("--widths", type=int, nargs="+", default=list(TrainConfig.widths), help="U-Net widths")
     parser.add_argument("--anneal", type=float, default=TrainConfig.anneal, help="decay of the per-frame loss terms")
+    parser.add_argument(
+        "--max-shift",
+        type=float,
+        default=TrainConfig.max_shift,
+        help="largest frame translation in output pixels (kpn-burst pre-aligns by whole pixels, leaving at most 0.5 "
+        "plus the estimate's error)",
+    )
     args = parser.parse_args(argv)
     if args.size % 16:
         parser.error("--size must be a multiple of 16")

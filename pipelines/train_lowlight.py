@@ -30,6 +30,7 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
+    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -108,19 +109,18 @@ def train(cfg: TrainConfig, command: str) -> Path:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
-    amp = device.type == "cuda"
     while run.running():
         for group in optimizer.param_groups:
             group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         clean = sample_clean(bank, cfg, generator)
         raws = synthesize_dark_raws(clean, random_ratios(cfg.batch, generator=generator, device=device), generator)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with mixed_precision(device, cfg.precision):
             loss = loss_function(model, clean, raws)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         run.advance()
-        run.report(loss.item(), cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
     run.finish()
 
     validation = validate(model, crops, device)

@@ -13,11 +13,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR
+from restore.registry import file_sha256
 from restore.runtime import tune_allocator
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "RunConfig",
     "add_run_arguments",
     "cosine_learning_rate",
+    "mixed_precision",
     "random_dihedral",
     "run_command",
     "start_run",
@@ -46,8 +49,10 @@ class RunConfig:
     device: str = "cpu"
     threads: int = 0
     seed: int = 0
+    precision: str = "auto"  # "auto": bfloat16 where the device computes it natively, else float32
     checkpoint_minutes: float = 5.0
     state: Path | None = None
+    init: Path | None = None  # weights a new run starts from (same architecture); unused when resuming
     weights_dir: Path = REPO / "weights"
     cache_dir: Path = REPO / "cache"
 
@@ -68,6 +73,24 @@ def random_dihedral(generator: torch.Generator) -> Callable[[torch.Tensor], torc
         return torch.rot90(x, rotations, dims=(-2, -1)).contiguous()
 
     return transform
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 convolutions natively (a CUDA GPU, or a CPU with AVX512-BF16)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.cpu._is_avx512_bf16_supported()
+
+
+def mixed_precision(device: torch.device, precision: str) -> torch.autocast:
+    """The autocast context of a training step: bfloat16 compute with float32 weights, or plain float32.
+
+    ``precision`` is "float32", "bfloat16" or "auto" (bfloat16 where ``native_bfloat16``: on this project's AVX512-BF16
+    CPU it halves the time of a DnCNN step)."""
+    if precision not in ("auto", "float32", "bfloat16"):
+        raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
+    enabled = precision == "bfloat16" or (precision == "auto" and native_bfloat16(device))
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def start_run(cfg) -> torch.device:
@@ -94,8 +117,15 @@ def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        default=defaults.precision,
+        help="compute precision of a training step (auto: bfloat16 where the device has it natively)",
+    )
     parser.add_argument("--checkpoint-minutes", type=float, default=defaults.checkpoint_minutes)
     parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
+    parser.add_argument("--init", type=Path, default=None, help="weights a new run starts from (e.g. a sibling)")
     parser.add_argument("--weights-dir", type=Path, default=defaults.weights_dir)
     parser.add_argument("--cache-dir", type=Path, default=defaults.cache_dir)
 
@@ -103,8 +133,9 @@ def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
 class ResumableRun:
     """Step counting, time limit, periodic checkpoints and session records of one training run.
 
-    On creation the model and optimizer are restored from ``state_path`` if it exists. Call ``running()`` before
-    and ``advance()`` after every step, ``finish()`` at the end; ``record()`` gives the card's training section.
+    On creation the model and optimizer are restored from ``state_path`` if it exists; otherwise the model starts
+    from the weights file ``init`` where given. Call ``running()`` before and ``advance()`` after every step,
+    ``finish()`` at the end; ``record()`` gives the card's training section.
     """
 
     def __init__(
@@ -119,6 +150,7 @@ class ResumableRun:
         steps: int,
         minutes: float,
         checkpoint_minutes: float,
+        init: Path | None = None,
     ) -> None:
         self.state_path, self.model, self.optimizer = Path(state_path), model, optimizer
         self.steps, self.minutes, self.checkpoint_minutes = steps, minutes, checkpoint_minutes
@@ -126,16 +158,20 @@ class ResumableRun:
         if self.state_path.exists():
             self.step, self.info = load_training_state(self.state_path, model, optimizer)
             print(f"resumed from {self.state_path} at step {self.step}")
+        elif init is not None:
+            model.load_state_dict(load_file(init))
+            self.info["initialized_from"] = f"{Path(init).name} (sha256 {file_sha256(init)[:16]})"
+            print(f"starting from the weights {self.info['initialized_from']}")
         self.config = {key: str(value) for key, value in config.items()}
         self.session = {"command": command, "device": hardware_description(device), "start_step": self.step}
         self.start = self.last_save = time.monotonic()
         self.seconds_before = self.info["seconds"]
-        self.loss_sum = 0.0
+        self.loss_sum, self.loss_count = torch.zeros(()), 0
 
     @classmethod
     def for_config(cls, cfg, name: str, model: nn.Module, optimizer, command: str, device: torch.device):
-        """The run of a training config (a dataclass with steps, minutes, checkpoint_minutes, state, weights_dir);
-        its state lives in ``cfg.state`` or ``<weights_dir>/checkpoints/<name>.train.safetensors``."""
+        """The run of a training config (a ``RunConfig``); its state lives in ``cfg.state`` or
+        ``<weights_dir>/checkpoints/<name>.train.safetensors``."""
         return cls(
             cfg.state or Path(cfg.weights_dir) / "checkpoints" / f"{name}.train.safetensors",
             model,
@@ -146,14 +182,18 @@ class ResumableRun:
             steps=cfg.steps,
             minutes=cfg.minutes,
             checkpoint_minutes=cfg.checkpoint_minutes,
+            init=cfg.init,
         )
 
-    def report(self, loss: float, lr: float, every: int = 100) -> None:
-        """Count a step's loss; print the mean loss every ``every`` steps."""
-        self.loss_sum += loss
+    def report(self, loss: torch.Tensor, lr: float, every: int = 100) -> None:
+        """Count a step's loss (a scalar tensor, read only when printed, so a GPU step does not wait for it); print
+        the mean loss every ``every`` steps."""
+        self.loss_sum = self.loss_sum.to(loss.device) + loss.detach().float()
+        self.loss_count += 1
         if self.step % every == 0:
-            print(f"step {self.step} lr {lr:.2e} loss {self.loss_sum / every:.5f} {self.elapsed():.0f}s", flush=True)
-            self.loss_sum = 0.0
+            mean = float(self.loss_sum) / self.loss_count
+            print(f"step {self.step} lr {lr:.2e} loss {mean:.5f} {self.elapsed():.0f}s", flush=True)
+            self.loss_sum, self.loss_count = torch.zeros(()), 0
 
     def running(self) -> bool:
         """Whether another step is due: planned steps not reached and within the time limit."""
@@ -193,6 +233,7 @@ class ResumableRun:
             "steps_done": self.step,
             "steps_planned": planned,
             "complete": self.step >= planned,
+            "initialized_from": self.info.get("initialized_from", "random"),
             "train_seconds": round(self.info["seconds"], 1),
             "sessions": self.info["sessions"],
             "commit": git_commit(),

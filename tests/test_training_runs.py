@@ -9,6 +9,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+import torch
 
 import restore
 import restore.api
@@ -75,3 +76,54 @@ def test_exported_lowlight_weights_load_through_the_registry(photo_folder, tmp_p
     restore.api._cached_load.cache_clear()
     assert restore.load("lowlight-raw", device="cpu").info.card["training"]["steps_done"] == 1
     restore.api._cached_load.cache_clear()
+
+
+def test_a_new_run_starts_from_exported_weights_and_says_so(photo_folder, tmp_path):
+    from safetensors.torch import load_file
+
+    module, overrides = CONFIGS["deblur"]
+    base = replace(module.TrainConfig(), data=photo_folder, threads=1, cache_dir=tmp_path / "cache", **overrides)
+    first = module.train(replace(base, steps=2, weights_dir=tmp_path / "a"), command="first")
+    weights = first.with_suffix(".safetensors")
+    card = json.loads(
+        module.train(replace(base, steps=0, init=weights, weights_dir=tmp_path / "b"), "second").read_text()
+    )
+    assert card["training"]["initialized_from"].startswith(f"{weights.name} (sha256 ")
+    exported = load_file(tmp_path / "b" / card["weights"])
+    assert all(np.array_equal(exported[k], v) for k, v in load_file(weights).items())
+
+
+def test_bfloat16_training_steps_learn_and_export_float32_weights(photo_folder, tmp_path):
+    from safetensors.torch import load_file
+
+    module, overrides = CONFIGS["deblur"]
+    cfg = replace(
+        module.TrainConfig(),
+        data=photo_folder,
+        threads=1,
+        steps=3,
+        precision="bfloat16",
+        weights_dir=tmp_path / "weights",
+        cache_dir=tmp_path / "cache",
+        **overrides,
+    )
+    card = json.loads(module.train(cfg, command="bf16").read_text())
+    assert card["training"]["config"]["precision"] == "bfloat16" and card["training"]["steps_done"] == 3
+    tensors = load_file(tmp_path / "weights" / card["weights"])
+    assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in tensors.values())
+
+
+@pytest.mark.parametrize("precision, dtype", [("bfloat16", torch.bfloat16), ("float32", torch.float32)])
+def test_mixed_precision_sets_the_dtype_of_convolutions(precision, dtype):
+    from pipelines.training import mixed_precision
+
+    conv = torch.nn.Conv2d(1, 2, 3)
+    with mixed_precision(torch.device("cpu"), precision):
+        assert conv(torch.rand(1, 1, 8, 8)).dtype == dtype
+
+
+def test_an_unknown_precision_is_refused():
+    from pipelines.training import mixed_precision
+
+    with pytest.raises(ValueError, match="precision"):
+        mixed_precision(torch.device("cpu"), "fp8")
