@@ -10,7 +10,8 @@ white level 1, read/shot noise of the gain: log10(read) = -2.4 + log10(gain) and
 i.e. the four highest of six levels evenly spaced in log over the training ranges [-3, -1.5] and [-2, -1] (our
 reconstruction of the paper's gains; its exact values were not available offline). Seeds crc32("<set>/<image>/<gain>").
 Every method gets the true (read, shot). PSNR/SSIM after the sRGB curve, on uint8, with an 8-pixel border crop.
-The "shift x2" rows double the translations at gain 4. BM3D's quality is cached per image in
+The "shift x2" rows double the translations at gain 4. ``kpn-burst-unaligned`` is kpn-burst without its whole-pixel
+pre-alignment (``align=False``), to show what the alignment adds. BM3D's quality is cached per image in
 ``benchmarks/cache/burst-burst-bm3d.json``; its time is measured again on the first ``--timed-images``.
 Writes ``benchmarks/results/burst.md``, ``.json`` and ``burst.png`` (first image at gain 4: reference / average /
 best baseline / KPN / clean).
@@ -50,6 +51,7 @@ from restore.registry import list_specs
 GAINS = (1, 2, 4, 8)
 BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d")
 CACHED = {"burst-bm3d"}
+VARIANTS = {"kpn-burst-unaligned": ("kpn-burst", {"align": False})}  # method -> (model, options): an ablation row
 FIGURE_GAIN = 4  # the figure shows the first image of the first set at this gain
 PUBLISHED = "KPN paper, its own synthetic test set (a different test set): gain 1/2/4/8 = 36.5 / 33.9 / 31.2 / 28.0 dB"
 
@@ -98,7 +100,7 @@ def run(methods, restorers, test_set, paths, gain, shift_factor, timed_images, f
                 rows[method].append(cache[key])
                 continue
             start = time.perf_counter()
-            estimate = restorers[method](noisy, noise=(read, shot))
+            estimate = restorers[method](noisy, noise=(read, shot), **VARIANTS.get(method, ("", {}))[1])
             seconds[method].append(time.perf_counter() - start)
             rows[method].append({"image": path.name, **score(estimate, clean)})
             outputs[method] = estimate
@@ -130,14 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
     parser.add_argument("--sets", nargs="+", default=["Kodak24", "BSD68", HELDOUT])
     registered = {spec.name for spec in list_specs()}
-    default = [m for m in ("kpn-burst", *BASELINES) if m in registered]
+    default = [m for m in ("kpn-burst", *VARIANTS, *BASELINES) if m in registered or m in VARIANTS]
     parser.add_argument("--methods", nargs="+", default=default)
     parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
     parser.add_argument("--timed-images", type=int, default=2)
     parser.add_argument("--output", default="burst", help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
     meta = provenance("python -m benchmarks.burst " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers = {m: restore.load(m) for m in args.methods}
+    restorers = {m: restore.load(VARIANTS.get(m, (m,))[0]) for m in args.methods}
     results, figure = [], []
     for test_set in args.sets:
         paths = test_images(args.test_dir, test_set, args.limit)

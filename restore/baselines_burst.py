@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from restore.baselines import bm3d_profile
+from restore.ops.alignment import phase_translation
 
 __all__ = ["align_and_average", "average", "hdrplus_merge", "reference_bm3d"]
 
@@ -21,19 +22,12 @@ def average(burst: np.ndarray) -> np.ndarray:
     return burst.mean(axis=0)
 
 
-def _translation(reference: np.ndarray, frame: np.ndarray) -> tuple[float, float]:
-    """Sub-pixel (dx, dy) that moves ``frame`` onto ``reference`` (OpenCV phase correlation, Hann window)."""
-    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_64F)
-    (dx, dy), _ = cv2.phaseCorrelate(frame.astype(np.float64), reference.astype(np.float64), window)
-    return dx, dy
-
-
 def align_and_average(burst: np.ndarray) -> np.ndarray:
     """Align every frame to the reference by a global translation (phase correlation), then average."""
     reference = burst[0].astype(np.float64)
     aligned = [reference]
     for frame in burst[1:]:
-        dx, dy = _translation(reference, frame)
+        dx, dy = phase_translation(reference, frame)
         shift = np.float64([[1, 0, dx], [0, 1, dy]])
         size = reference.shape[::-1]
         aligned.append(
@@ -79,7 +73,7 @@ def hdrplus_merge(
     ref_spectrum = np.fft.fft2(ref_tiles)
     merged = ref_spectrum.copy()
     for frame in frames[1:]:
-        dx, dy = (round(v) for v in _translation(reference, frame))
+        dx, dy = (round(v) for v in phase_translation(reference, frame))
         smooth = cv2.GaussianBlur(frame, (0, 0), 1.5)  # match on smoothed tiles, so offsets do not fit the noise
         best = np.full((rows, cols), np.inf)
         chosen = np.zeros_like(ref_tiles)

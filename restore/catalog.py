@@ -216,6 +216,9 @@ register(
     )
 )
 NOISE = Option("noise", "auto", parse_noise, "(read, shot) noise standard deviations on [0, 1], or 'auto'")
+ALIGN = Option(
+    "align", True, parse_flag, "True: move the frames onto the reference by whole pixels (phase correlation) first"
+)
 
 
 def _ignores_noise(method: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
@@ -229,7 +232,7 @@ register(
         summary="kernel prediction network (Mildenhall et al. 2018): 5x5 kernels per pixel and frame, trained on 8",
         channels=(1, 3),
         input_kind="burst",
-        options=(NOISE,),
+        options=(NOISE, ALIGN),
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256)),
         weights="kpn-burst",
         receptive_radius=80,

@@ -288,6 +288,7 @@ def command_run(args: argparse.Namespace) -> int:
         "ratio": args.ratio,
         "inverse": args.inverse or None,
         "noise": args.noise,
+        "align": False if args.no_align else None,
         "kernel": read_kernel(args.kernel),
     }
     options = {name: value for name, value in given.items() if value is not None}
@@ -428,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar=("READ", "SHOT"),
         help="burst models: noise (default auto)",
+    )
+    run.add_argument(
+        "--no-align", action="store_true", help="burst networks: no whole-pixel pre-alignment of the frames"
     )
     run.add_argument("--inverse", action="store_true", help="invisp: sRGB/JPEG images -> raw, written as DNG")
     run.add_argument(

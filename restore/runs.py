@@ -177,14 +177,20 @@ def burst_groups(count: int, size: int) -> list[np.ndarray]:
     return [np.resize(np.concatenate([[0], part]), size) for part in parts]
 
 
-def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float) -> np.ndarray:
+def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, align: bool) -> np.ndarray:
     """Burst (N, H, W, C) float32 -> the network's merged reference (H, W, C) float64, one pass per frame group.
 
-    The network takes a fixed number of frames (``network.frames``); ``burst_groups`` adapts any burst length to it
-    and the groups' results are averaged, weighted by their distinct frames. The channels of a frame share its
-    kernels; the noise map comes from the reference's channel mean.
+    With ``align`` the frames are first moved onto the reference by whole pixels (``restore.ops.alignment``), so
+    that shifts larger than the kernels' reach are merged too. The network takes a fixed number of frames
+    (``network.frames``); ``burst_groups`` adapts any burst length to it and the groups' results are averaged,
+    weighted by their distinct frames. The channels of a frame share its kernels; the noise map comes from the
+    reference's channel mean.
     """
+    from restore.ops.alignment import align_whole_pixels
     from restore.ops.burst_noise import noise_level_map
+
+    if align:
+        frames, _ = align_whole_pixels(frames)
 
     burst = torch.from_numpy(frames).float().permute(0, 3, 1, 2)  # (N, C, H, W); no copy for float32
     channels = burst.shape[1]
@@ -207,14 +213,15 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     """Burst (see ``burst_frames``), frame 0 the reference -> the restored reference in the burst's dtype and layout.
 
     Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
-    estimate them (``restore.ops.burst_noise``). Classical methods restore color frames channel by channel.
+    estimate them (``restore.ops.burst_noise``). ``options["align"]`` (networks only): pre-align the frames by whole
+    pixels. Classical methods restore color frames channel by channel.
     """
     from restore.ops.burst_noise import estimate_burst_noise
 
     frames = burst_frames(source)
     read, shot = options["noise"] or estimate_burst_noise(frames.mean(axis=3))
     if restorer.network is not None:
-        restored = network_burst_merge(restorer, frames, read, shot)
+        restored = network_burst_merge(restorer, frames, read, shot, options["align"])
     else:
         channels = [
             restorer.spec.classical(frames[..., c].astype(np.float64), read, shot) for c in range(frames.shape[3])

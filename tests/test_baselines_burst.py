@@ -116,3 +116,17 @@ def test_cli_restores_a_folder_of_frames_as_one_burst(tmp_path, capsys) -> None:
     assert error(result / 65535.0, clean) < 0.6 * error(burst[0], clean)
     assert cli_main(["run", "burst-align", str(folder), "-o", str(out)]) == 0  # the output exists: skipped
     assert "1 skipped" in capsys.readouterr().out
+
+
+def test_cli_no_align_goes_to_the_burst_network_and_is_refused_elsewhere(tmp_path, capsys) -> None:
+    from restore.cli import main as cli_main
+    from restore.io import read_image, write_image
+
+    folder = tmp_path / "night"
+    folder.mkdir()
+    for index, frame in enumerate(burst_of(scene(), SHIFTED)):
+        write_image(folder / f"frame{index:02d}.png", np.round(np.clip(frame, 0, 1) * 65535).astype(np.uint16))
+    assert cli_main(["run", "kpn-burst", str(folder), "-o", str(tmp_path / "a"), "--no-align"]) == 0
+    assert read_image(tmp_path / "a" / "night.png").shape == scene().shape
+    assert cli_main(["run", "burst-average", str(folder), "-o", str(tmp_path / "b"), "--no-align"]) == 2
+    assert "takes no option align" in capsys.readouterr().err

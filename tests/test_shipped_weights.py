@@ -94,6 +94,24 @@ def test_trained_kpn_beats_the_plain_average_on_a_small_burst():
     assert ours < 0.5 * error(frames.mean(axis=0)) and ours < 0.7 * error(frames[0])
 
 
+def test_kpn_pre_alignment_merges_frames_shifted_beyond_its_kernels():
+    from pipelines.burst_data import BurstSpec, synthesize_bursts
+
+    spec = BurstSpec(size=48, max_shift=5.0, outlier_probability=0.0, outlier_shift=5.0, white_level=(1.0, 1.0))
+    with resources.as_file(resources.files("restore") / "data" / "sample.png") as path:
+        photo = restore.io.read_image(path)[: spec.crop, : spec.crop]
+    crop = torch.from_numpy(photo.mean(axis=2)).float()[None, None] / 255
+    burst = synthesize_bursts(crop, spec, torch.Generator().manual_seed(8), torch.tensor([0.02]), torch.tensor([0.06]))
+    frames, clean = burst.noisy[0, :, 0].numpy(), burst.clean[0, 0].numpy()
+
+    def error(estimate: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((estimate - clean)[8:-8, 8:-8] ** 2)))
+
+    aligned = error(restore.restore(frames, model="kpn-burst", noise=(0.02, 0.06)))
+    unaligned = error(restore.restore(frames, model="kpn-burst", noise=(0.02, 0.06), align=False))
+    assert aligned < 0.9 * unaligned  # 0.75 when written
+
+
 def test_trained_deblurring_network_sharpens_a_blurred_image(sample_crop):
     from pipelines.blur_data import blur_batch, kernel_bank
 

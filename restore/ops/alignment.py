@@ -1,0 +1,62 @@
+"""Global alignment of burst frames to the reference (frame 0) by a translation found with phase correlation.
+
+``phase_translation`` is the sub-pixel estimate (OpenCV, Hann window). ``align_whole_pixels`` moves every frame by
+the nearest whole-pixel translation: the pixels themselves are only moved, not interpolated, so each frame's noise
+keeps the statistics the burst noise model gives it, and what is left of the misalignment (at most half a pixel plus
+the estimate's error) is within the reach of a burst network's kernels.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["align_whole_pixels", "phase_translation"]
+
+
+MAX_SIDE = 2048  # the translation is global: a centre crop this large finds it, at a fraction of a 12 MP FFT
+
+
+def _even_dft_size(n: int) -> int:
+    """The largest even size <= ``n`` whose DFT OpenCV runs unpadded. (OpenCV pads to its optimal DFT size and reads
+    the peak against the padded size's half: an odd padded size biases the estimate by half a pixel.)"""
+    size = n - n % 2
+    while size > 2 and cv2.getOptimalDFTSize(size) != size:
+        size -= 2
+    return size
+
+
+def phase_translation(reference: np.ndarray, frame: np.ndarray) -> tuple[float, float]:
+    """Sub-pixel (dx, dy) that moves ``frame`` (H, W) onto ``reference`` (H, W): frame(x, y) ~ reference(x+dx, y+dy).
+
+    Estimated on a centre crop (even DFT-friendly sides, at most ``MAX_SIDE``) with a Hann window."""
+    height, width = (_even_dft_size(min(n, MAX_SIDE)) for n in reference.shape)
+    top, left = (reference.shape[0] - height) // 2, (reference.shape[1] - width) // 2
+    crop = np.s_[top : top + height, left : left + width]
+    window = cv2.createHanningWindow((width, height), cv2.CV_64F)
+    (dx, dy), _ = cv2.phaseCorrelate(frame[crop].astype(np.float64), reference[crop].astype(np.float64), window)
+    return dx, dy
+
+
+def shift_whole_pixels(frame: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``frame`` (H, W[, C]) moved by whole pixels: out(x + dx, y + dy) = frame(x, y); edges are replicated."""
+    height, width = frame.shape[:2]
+    pad = ((abs(dy), abs(dy)), (abs(dx), abs(dx))) + ((0, 0),) * (frame.ndim - 2)
+    padded = np.pad(frame, pad, mode="edge")
+    top, left = abs(dy) - dy, abs(dx) - dx
+    return padded[top : top + height, left : left + width]
+
+
+def align_whole_pixels(burst: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Burst (N, H, W, C) -> (the burst with frames 1.. moved onto frame 0 by whole pixels, each frame's (dx, dy)).
+
+    The translation of each frame is estimated on the channel mean and rounded to the nearest pixel; frames whose
+    rounded translation is zero are not copied.
+    """
+    reference = burst[0].mean(axis=-1)
+    aligned, shifts = [burst[0]], [(0, 0)]
+    for frame in burst[1:]:
+        dx, dy = (round(v) for v in phase_translation(reference, frame.mean(axis=-1)))
+        aligned.append(shift_whole_pixels(frame, dx, dy) if dx or dy else frame)
+        shifts.append((dx, dy))
+    return np.stack(aligned), shifts

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from restore.ops.alignment import align_whole_pixels, phase_translation, shift_whole_pixels
+
+
+def textured(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
+    """A smooth random texture (H, W) on about [0, 1] that phase correlation can lock on to."""
+    import cv2
+
+    noise = np.random.default_rng(seed).random((height, width))
+    return cv2.GaussianBlur(noise, (0, 0), 1.0) * 4
+
+
+@pytest.mark.parametrize("dx, dy", [(0, 0), (3, -2), (-5, 4)])
+def test_a_whole_pixel_shift_moves_the_content_and_replicates_the_edges(dx, dy):
+    frame = textured()
+    moved = shift_whole_pixels(frame, dx, dy)
+    assert moved.shape == frame.shape
+    assert np.array_equal(moved[10:-10, 10:-10], np.roll(frame, (dy, dx), axis=(0, 1))[10:-10, 10:-10])
+    if dx > 0:
+        assert np.array_equal(moved[:, 0], moved[:, dx])  # the left edge column repeated into the gap
+
+
+def test_phase_translation_finds_the_shift_that_moves_a_frame_onto_the_reference():
+    scene = textured(120, 150)
+    reference, frame = scene[10:110, 10:140], scene[8:108, 13:143]  # frame(x, y) = reference(x + 3, y - 2)
+    dx, dy = phase_translation(reference, frame)
+    assert dx == pytest.approx(3, abs=0.25) and dy == pytest.approx(-2, abs=0.25)
+
+
+def test_a_noisy_burst_is_aligned_by_whole_pixels_without_touching_the_pixels():
+    rng = np.random.default_rng(1)
+    scene = textured(140, 170)
+    offsets = [(0, 0), (4, -3), (-6, 2), (1, 5)]
+    burst = np.stack(
+        [scene[20 + dy : 120 + dy, 20 + dx : 150 + dx] + rng.normal(0, 0.05, (100, 130)) for dx, dy in offsets]
+    )[..., None].astype(np.float32)
+    aligned, shifts = align_whole_pixels(burst)
+    assert shifts == offsets  # frame n shows the scene moved by its offset; moving it back by the same aligns it
+    assert aligned.shape == burst.shape and aligned.dtype == burst.dtype
+    inner = np.s_[8:-8, 8:-8, 0]
+    for frame in aligned[1:]:  # the same scene as the reference, up to the noise (std 0.05 each)
+        assert np.std(frame[inner] - aligned[0][inner]) < 0.1
+    assert np.isin(aligned[1][inner], burst[1]).all()  # moved, not interpolated
+
+
+def test_odd_sizes_are_not_biased_by_half_a_pixel():
+    scene = textured(140, 171)
+    reference, frame = scene[20:119, 20:151], scene[22:121, 24:155]  # 99 x 131: OpenCV would pad to odd sizes
+    dx, dy = phase_translation(reference, frame)
+    assert dx == pytest.approx(4, abs=0.15) and dy == pytest.approx(2, abs=0.15)
