@@ -95,28 +95,43 @@ def models_table() -> str:
 
 
 def speed_summary() -> str:
-    """Headline speed ratios from ``benchmarks/results/speed.json``: each model's MPx/s at 512x512, its multiple of
-    CBM3D's and its fraction of the machine's convolution peak measured in the same run."""
+    """Headline speed ratios from ``benchmarks/results/speed.json``: each model's MPx/s at 512x512 in float32, its
+    multiple of CBM3D's and its fraction of the machine's convolution peak measured in the same run; where the run
+    also measured bfloat16, its rate and how far it moves the output."""
     results, meta = load_results("speed")
     if not results:
         return "No speed results yet: `python -m benchmarks.speed`."
-    data = json.loads((RESULTS_DIR / "speed.json").read_text())
-    peak = data["machine_peak"]["conv3x3_gflops"]
-    at_512 = {r["model"]: r for r in results if r["size"] == "512x512"}
-    cbm3d = at_512.get("cbm3d", {}).get("megapixels_per_second")
-    lines = ["| model | MPx/s at 512x512 | x CBM3D | % of conv peak |", "|---|---|---|---|"]
-    for name, r in sorted(at_512.items()):
+    peaks = json.loads((RESULTS_DIR / "speed.json").read_text())["machine_peaks"]
+    at_512 = [r for r in results if r["size"] == "512x512"]
+    full = {r["model"]: r for r in at_512 if r["precision"] == "float32"}
+    half = {r["model"]: r for r in at_512 if r["precision"] == "bfloat16"}
+    cbm3d = full.get("cbm3d", {}).get("megapixels_per_second")
+    peak = peaks["float32"]["conv3x3_gflops"]
+    header = "| model | MPx/s at 512x512 | x CBM3D | % of conv peak |"
+    if half:
+        header += " bf16 MPx/s | bf16 speed-up | bf16 output vs fp32 (dB) |"
+    lines = [header, "|---" * (header.count("|") - 1) + "|"]
+    for name, r in sorted(full.items()):
         rate = r["megapixels_per_second"]
         ratio = f"{rate / cbm3d:.1f}" if cbm3d else "-"
         flops = r.get("flops_per_pixel")
         fraction = f"{100 * rate * flops / 1e3 / peak:.0f}%" if flops else "-"
-        lines.append(f"| `{name}` | {rate:.3f} | {ratio} | {fraction} |")
+        line = f"| `{name}` | {rate:.3f} | {ratio} | {fraction} |"
+        if half:
+            low = half.get(name)
+            line += (
+                f" {low['megapixels_per_second']:.3f} | {low['megapixels_per_second'] / rate:.1f}x | "
+                f"{low['psnr_vs_float32']:.1f} |"
+                if low
+                else " - | - | - |"
+            )
+        lines.append(line)
+    measured_peaks = "; ".join(f"{p['device']} {precision} {p['conv3x3_gflops']:.0f}" for precision, p in peaks.items())
     lines += [
         "",
         (
             f"From `benchmarks/results/speed.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
-            f"{meta['date']}; {data['machine_peak']['device']} {data['machine_peak']['precision']}, convolution peak "
-            f"{peak:.0f} GFLOP/s measured in the same run)."
+            f"{meta['date']}; convolution peak in GFLOP/s measured in the same run: {measured_peaks})."
         ),
     ]
     large, large_meta = load_results("speed-24mp")

@@ -3,6 +3,7 @@
     python -m benchmarks.speed                                   # CPU: every model at 512^2, 1024^2 and 12 MP
     python -m benchmarks.speed --models dncnn-color cbm3d --sizes 512
     python -m benchmarks.speed --sizes 24mp --output speed-24mp  # peak memory of a 24 MP photo through every model
+    python -m benchmarks.speed --precisions fp32 bf16            # also bfloat16 on a CPU with AVX512-BF16
     PYTHONPATH=. python -m benchmarks.speed --device cuda        # on a GPU (precision auto: bf16/fp16)
 
 Each (model, size) runs in a fresh subprocess, so that the peak resident memory (CPU) or the peak allocated CUDA
@@ -13,7 +14,11 @@ whose megapixels are those of one frame (the output); the time is the ``Restorer
 inference).
 The machine's peak is measured in the same run: a 2048^3 fp32 matmul and a 3x3 64->64 convolution (channels_last,
 1x64x512x512) at the run's precision; every model's rate is also given as a fraction of that convolution rate.
-Classical baselines run at the sizes in ``--classical-sizes`` only (CBM3D needs minutes per 12 MP image).
+Classical baselines run at the sizes in ``--classical-sizes`` only (CBM3D needs minutes per 12 MP image), once.
+Each precision in ``--precisions`` gets its own rows and its own machine peak; a row in a lower precision also gives
+the PSNR of its output against the float32 output of the same input (up to 1024^2), i.e. how far the cheaper
+arithmetic moves the result. Tiling overhead: ``--tiling-model`` at ``--tiling-size`` untiled and with smaller tiles
+(same overlap as "auto"), in the first precision.
 Writes ``benchmarks/results/speed.md`` and ``.json`` (``--output`` for another stem).
 """
 
@@ -105,14 +110,23 @@ def flops_per_pixel(restorer) -> float | None:
     return counter.get_total_flops() / (64 * 64)
 
 
-def measure(name: str, size: str, device: str, precision: str, repeats: int) -> dict:
-    """Time one model at one size in this process; returns rate, peak memory and FLOPs per pixel."""
+def agreement_db(output, reference) -> float:
+    """PSNR (dB) of ``output`` against ``reference`` (arrays of one dtype; peak 255 for uint8, else 1)."""
+    peak = 255.0 if np.asarray(reference).dtype == np.uint8 else 1.0
+    output, reference = np.asarray(output, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    mse = float(np.mean((output - reference) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(peak**2 / mse)
+
+
+def measure(name: str, size: str, device: str, precision: str, repeats: int, tile: str | int | None = "auto") -> dict:
+    """Time one model at one size in this process; returns rate, peak memory and FLOPs per pixel (and, below
+    float32, the PSNR of its output against the float32 output)."""
     import restore
     from restore.runtime import tune_allocator
 
     tune_allocator()
     width, height = SIZES[size]
-    restorer = restore.load(name, device=device, precision=precision)
+    restorer = restore.load(name, device=device, precision=precision, tile=tile)
     options = {"ratio": 100} if restorer.spec.input_kind == "raw" and name != "invisp" else {}
     if restorer.spec.task == "denoise" and restorer.network is None:
         options = {"sigma": 25}
@@ -130,7 +144,7 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int) -> 
         if cuda:
             torch.cuda.synchronize()
         start = time.perf_counter()
-        restorer(image, **options)
+        output = restorer(image, **options)
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
@@ -140,6 +154,10 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int) -> 
         if cuda
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     )
+    versus_float32 = None
+    if restorer.network is not None and restorer.dtype != torch.float32 and size not in LARGE:
+        reference = restore.load(name, device=device, precision="fp32", tile=tile)(image, **options)
+        versus_float32 = agreement_db(output, reference)
     device_flops = (
         flops_per_pixel(restorer.__class__(restorer.spec, device="cpu")) if restorer.network is not None else None
     )
@@ -154,13 +172,15 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int) -> 
         "flops_per_pixel": device_flops,
         "device": str(restorer.device),
         "precision": str(restorer.dtype).removeprefix("torch."),
+        "tile": restorer.tile,
+        "psnr_vs_float32": versus_float32,
     }
 
 
-def run_isolated(name: str, size: str, device: str, precision: str, repeats: int) -> dict:
+def run_isolated(name: str, size: str, device: str, precision: str, repeats: int, tile="auto") -> dict:
     code = (
         "import json; from benchmarks.speed import measure; "
-        f"print(json.dumps(measure({name!r}, {size!r}, {device!r}, {precision!r}, {repeats})))"
+        f"print(json.dumps(measure({name!r}, {size!r}, {device!r}, {precision!r}, {repeats}, {tile!r})))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if result.returncode:
@@ -203,7 +223,16 @@ def machine_peak(device: str, precision: str) -> dict:
     }
 
 
-def markdown(rows: list[dict], peak: dict, meta: dict) -> str:
+def conv_fraction(row: dict, peaks: dict) -> str:
+    """A learned model's achieved GFLOP/s as a percentage of the convolution peak at its precision."""
+    flops = row["flops_per_pixel"]
+    if not flops:
+        return "-"
+    achieved = row["megapixels_per_second"] * flops / 1e3  # GFLOP/s
+    return f"{100 * achieved / peaks[row['precision']]['conv3x3_gflops']:.0f}%"
+
+
+def markdown(rows: list[dict], tiling: list[dict], peaks: dict, meta: dict) -> str:
     lines = [
         "# Speed",
         "",
@@ -211,26 +240,43 @@ def markdown(rows: list[dict], peak: dict, meta: dict) -> str:
         "",
         f"- command: `{meta['command']}`",
         f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
-        (
-            f"- machine peak ({peak['device']}, {peak['precision']}): matmul {peak['matmul_gflops']:.0f} GFLOP/s, "
-            f"3x3 convolution {peak['conv3x3_gflops']:.0f} GFLOP/s"
-        ),
+    ]
+    lines += [
+        f"- machine peak ({peak['device']}, {precision}): matmul {peak['matmul_gflops']:.0f} GFLOP/s, "
+        f"3x3 convolution {peak['conv3x3_gflops']:.0f} GFLOP/s"
+        for precision, peak in peaks.items()
+    ]
+    lines += [
         "",
-        "| model | size | device | precision | MPx/s | s/image | peak memory (GB) | GFLOP per MPx | % of conv peak |",
-        "|---|---|---|---|---|---|---|---|---|",
+        (
+            "| model | size | device | precision | MPx/s | s/image | peak memory (GB) | GFLOP per MPx "
+            "| % of conv peak | PSNR vs float32 (dB) |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        flops = r["flops_per_pixel"]
-        if flops:
-            achieved = r["megapixels_per_second"] * flops / 1e3  # GFLOP/s
-            fraction = f"{100 * achieved / peak['conv3x3_gflops']:.0f}%"
-            per_mpx = f"{flops / 1e3:.0f}"
-        else:
-            fraction = per_mpx = "-"
+        per_mpx = f"{r['flops_per_pixel'] / 1e3:.0f}" if r["flops_per_pixel"] else "-"
+        versus = r.get("psnr_vs_float32")
         lines.append(
             f"| {r['model']} | {r['size']} | {r['device']} | {r['precision']} | {r['megapixels_per_second']:.3f} | "
-            f"{r['seconds']:.2f} | {r['peak_memory_gb']:.2f} ({r['memory_kind']}) | {per_mpx} | {fraction} |"
+            f"{r['seconds']:.2f} | {r['peak_memory_gb']:.2f} ({r['memory_kind']}) | {per_mpx} | "
+            f"{conv_fraction(r, peaks)} | {'-' if versus is None else f'{versus:.1f}'} |"
         )
+    if tiling:
+        untiled = next((r for r in tiling if r["tile"] is None), tiling[0])
+        lines += [
+            "",
+            "## Tiling overhead",
+            "",
+            "| model | size | precision | tile | MPx/s | time vs untiled | peak memory (GB) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in tiling:
+            lines.append(
+                f"| {r['model']} | {r['size']} | {r['precision']} | {r['tile'] or 'off'} | "
+                f"{r['megapixels_per_second']:.3f} | {100 * r['seconds'] / untiled['seconds']:.0f}% | "
+                f"{r['peak_memory_gb']:.2f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -240,24 +286,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=["512", "1024", "12mp"])
     parser.add_argument("--classical-sizes", nargs="+", choices=list(SIZES), default=["512"])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--precisions", nargs="+", default=["auto"], help="auto, fp32, fp16 (GPU) or bf16")
+    parser.add_argument("--tiling-model", default="dncnn-color", help="model of the tiling-overhead rows ('' skips)")
+    parser.add_argument("--tiling-size", choices=list(SIZES), default="1024")
+    parser.add_argument("--tiles", nargs="+", type=int, default=[512, 256], help="tile sizes of the tiling rows")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", default="speed", help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
     import restore
 
     meta = provenance("python -m benchmarks.speed " + shlex.join(sys.argv[1:] if argv is None else argv))
-    peak = machine_peak(args.device, args.precision)
-    print(peak)
+    peaks = {}
+    for precision in args.precisions:
+        peak = machine_peak(args.device, precision)
+        peaks[peak["precision"]] = peak
+        print(peak)
     rows = []
-    for name in args.models:
-        classical = restore.registry.get_spec(name).build is None
-        for size in args.classical_sizes if classical else args.sizes:
-            row = run_isolated(name, size, args.device, args.precision, args.repeats)
-            rows.append(row)
-            print(f"{name:22} {row['size']:10} {row['megapixels_per_second']:.3f} MPx/s {row['peak_memory_gb']:.2f} GB")
+    for index, precision in enumerate(args.precisions):
+        for name in args.models:
+            classical = restore.registry.get_spec(name).build is None
+            if classical and index:
+                continue  # the baselines do not use torch's precision: measured once
+            for size in args.classical_sizes if classical else args.sizes:
+                row = run_isolated(name, size, args.device, precision, args.repeats)
+                rows.append(row)
+                print(f"{name:22} {row['size']:10} {row['precision']:8} {row['megapixels_per_second']:.3f} MPx/s")
+    tiling = []
+    if args.tiling_model:
+        for tile in [None, *args.tiles]:
+            tiling.append(run_isolated(args.tiling_model, args.tiling_size, args.device, args.precisions[0], 3, tile))
+            print(f"tile {tile}: {tiling[-1]['megapixels_per_second']:.3f} MPx/s")
     md, js = write_results(
-        args.output, markdown(rows, peak, meta), {"meta": meta, "machine_peak": peak, "results": rows}
+        args.output,
+        markdown(rows, tiling, peaks, meta),
+        {"meta": meta, "machine_peaks": peaks, "results": rows, "tiling": tiling},
     )
     print(f"wrote {md} and {js}")
 
