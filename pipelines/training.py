@@ -79,7 +79,7 @@ def native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 convolutions natively (a CUDA GPU, or a CPU with AVX512-BF16)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and torch.cpu._is_avx512_bf16_supported()
+    return device.type == "cpu" and getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
 
 
 def mixed_precision(device: torch.device, precision: str) -> torch.autocast:
