@@ -12,7 +12,9 @@ very same noisy arrays. Classical baselines are slow here (BM3D ~5 s, CBM3D ~13 
 per-image quality is cached in ``benchmarks/cache/denoise-<method>.json`` keyed by set, image, sigma and seed; their
 times are always measured again in the current run, on the first ``--timed-images`` of each set.
 The held-out sets ``skimage`` and ``skimage-gray`` are five photographs that are not in shared/ (see
-``benchmarks.common.HELDOUT``), in color and in gray. Writes ``benchmarks/results/denoise.md`` and ``.json``.
+``benchmarks.common.HELDOUT``), in color and in gray. Writes ``benchmarks/results/denoise.md`` and ``.json``, and
+``denoise.png``: a crop of the first image of the first set at the sigma nearest 25 (the most textured 160x160
+window), noisy / best classical baseline / our best model / clean, left to right.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ def noise_seed(test_set: str, image: str, sigma: float) -> int:
 
 def default_methods(test_set: str) -> list[str]:
     if test_set in COLOR_SETS:
-        return ["dncnn-color", "cbm3d"]
-    return ["dncnn-gray-15", "dncnn-gray-25", "dncnn-gray-50", "dncnn-gray", "bm3d"]
+        return ["dncnn-color", "cbm3d", "nlmeans"]
+    return ["dncnn-gray-15", "dncnn-gray-25", "dncnn-gray-50", "dncnn-gray", "bm3d", "nlmeans"]
 
 
 def runs_at(method: str, sigma: float) -> bool:
@@ -73,8 +75,11 @@ def runs_at(method: str, sigma: float) -> bool:
     return level is None or level == sigma
 
 
-def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: float, timed_images: int) -> dict:
-    """Mean PSNR/SSIM and seconds per image of one method on one set at one sigma; per-image rows included.
+def evaluate(
+    method: str, restorer, test_set: str, paths: list[Path], sigma: float, timed_images: int
+) -> tuple[dict, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Mean PSNR/SSIM and seconds per image of one method on one set at one sigma, per-image rows included; and the
+    first image as (clean, noisy, restored) uint8 (it is always run: ``timed_images`` is at least 1).
 
     Quality of cached (classical) methods comes from the cache when present, but their first ``timed_images``
     images are always run again, so that every time in the table is measured in this run on this machine.
@@ -96,6 +101,8 @@ def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: flo
         start = time.perf_counter()
         out = to_uint8(restorer(noisy, sigma=sigma))
         seconds.append(time.perf_counter() - start)
+        if index == 0:
+            first = (clean, to_uint8(noisy), out)
         row = {
             "image": path.name,
             "psnr": psnr(out, clean),
@@ -106,7 +113,7 @@ def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: flo
         if method in CACHED_METHODS:
             cache[key] = row
             save_cache("denoise", method, cache)
-    return {
+    summary = {
         "psnr": float(np.mean([r["psnr"] for r in rows])),
         "ssim": float(np.mean([r["ssim"] for r in rows])),
         "seconds_per_image": float(np.mean(seconds)),
@@ -114,6 +121,24 @@ def evaluate(method: str, restorer, test_set: str, paths: list[Path], sigma: flo
         "images": len(rows),
         "rows": rows,
     }
+    return summary, first
+
+
+def figure(examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], size: int = 160) -> np.ndarray:
+    """Noisy / best classical / best learned / clean crops side by side, from ``evaluate``'s first images of one set
+    at one sigma (method -> (clean, noisy, restored)); the most textured ``size`` x ``size`` window of the clean
+    image (largest standard deviation, on a grid of ``size // 4``)."""
+
+    def best(learned: bool) -> str:
+        methods = [m for m in examples if (restore.registry.get_spec(m).build is not None) == learned]
+        return max(methods, key=lambda m: psnr(examples[m][2], examples[m][0]))
+
+    clean, noisy, _ = next(iter(examples.values()))
+    height, width = clean.shape[:2]
+    windows = [(t, l) for t in range(0, height - size + 1, size // 4) for l in range(0, width - size + 1, size // 4)]
+    top, left = max(windows, key=lambda w: float(clean[w[0] : w[0] + size, w[1] : w[1] + size].std()))
+    panels = [noisy, examples[best(False)][2], examples[best(True)][2], clean]
+    return np.concatenate([panel[top : top + size, left : left + size] for panel in panels], axis=1)
 
 
 def markdown_table(results: list[dict], meta: dict) -> str:
@@ -152,22 +177,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timed-images", type=int, default=2, help="images per set that cached baselines rerun")
     parser.add_argument("--output", default="denoise", help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
+    if args.timed_images < 1:
+        parser.error("--timed-images must be at least 1 (the figure and every time come from rerun images)")
     tune_allocator()
     meta = provenance("python -m benchmarks.denoise " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers, results = {}, []
+    restorers, results, examples = {}, [], {}
+    figure_sigma = min(args.sigmas, key=lambda sigma: abs(sigma - 25))
     for test_set in args.sets:
         paths = test_images(args.test_dir, HELDOUT if test_set == GRAY_HELDOUT else test_set, args.limit)
         for method in args.methods or default_methods(test_set):
             if method not in restorers:
                 restorers[method] = restore.load(method, device=args.device)
             for sigma in filter(lambda sigma: runs_at(method, sigma), args.sigmas):
-                summary = evaluate(method, restorers[method], test_set, paths, sigma, args.timed_images)
+                summary, first = evaluate(method, restorers[method], test_set, paths, sigma, args.timed_images)
                 results.append({"set": test_set, "sigma": sigma, "method": method, **summary})
+                if test_set == args.sets[0] and sigma == figure_sigma:
+                    examples[method] = first
                 print(
                     f"{test_set:9} sigma {sigma:4g} {method:12} {summary['psnr']:.2f} dB "
                     f"{summary['ssim']:.4f} {summary['seconds_per_image']:.2f} s/image"
                 )
     md, js = write_results(args.output, markdown_table(results, meta), {"meta": meta, "results": results})
+    kinds = {restore.registry.get_spec(m).build is not None for m in examples}
+    if kinds == {True, False}:  # a learned model and a baseline to compare
+        restore.io.write_image(md.with_suffix(".png"), figure(examples))
     print(f"wrote {md} and {js}")
 
 
