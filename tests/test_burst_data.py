@@ -114,7 +114,7 @@ def test_a_fixed_size_network_merges_bursts_of_any_length(count: int, channels: 
     levels = np.random.default_rng(0).uniform(0.2, 0.8, size=(count, 1, 1, channels))
     frames = np.broadcast_to(levels, (count, 32, 32, channels)).astype(np.float32)  # flat frames, distinct levels
     with torch.no_grad():
-        merged = network_burst_merge(restorer, frames, read=0.01, shot=0.02)
+        merged = network_burst_merge(restorer, frames, read=0.01, shot=0.02, align=False)
     assert merged.shape == (32, 32, channels) and merged.dtype == np.float64
     groups = burst_groups(count, 4)  # the untrained network weighs each group's frames nearly equally
     expected = sum(len(set(g.tolist())) * frames[g].mean(axis=0) for g in groups) / sum(
