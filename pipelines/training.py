@@ -85,8 +85,8 @@ def native_bfloat16(device: torch.device) -> bool:
 def mixed_precision(device: torch.device, precision: str) -> torch.autocast:
     """The autocast context of a training step: bfloat16 compute with float32 weights, or plain float32.
 
-    ``precision`` is "float32", "bfloat16" or "auto" (bfloat16 where ``native_bfloat16``: on this project's AVX512-BF16
-    CPU it halves the time of a DnCNN step)."""
+    ``precision`` is "float32", "bfloat16" or "auto" (bfloat16 where ``native_bfloat16``; what it saves per step is
+    measured by ``benchmarks.training_speed``)."""
     if precision not in ("auto", "float32", "bfloat16"):
         raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
     enabled = precision == "bfloat16" or (precision == "auto" and native_bfloat16(device))
