@@ -181,7 +181,8 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, 
     """Burst (N, H, W, C) float32 -> the network's merged reference (H, W, C) float64, one pass per frame group.
 
     With ``align`` the frames are first moved onto the reference by whole pixels (``restore.ops.alignment``), so
-    that shifts larger than the kernels' reach are merged too. The network takes a fixed number of frames
+    that shifts larger than the kernels' reach are merged too; that happens in place in ``frames`` when it is
+    writeable (``run_burst`` passes its own converted copy), so a large burst is not held twice. The network takes a fixed number of frames
     (``network.frames``); ``burst_groups`` adapts any burst length to it and the groups' results are averaged,
     weighted by their distinct frames. The channels of a frame share its kernels; the noise map comes from the
     reference's channel mean.
@@ -190,7 +191,8 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, 
     from restore.ops.burst_noise import noise_level_map
 
     if align:
-        frames, _ = align_whole_pixels(frames)
+        frames = frames if frames.flags.writeable else frames.copy()
+        align_whole_pixels(frames)
 
     burst = torch.from_numpy(frames).float().permute(0, 3, 1, 2)  # (N, C, H, W); no copy for float32
     channels = burst.shape[1]
