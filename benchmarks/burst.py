@@ -61,6 +61,11 @@ def gain_noise(gain: float) -> tuple[float, float]:
     return 10 ** (-2.4 + math.log10(gain)), 10 ** (-1.6 + 0.2 * math.log2(gain))
 
 
+def model_and_options(method: str) -> tuple[str, dict]:
+    """The registered model behind a benchmark method and the options it is called with (``VARIANTS``)."""
+    return VARIANTS.get(method, (method, {}))
+
+
 def display(linear: np.ndarray) -> np.ndarray:
     """Linear gray on [0, 1] -> sRGB uint8."""
     return to_uint8(srgb_from_linear(torch.from_numpy(np.clip(linear, 0.0, 1.0)).float()).numpy())
@@ -100,7 +105,7 @@ def run(methods, restorers, test_set, paths, gain, shift_factor, timed_images, f
                 rows[method].append(cache[key])
                 continue
             start = time.perf_counter()
-            estimate = restorers[method](noisy, noise=(read, shot), **VARIANTS.get(method, ("", {}))[1])
+            estimate = restorers[method](noisy, noise=(read, shot), **model_and_options(method)[1])
             seconds[method].append(time.perf_counter() - start)
             rows[method].append({"image": path.name, **score(estimate, clean)})
             outputs[method] = estimate
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", default="burst", help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
     meta = provenance("python -m benchmarks.burst " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers = {m: restore.load(VARIANTS.get(m, (m,))[0]) for m in args.methods}
+    restorers = {m: restore.load(model_and_options(m)[0]) for m in args.methods}
     results, figure = [], []
     for test_set in args.sets:
         paths = test_images(args.test_dir, test_set, args.limit)
