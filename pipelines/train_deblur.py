@@ -27,7 +27,6 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
-    mixed_precision,
     run_command,
     start_run,
 )
@@ -112,16 +111,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
     run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         clean, blurred = sample_batch(bank, kernels, cfg, generator)
-        with mixed_precision(device, cfg.precision):
-            loss = multiscale_loss(model, clean, blurred.contiguous(memory_format=torch.channels_last))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        run.advance()
-        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        blurred = blurred.contiguous(memory_format=torch.channels_last)
+        run.optimize(cosine_learning_rate(run.step, cfg.steps, cfg.lr), multiscale_loss, model, clean, blurred)
     run.finish()
 
     validation = validate(model, crops, device)

@@ -29,7 +29,6 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
-    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -95,6 +94,12 @@ def sample_sigmas(recipe: DnCNNRecipe, batch: int, generator: torch.Generator, d
     return (low + (high - low) * u) / 255.0
 
 
+def residual_loss(model: DnCNN, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of the denoised batch (B, C, H, W) against the clean one: the paper's residual loss, as
+    the model subtracts its predicted noise from ``noisy``."""
+    return F.mse_loss(model(noisy).float(), clean)
+
+
 @torch.inference_mode()
 def validate(model: DnCNN, crops: list[np.ndarray], sigmas: tuple[float, ...], device: torch.device) -> dict:
     """Mean PSNR (protocol of DESIGN.md) on held-out crops per sigma, with fixed seeds."""
@@ -130,17 +135,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
     run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(cfg, run.step)
         clean = sample_batch(bank, cfg, generator).contiguous(memory_format=torch.channels_last)
         noisy = add_gaussian_noise(clean, sample_sigmas(recipe, cfg.batch, generator, device), generator=generator)
-        with mixed_precision(device, cfg.precision):
-            loss = F.mse_loss(model(noisy).float(), clean)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        run.advance()
-        run.report(loss, learning_rate(cfg, run.step), every=500)
+        run.optimize(learning_rate(cfg, run.step), residual_loss, model, noisy, clean, report_every=500)
     run.finish()
 
     validation = validate(model, crops, recipe.validation_sigmas, device)

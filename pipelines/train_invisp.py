@@ -35,7 +35,6 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
-    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -135,17 +134,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
     run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         raw, srgb, jpeg = sample_batch(bank, cfg, generator)
-        with mixed_precision(device, cfg.precision):
-            loss = loss_function(model, raw, srgb, jpeg, cfg.raw_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        run.advance()
-        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        learning_rate = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
+        run.optimize(learning_rate, loss_function, model, raw, srgb, jpeg, cfg.raw_weight, clip_grad_norm=1.0)
     run.finish()
 
     validation = validate(model, pairs, device)

@@ -29,7 +29,6 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
-    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -114,16 +113,10 @@ def train(cfg: TrainConfig, command: str) -> Path:
     run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         burst = synthesize_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator)
-        with mixed_precision(device, cfg.precision):
-            loss = loss_function(model, burst, run.step, cfg.anneal)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        run.advance()
-        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        run.optimize(
+            cosine_learning_rate(run.step, cfg.steps, cfg.lr), loss_function, model, burst, run.step, cfg.anneal
+        )
     run.finish()
 
     validation = validate(model, crops, spec, device)

@@ -30,7 +30,6 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
-    mixed_precision,
     random_dihedral,
     run_command,
     start_run,
@@ -110,17 +109,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
     run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
         clean = sample_clean(bank, cfg, generator)
         raws = synthesize_dark_raws(clean, random_ratios(cfg.batch, generator=generator, device=device), generator)
-        with mixed_precision(device, cfg.precision):
-            loss = loss_function(model, clean, raws)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        run.advance()
-        run.report(loss, cosine_learning_rate(run.step, cfg.steps, cfg.lr))
+        run.optimize(cosine_learning_rate(run.step, cfg.steps, cfg.lr), loss_function, model, clean, raws)
     run.finish()
 
     validation = validate(model, crops, device)

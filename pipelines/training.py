@@ -134,7 +134,7 @@ class ResumableRun:
     """Step counting, time limit, periodic checkpoints and session records of one training run.
 
     On creation the model and optimizer are restored from ``state_path`` if it exists; otherwise the model starts
-    from the weights file ``init`` where given. Call ``running()`` before and ``advance()`` after every step,
+    from the weights file ``init`` where given. Call ``running()`` before every step and ``optimize()`` for it,
     ``finish()`` at the end; ``record()`` gives the card's training section.
     """
 
@@ -151,8 +151,10 @@ class ResumableRun:
         minutes: float,
         checkpoint_minutes: float,
         init: Path | None = None,
+        precision: str = "float32",
     ) -> None:
         self.state_path, self.model, self.optimizer = Path(state_path), model, optimizer
+        self.device, self.precision = device, precision
         self.steps, self.minutes, self.checkpoint_minutes = steps, minutes, checkpoint_minutes
         self.step, self.info = 0, {"seconds": 0.0, "sessions": []}
         if self.state_path.exists():
@@ -183,7 +185,31 @@ class ResumableRun:
             minutes=cfg.minutes,
             checkpoint_minutes=cfg.checkpoint_minutes,
             init=cfg.init,
+            precision=cfg.precision,
         )
+
+    def optimize(
+        self,
+        learning_rate: float,
+        loss_function: Callable[..., torch.Tensor],
+        *inputs,
+        clip_grad_norm: float | None = None,
+        report_every: int = 100,
+    ) -> None:
+        """One training step at ``learning_rate``: the loss ``loss_function(*inputs)`` (a scalar tensor, computed in
+        the run's precision, see ``mixed_precision``), its gradient (norm clipped to ``clip_grad_norm`` where given),
+        the optimizer's step; then the step is counted and its loss reported."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+        with mixed_precision(self.device, self.precision):
+            loss = loss_function(*inputs)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), clip_grad_norm)
+        self.optimizer.step()
+        self.advance()
+        self.report(loss, learning_rate, every=report_every)
 
     def report(self, loss: torch.Tensor, lr: float, every: int = 100) -> None:
         """Count a step's loss (a scalar tensor, read only when printed, so a GPU step does not wait for it); print
