@@ -35,13 +35,11 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
-    RESULTS_DIR,
     load_cache,
     provenance,
-    quality_report,
     save_cache,
     test_images,
-    write_results,
+    write_quality_results,
 )
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.metrics import psnr, ssim, to_uint8
@@ -155,14 +153,16 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"{test_set:8} gain {r['gain']:14} {r['method']:14} {r['psnr']:.2f} dB {r['seconds_per_burst']:.2f} s"
                 )
-    if figure:
-        restore.io.write_image(RESULTS_DIR / f"{args.output}.png", figure[0])
-    md, js = write_results(
+    md, js = write_quality_results(
         args.output,
-        quality_report(
-            "Burst denoising", "burst.py", PUBLISHED, meta, results, "gain", ("s/burst", "seconds_per_burst")
-        ),
-        {"meta": meta, "published": PUBLISHED, "results": results},
+        figure[0] if figure else None,
+        title="Burst denoising",
+        script="burst.py",
+        published=PUBLISHED,
+        meta=meta,
+        results=results,
+        setting="gain",
+        seconds=("s/burst", "seconds_per_burst"),
     )
     print(f"wrote {md} and {js}")
 

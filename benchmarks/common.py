@@ -8,8 +8,10 @@ import platform
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 
+import restore.io
 from pipelines.model_card import git_commit
 from restore.io.atomic import write_atomic
 
@@ -110,6 +112,15 @@ def write_results(stem: str, markdown: str, data: dict) -> tuple[Path, Path]:
     for path, text in zip(paths, (markdown, json.dumps(data, indent=2) + "\n")):
         write_atomic(path, text)
     return paths
+
+
+def write_quality_results(stem: str, figure: np.ndarray | None, **report) -> tuple[Path, Path]:
+    """Write a quality benchmark's ``<stem>.md`` (``quality_report(**report)``) and ``<stem>.json`` (its meta,
+    published reference and results), and its figure (an HxWx3 uint8 image) as ``<stem>.png`` where given."""
+    if figure is not None:
+        restore.io.write_image(RESULTS_DIR / f"{stem}.png", figure)
+    data = {key: report[key] for key in ("meta", "published", "results")}
+    return write_results(stem, quality_report(**report), data)
 
 
 def cache_path(benchmark: str, method: str) -> Path:

@@ -32,11 +32,9 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     REPO,
-    RESULTS_DIR,
     provenance,
-    quality_report,
     test_images,
-    write_results,
+    write_quality_results,
 )
 from pipelines.blur_data import blur_batch, kernel_bank
 from restore.metrics import psnr, ssim, to_uint8
@@ -157,14 +155,16 @@ def main(argv: list[str] | None = None) -> None:
         results += run_gopro(args.deblur_dir, args.methods, restorers)
         for r in results[-len([m for m in args.methods if m not in NON_BLIND]) :]:
             print(f"GoPro {r['method']:15} {r['psnr']:.2f} dB {r['seconds_per_image']:.2f} s")
-    if figure:
-        restore.io.write_image(RESULTS_DIR / f"{args.output}.png", figure[0])
-    md, js = write_results(
+    md, js = write_quality_results(
         args.output,
-        quality_report(
-            "Motion deblurring", "deblur.py", PUBLISHED, meta, results, "kernels", ("s/image", "seconds_per_image")
-        ),
-        {"meta": meta, "published": PUBLISHED, "results": results},
+        figure[0] if figure else None,
+        title="Motion deblurring",
+        script="deblur.py",
+        published=PUBLISHED,
+        meta=meta,
+        results=results,
+        setting="kernels",
+        seconds=("s/image", "seconds_per_image"),
     )
     print(f"wrote {md} and {js}")
 
