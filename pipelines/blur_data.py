@@ -9,14 +9,13 @@ standard deviation U(0, 2%) and quantized to 8 bits in sRGB, as a camera would s
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from restore.io.atomic import write_atomic
+from pipelines.array_cache import cached_array
 from restore.ops.blur import blur, motion_kernel, random_trajectory
 from restore.ops.color import linear_from_srgb, srgb_from_linear
 
@@ -37,15 +36,7 @@ def kernel_bank(count: int, seed: int) -> np.ndarray:
 
 def cached_kernel_bank(cache_dir: Path, count: int = 4000, seed: int = 0) -> np.ndarray:
     """``kernel_bank`` cached as ``.npy`` in ``cache_dir``."""
-    path = Path(cache_dir) / f"motion_kernels_{count}_{seed}.npy"
-    if path.exists():
-        return np.load(path)
-    bank = kernel_bank(count, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.save(buffer, bank)
-    write_atomic(path, buffer.getvalue())
-    return bank
+    return cached_array(Path(cache_dir) / f"motion_kernels_{count}_{seed}.npy", lambda: kernel_bank(count, seed))
 
 
 def blur_batch(clean: Tensor, kernels: Tensor, noise: Tensor, generator: torch.Generator | None = None) -> Tensor:

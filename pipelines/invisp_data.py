@@ -16,7 +16,6 @@ artefacts of the originals.
 from __future__ import annotations
 
 import hashlib
-import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,9 @@ import cv2
 import numpy as np
 import torch
 
+from pipelines.array_cache import cached_arrays
 from pipelines.photos import cut_patches, read_photo
 from restore.io import CFA, write_dng
-from restore.io.atomic import write_atomic
 from restore.io.raw import XYZ_FROM_SRGB
 from restore.ops.bayer import mosaic_rgb
 from restore.ops.unprocess import CAMERA_FROM_XYZ, Camera, unprocess
@@ -123,12 +122,4 @@ def cached_pair_bank(photos: list[Path], cache_dir: Path, long_side: int = 384, 
     """``build_pair_bank``, cached as one ``.npz`` in ``cache_dir`` keyed by the photo list and the settings."""
     key = hashlib.sha1(repr((sorted(p.name for p in photos), long_side, draws, seed)).encode()).hexdigest()[:12]
     path = Path(cache_dir) / f"invisp_pairs_{key}.npz"
-    if path.exists():
-        with np.load(path) as data:
-            return {kind: data[kind] for kind in data.files}
-    bank = build_pair_bank(photos, long_side, draws, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.savez(buffer, **bank)
-    write_atomic(path, buffer.getvalue())
-    return bank
+    return cached_arrays(path, lambda: build_pair_bank(photos, long_side, draws, seed))

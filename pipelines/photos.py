@@ -7,14 +7,13 @@ to a GPU machine (it is plain uint8 data, no image library is needed there).
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from restore.io.atomic import write_atomic
+from pipelines.array_cache import cached_array
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 DEFAULT_TRAIN_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
@@ -102,14 +101,7 @@ def cached_patch_bank(photos: list[Path], spec: BankSpec, cache_dir: Path) -> np
     """``build_patch_bank``, cached in ``cache_dir`` under a key of the photo list and the spec."""
     key = hashlib.sha1(repr((sorted(p.name for p in photos), spec)).encode()).hexdigest()[:12]
     path = Path(cache_dir) / f"patches_c{spec.channels}_p{spec.patch}_{key}.npy"
-    if path.exists():
-        return np.load(path)
-    bank = build_patch_bank(photos, spec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.save(buffer, bank)
-    write_atomic(path, buffer.getvalue())
-    return bank
+    return cached_array(path, lambda: build_patch_bank(photos, spec))
 
 
 def validation_crops(photos: list[Path], channels: int, size: int = 256, long_side: int = 720) -> list[np.ndarray]:

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 import restore
 import restore.api
+from pipelines.array_cache import cached_array, cached_arrays
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.pack_photos import pack_photos
 from pipelines.photos import split_photos
@@ -118,3 +119,28 @@ def test_learning_rate_decays_from_the_recipe_peak():
     assert learning_rate(cfg, 0) == pytest.approx(3e-4)
     assert learning_rate(cfg, 100) == pytest.approx(3e-6)
     assert learning_rate(replace(cfg, lr=1e-3), 0) == pytest.approx(1e-3)
+
+
+def test_a_cached_bank_is_built_once_and_read_back_equal(tmp_path):
+    calls = []
+
+    def build_patches():
+        calls.append("patches")
+        return np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+
+    def build_pairs():
+        calls.append("pairs")
+        return {"raw": np.ones((2, 4), np.uint16), "srgb": np.zeros((2, 4, 3), np.uint8)}
+
+    first = cached_array(tmp_path / "banks" / "patches.npy", build_patches)
+    again = cached_array(tmp_path / "banks" / "patches.npy", build_patches)
+    pairs = cached_arrays(tmp_path / "pairs.npz", build_pairs)
+    pairs_again = cached_arrays(tmp_path / "pairs.npz", build_pairs)
+    assert calls == ["patches", "pairs"]
+    np.testing.assert_array_equal(again, first)
+    assert again.dtype == np.uint8
+    assert pairs_again.keys() == pairs.keys()
+    for name in pairs:
+        np.testing.assert_array_equal(pairs_again[name], pairs[name])
+        assert pairs_again[name].dtype == pairs[name].dtype
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["banks", "pairs.npz", "patches.npy"]  # no temporaries
