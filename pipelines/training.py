@@ -4,6 +4,7 @@ minutes, a record of each session) that a later session or a GPU run continues."
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shlex
 import sys
@@ -62,6 +63,24 @@ def cosine_learning_rate(step: int, steps: int, peak: float, final_fraction: flo
     progress = min(step / steps, 1.0)
     floor = peak * final_fraction
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
+
+
+def weights_lineage(weights: Path) -> list[dict]:
+    """The training history of the weights file ``weights``, read from its model card beside it (``<stem>.json``):
+    one entry for it (steps, seconds, sessions) followed by the lineage it was itself started from; empty without a
+    card."""
+    card_path = Path(weights).with_suffix(".json")
+    if not card_path.is_file():
+        return []
+    training = json.loads(card_path.read_text()).get("training", {})
+    entry = {
+        "weights": Path(weights).name,
+        "sha256": file_sha256(weights),
+        "steps_done": training.get("steps_done"),
+        "train_seconds": training.get("train_seconds"),
+        "sessions": training.get("sessions", []),
+    }
+    return [entry, *training.get("lineage", [])]
 
 
 def random_dihedral(generator: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -163,6 +182,7 @@ class ResumableRun:
         elif init is not None:
             model.load_state_dict(load_file(init))
             self.info["initialized_from"] = f"{Path(init).name} (sha256 {file_sha256(init)[:16]})"
+            self.info["lineage"] = weights_lineage(init)
             print(f"starting from the weights {self.info['initialized_from']}")
         self.config = {key: str(value) for key, value in config.items()}
         self.session = {"command": command, "device": hardware_description(device), "start_step": self.step}
@@ -251,9 +271,11 @@ class ResumableRun:
             self.save()
 
     def record(self) -> dict:
-        """The model card's training section: the latest config, steps, time, sessions and commit."""
+        """The model card's training section: the latest config, steps, time, sessions and commit; for a run started
+        from other weights, their training history (``lineage``, newest first) and the steps of the whole chain."""
         config = self.info.get("config", self.config)
         planned = int(config["steps"])
+        lineage = self.info.get("lineage", [])
         return {
             "config": config,
             "steps_done": self.step,
@@ -263,4 +285,6 @@ class ResumableRun:
             "train_seconds": round(self.info["seconds"], 1),
             "sessions": self.info["sessions"],
             "commit": git_commit(),
+            "lineage": lineage,
+            "steps_including_lineage": self.step + sum(entry["steps_done"] or 0 for entry in lineage),
         }

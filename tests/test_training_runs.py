@@ -89,6 +89,10 @@ def test_a_new_run_starts_from_exported_weights_and_says_so(photo_folder, tmp_pa
         module.train(replace(base, steps=0, init=weights, weights_dir=tmp_path / "b"), "second").read_text()
     )
     assert card["training"]["initialized_from"].startswith(f"{weights.name} (sha256 ")
+    (parent,) = card["training"]["lineage"]  # the first run's history, read from its card
+    assert (parent["weights"], parent["steps_done"]) == (weights.name, 2)
+    assert [s["command"] for s in parent["sessions"]] == ["first"]
+    assert card["training"]["steps_including_lineage"] == 2
     exported = load_file(tmp_path / "b" / card["weights"])
     assert all(np.array_equal(exported[k], v) for k, v in load_file(weights).items())
 
