@@ -42,7 +42,11 @@ def training_status(card: dict | None) -> str:
     training = (card or {}).get("training", {})
     status = f"{training.get('steps_done', 0)} of {training.get('steps_planned', '?')} steps"
     status += "" if training.get("complete") else " (partial)"
-    hardware = {session["device"] for session in training.get("sessions", [])}
+    lineage = training.get("lineage", [])
+    if lineage:
+        status += f", started from weights trained {training['steps_including_lineage'] - training['steps_done']} steps"
+    sessions = [s for entry in [training, *lineage] for s in entry.get("sessions", [])]
+    hardware = {session["device"] for session in sessions}
     return status + (f", {', '.join(sorted(hardware))}" if hardware else "")
 
 
