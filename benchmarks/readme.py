@@ -28,6 +28,7 @@ HEADLINES = {
     "deblur": ("deblur", "kernels", "levin", "deblur with the Levin kernels"),
 }
 LEVEL_RESULTS = "denoise-levels"  # the per-level denoisers at sigma 15 and 50; they are shown at their own sigma
+COLOR_LEVEL_RESULTS = "denoise-color-levels"  # the color denoisers at sigma 15 and 50, linked below the table
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -87,7 +88,11 @@ def models_table() -> str:
         )
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {', '.join(scores) or '-'} |")
     lines.append("")
-    stems = [*((task, stem) for task, (stem, *_) in HEADLINES.items()), ("denoise, sigma 15/50", LEVEL_RESULTS)]
+    stems = [
+        *((task, stem) for task, (stem, *_) in HEADLINES.items()),
+        ("denoise, sigma 15/50", LEVEL_RESULTS),
+        ("denoise in color, sigma 15/50", COLOR_LEVEL_RESULTS),
+    ]
     for task, stem in [*stems, ("isp", "invisp")]:
         _, meta = load_results(stem)
         if meta:
