@@ -79,6 +79,7 @@ def weights_lineage(weights: Path) -> list[dict]:
         "steps_done": training.get("steps_done"),
         "train_seconds": training.get("train_seconds"),
         "sessions": training.get("sessions", []),
+        "initialized_from": training.get("initialized_from", "random"),  # older cards name it without a lineage
     }
     return [entry, *training.get("lineage", [])]
 
