@@ -11,8 +11,9 @@ i.e. the four highest of six levels evenly spaced in log over the training range
 reconstruction of the paper's gains; its exact values were not available offline). Seeds crc32("<set>/<image>/<gain>").
 Every method gets the true (read, shot). PSNR/SSIM after the sRGB curve, on uint8, with an 8-pixel border crop.
 The "shift x2" rows double the translations at gain 4. ``kpn-burst-unaligned`` is kpn-burst without its whole-pixel
-pre-alignment (``align=False``), to show what the alignment adds. BM3D's quality is cached per image in
-``benchmarks/cache/burst-burst-bm3d.json``; its time is measured again on the first ``--timed-images``.
+pre-alignment (``align=False``), to show what the alignment adds. BM3D's and BM4D's quality (about 1 and 20 s per
+burst) is cached per burst in ``benchmarks/cache/burst-burst-bm3d.json`` and ``burst-burst-bm4d.json``; their time is
+measured again on the first ``--timed-images``.
 Writes ``benchmarks/results/burst.md``, ``.json`` and ``burst.png`` (first image at gain 4: reference / average /
 best baseline / KPN / clean).
 """
@@ -47,8 +48,8 @@ from restore.ops.color import srgb_from_linear
 from restore.registry import list_specs
 
 GAINS = (1, 2, 4, 8)
-BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d")
-CACHED = {"burst-bm3d"}
+BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d", "burst-bm4d")
+CACHED = {"burst-bm3d", "burst-bm4d"}
 VARIANTS = {"kpn-burst-unaligned": ("kpn-burst", {"align": False})}  # method -> (model, options): an ablation row
 FIGURE_GAIN = 4  # the figure shows the first image of the first set at this gain
 PUBLISHED = "KPN paper, its own synthetic test set (a different test set): gain 1/2/4/8 = 36.5 / 33.9 / 31.2 / 28.0 dB"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restore.baselines_burst import align_and_average, average, hdrplus_merge, reference_bm3d
+from restore.baselines_burst import align_and_average, aligned_bm4d, average, hdrplus_merge, reference_bm3d
 
 READ, SHOT = 0.01, 0.05
 
@@ -37,6 +37,7 @@ SHIFTED = [(0, 0), (1, 2), (-2, 1), (2, -1), (0, -2), (-1, -1), (2, 2), (1, 0)]
         align_and_average,
         lambda burst: hdrplus_merge(burst, READ, SHOT),
         lambda burst: reference_bm3d(burst, READ, SHOT),
+        lambda burst: aligned_bm4d(burst, READ, SHOT),
     ],
 )
 def test_every_baseline_beats_the_reference_frame(method) -> None:
@@ -51,6 +52,7 @@ def test_alignment_beats_plain_averaging_on_a_shifted_burst() -> None:
     plain = error(average(burst), clean)
     assert error(align_and_average(burst), clean) < 0.5 * plain
     assert error(hdrplus_merge(burst, READ, SHOT), clean) < 0.5 * plain
+    assert error(aligned_bm4d(burst, READ, SHOT), clean) < 0.5 * plain
 
 
 def test_burst_models_take_arrays_and_lists_in_any_dtype() -> None:
