@@ -27,6 +27,7 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
+    random_ints,
     run_command,
     start_run,
 )
@@ -65,7 +66,7 @@ def sample_batch(bank: torch.Tensor, kernels: torch.Tensor, cfg: TrainConfig, ge
     index = torch.randint(0, bank.shape[0], (cfg.batch,), generator=generator, device=device)
     clean = bank[index, :, : cfg.patch, : cfg.patch].float().div_(255.0)
     chosen = kernels[torch.randint(0, kernels.shape[0], (cfg.batch,), generator=generator, device=device)]
-    flip, transpose = (int(v) for v in torch.randint(0, 2, (2,), generator=generator))
+    flip, transpose = random_ints(2, 2, generator)
     chosen = chosen.flip(-1) if flip else chosen
     chosen = chosen.transpose(-1, -2) if transpose else chosen
     noise = MAX_NOISE * torch.rand(cfg.batch, generator=generator, device=device)

@@ -36,6 +36,7 @@ from pipelines.training import (
     add_run_arguments,
     cosine_learning_rate,
     random_dihedral,
+    random_ints,
     run_command,
     start_run,
 )
@@ -64,7 +65,7 @@ def sample_batch(bank: dict[str, torch.Tensor], cfg: TrainConfig, generator: tor
     """Aligned random crops (B, 3, patch, patch) on [0, 1] of raw, sRGB and JPEG, with a random dihedral flip."""
     index = torch.randint(0, bank["raw"].shape[0], (cfg.batch,), generator=generator, device=bank["raw"].device)
     size = bank["raw"].shape[-1]
-    top, left = (int(v) for v in torch.randint(0, (size - cfg.patch) // 2 + 1, (2,), generator=generator) * 2)
+    top, left = (2 * v for v in random_ints((size - cfg.patch) // 2 + 1, 2, generator))
     dihedral = random_dihedral(generator)
     return [
         dihedral(bank[kind][index, :, top : top + cfg.patch, left : left + cfg.patch].float() / scale)

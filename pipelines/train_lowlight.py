@@ -31,6 +31,7 @@ from pipelines.training import (
     add_run_arguments,
     cosine_learning_rate,
     random_dihedral,
+    random_ints,
     run_command,
     start_run,
 )
@@ -59,7 +60,7 @@ def sample_clean(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generato
     """A random batch (B, 3, patch, patch) on [0, 1] with a random dihedral flip."""
     index = torch.randint(0, bank.shape[0], (cfg.batch,), generator=generator, device=bank.device)
     size = bank.shape[-1]
-    top, left = (int(v) for v in torch.randint(0, size - cfg.patch + 1, (2,), generator=generator) // 2 * 2)
+    top, left = (v // 2 * 2 for v in random_ints(size - cfg.patch + 1, 2, generator))
     batch = bank[index, :, top : top + cfg.patch, left : left + cfg.patch].float().div_(255.0)
     return random_dihedral(generator)(batch)
 

@@ -30,6 +30,7 @@ __all__ = [
     "cosine_learning_rate",
     "mixed_precision",
     "random_dihedral",
+    "random_ints",
     "run_command",
     "start_run",
 ]
@@ -84,9 +85,15 @@ def weights_lineage(weights: Path) -> list[dict]:
     return [entry, *training.get("lineage", [])]
 
 
+def random_ints(high: int, count: int, generator: torch.Generator) -> list[int]:
+    """``count`` integers uniform on [0, high), drawn on the generator's own device (a CUDA generator cannot fill a
+    CPU tensor, so this is how a training loop picks crop offsets and flips on any device)."""
+    return torch.randint(0, high, (count,), generator=generator, device=generator.device).tolist()
+
+
 def random_dihedral(generator: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
     """One random flip and rotation (of the 8 dihedral transforms), to apply alike to every tensor of a batch."""
-    flip, rotations = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
+    flip, rotations = random_ints(4, 2, generator)
 
     def transform(x: torch.Tensor) -> torch.Tensor:
         x = x.flip(-1) if flip % 2 else x

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -17,6 +18,7 @@ import torch
 import restore
 import restore.api
 from pipelines.model_card import export_weights
+from pipelines.photos import split_photos
 from restore.registry import list_specs
 
 # These machines have 2 cores and often a training job beside the tests: two torch threads then fight over them and
@@ -79,3 +81,18 @@ def smooth_image():
 def add_noise():
     """``add_noise(clean, sigma=25, seed=0)``: unclipped Gaussian noise on the 8-bit sigma scale."""
     return _add_noise
+
+
+@pytest.fixture(scope="session")
+def training_photos(tmp_path_factory):
+    """A folder of smooth random 320x400 photos for the training pipelines, enough that the hash split holds at least
+    one out for validation."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(1)
+    index = 0
+    while True:
+        image = cv2.GaussianBlur(rng.integers(0, 256, (320, 400, 3), dtype=np.uint8), (0, 0), 4)
+        cv2.imwrite(str(folder / f"photo{index:03d}.png"), image)
+        index += 1
+        if index >= 2 and all(split_photos(folder)):
+            return folder

@@ -1,13 +1,19 @@
-"""GPU inference agrees with the CPU (runs only where CUDA is available, e.g. on a lent device)."""
+"""GPU inference agrees with the CPU, and every training pipeline runs on the GPU (runs only where CUDA is available,
+e.g. on a lent device)."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 import restore
+from pipelines import train_dncnn
 from restore.metrics import psnr, to_uint8
+from tests.test_training_runs import CONFIGS
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -42,3 +48,26 @@ def test_raw_models_on_cuda_match_cpu(tmp_path, precision, smooth_image):
     cpu = restore.load("invisp", device="cpu")(linear)
     gpu = restore.load("invisp", device="cuda", precision=precision)(linear)
     assert psnr(to_uint8(gpu), to_uint8(cpu)) > (50 if precision == "fp32" else 35)
+
+
+TRAINING_ON_CUDA = {
+    **CONFIGS,
+    "dncnn": (train_dncnn, {"name": "dncnn-gray", "batch": 2, "patch": 16}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING_ON_CUDA))
+def test_every_training_pipeline_runs_on_cuda(name, training_photos, tmp_path):
+    """Data synthesis, crops and flips draw from a CUDA generator on the GPU: two steps run and export weights."""
+    module, overrides = TRAINING_ON_CUDA[name]
+    cfg = replace(
+        module.TrainConfig(),
+        data=training_photos,
+        steps=2,
+        device="cuda",
+        weights_dir=tmp_path / "weights",
+        cache_dir=tmp_path / "cache",
+        **overrides,
+    )
+    card = json.loads(module.train(cfg, command="cuda").read_text())
+    assert card["training"]["steps_done"] == 2 and "cuda" in card["training"]["sessions"][0]["device"].lower()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -14,22 +13,6 @@ import torch
 import restore
 import restore.api
 from pipelines import train_deblur, train_invisp, train_kpn, train_lowlight
-from pipelines.photos import split_photos
-
-
-@pytest.fixture(scope="module")
-def photo_folder(tmp_path_factory):
-    """Smooth random 320x400 photos, enough that the hash split holds at least one out for validation."""
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(1)
-    index = 0
-    while True:
-        image = cv2.GaussianBlur(rng.integers(0, 256, (320, 400, 3), dtype=np.uint8), (0, 0), 4)
-        cv2.imwrite(str(folder / f"photo{index:03d}.png"), image)
-        index += 1
-        if index >= 2 and all(split_photos(folder)):
-            return folder
-
 
 CONFIGS = {
     "lowlight": (train_lowlight, {"batch": 2, "patch": 64, "features": 4}),
@@ -40,11 +23,11 @@ CONFIGS = {
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_training_exports_and_resumes(name, photo_folder, tmp_path):
+def test_training_exports_and_resumes(name, training_photos, tmp_path):
     module, overrides = CONFIGS[name]
     base = replace(
         module.TrainConfig(),
-        data=photo_folder,
+        data=training_photos,
         threads=1,
         weights_dir=tmp_path / "weights",
         cache_dir=tmp_path / "cache",
@@ -60,10 +43,10 @@ def test_training_exports_and_resumes(name, photo_folder, tmp_path):
     assert (tmp_path / "weights" / card["weights"]).is_file()
 
 
-def test_exported_lowlight_weights_load_through_the_registry(photo_folder, tmp_path, monkeypatch):
+def test_exported_lowlight_weights_load_through_the_registry(training_photos, tmp_path, monkeypatch):
     cfg = replace(
         train_lowlight.TrainConfig(),
-        data=photo_folder,
+        data=training_photos,
         steps=1,
         batch=1,
         patch=64,
@@ -78,11 +61,11 @@ def test_exported_lowlight_weights_load_through_the_registry(photo_folder, tmp_p
     restore.api._cached_load.cache_clear()
 
 
-def test_a_new_run_starts_from_exported_weights_and_says_so(photo_folder, tmp_path):
+def test_a_new_run_starts_from_exported_weights_and_says_so(training_photos, tmp_path):
     from safetensors.torch import load_file
 
     module, overrides = CONFIGS["deblur"]
-    base = replace(module.TrainConfig(), data=photo_folder, threads=1, cache_dir=tmp_path / "cache", **overrides)
+    base = replace(module.TrainConfig(), data=training_photos, threads=1, cache_dir=tmp_path / "cache", **overrides)
     first = module.train(replace(base, steps=2, weights_dir=tmp_path / "a"), command="first")
     weights = first.with_suffix(".safetensors")
     card = json.loads(
@@ -97,13 +80,13 @@ def test_a_new_run_starts_from_exported_weights_and_says_so(photo_folder, tmp_pa
     assert all(np.array_equal(exported[k], v) for k, v in load_file(weights).items())
 
 
-def test_bfloat16_training_steps_learn_and_export_float32_weights(photo_folder, tmp_path):
+def test_bfloat16_training_steps_learn_and_export_float32_weights(training_photos, tmp_path):
     from safetensors.torch import load_file
 
     module, overrides = CONFIGS["deblur"]
     cfg = replace(
         module.TrainConfig(),
-        data=photo_folder,
+        data=training_photos,
         threads=1,
         steps=3,
         precision="bfloat16",
