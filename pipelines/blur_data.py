@@ -5,6 +5,9 @@ Kernels (``restore.ops.blur``): trajectory lengths U(2, 25) px, exposure U(0.5, 
 is generated once per seed and cached (trajectories are slow to simulate in Python); training draws from it with
 random flips and transposes. Images are blurred in linear light (sRGB curve undone), given Gaussian noise with a
 standard deviation U(0, 2%) and quantized to 8 bits in sRGB, as a camera would store them.
+
+Non-uniform blur (a camera that also rotates, or a scene at several depths) blends a few kernels across the image:
+``smooth_weight_maps`` gives every pixel its own mix of M kernels and ``blend_blur`` blurs it with that mix.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from pipelines.array_cache import cached_array
 from restore.ops.blur import blur, motion_kernel, random_trajectory
 from restore.ops.color import linear_from_srgb, srgb_from_linear
 
-__all__ = ["KERNEL_SIZE", "blur_batch", "cached_kernel_bank", "kernel_bank"]
+__all__ = ["KERNEL_SIZE", "blend_blur", "blur_batch", "cached_kernel_bank", "kernel_bank", "smooth_weight_maps"]
 
 KERNEL_SIZE = 31
 
@@ -39,8 +43,47 @@ def cached_kernel_bank(cache_dir: Path, count: int = 4000, seed: int = 0) -> np.
     return cached_array(Path(cache_dir) / f"motion_kernels_{count}_{seed}.npy", lambda: kernel_bank(count, seed))
 
 
-def blur_batch(clean: Tensor, kernels: Tensor, noise: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """Clean sRGB (B, 3, H, W) on [0, 1], kernels (B, k, k), noise std (B,) -> blurred sRGB, 8-bit quantized."""
-    linear = blur(linear_from_srgb(clean), kernels)
+def smooth_weight_maps(
+    batch: int,
+    count: int,
+    height: int,
+    width: int,
+    generator: torch.Generator | None = None,
+    grid: int = 3,
+    contrast: float = 4.0,
+) -> Tensor:
+    """(B, count, H, W) weights, non-negative and summing to 1 over ``count`` at every pixel, that change smoothly
+    across the image: a softmax of random logits (standard deviation ``contrast``) on a ``grid`` x ``grid`` lattice,
+    bilinearly upsampled. A high contrast gives regions ruled by one kernel with soft transitions between them. On the
+    generator's device."""
+    device = generator.device if generator is not None else None
+    logits = contrast * torch.randn(batch, count, grid, grid, generator=generator, device=device)
+    return F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=True).softmax(dim=1)
+
+
+def blend_blur(images: Tensor, kernels: Tensor, weights: Tensor) -> Tensor:
+    """Spatially varying blur: images (B, C, H, W), kernels (B, M, k, k), weights (B, M, H, W) summing to 1 over M
+    -> (B, C, H, W). Every pixel is blurred by its own mix of the kernels, sum_m w_m(p) k_m, computed as the same
+    mix of the M uniformly blurred images (equal by linearity)."""
+    batch, count = kernels.shape[:2]
+    if weights.shape != (batch, count, *images.shape[-2:]):
+        raise ValueError(
+            f"weights must be (B, M, H, W) = {(batch, count, *images.shape[-2:])}, got {tuple(weights.shape)}"
+        )
+    blurred = blur(images.repeat_interleave(count, dim=0), kernels.flatten(0, 1))
+    return (blurred.view(batch, count, *images.shape[1:]) * weights[:, :, None]).sum(dim=1)
+
+
+def blur_batch(
+    clean: Tensor,
+    kernels: Tensor,
+    noise: Tensor,
+    generator: torch.Generator | None = None,
+    weights: Tensor | None = None,
+) -> Tensor:
+    """Clean sRGB (B, 3, H, W) on [0, 1], kernels (B, k, k), noise std (B,) -> blurred sRGB, 8-bit quantized. With
+    ``weights`` (B, M, H, W) the kernels are (B, M, k, k), blended across the image (``blend_blur``)."""
+    linear = linear_from_srgb(clean)
+    linear = blur(linear, kernels) if weights is None else blend_blur(linear, kernels, weights)
     noisy = linear + noise.view(-1, 1, 1, 1) * torch.randn(linear.shape, generator=generator, device=linear.device)
     return torch.round(srgb_from_linear(noisy.clamp(0.0, 1.0)) * 255) / 255

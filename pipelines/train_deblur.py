@@ -4,9 +4,11 @@
     python -m pipelines.train_deblur --steps 100000 --device cuda  # a GPU run
     python -m pipelines.train_deblur --shared                      # the SRN-style variant (one set of weights)
 
-Every step blurs a batch of clean patches with kernels from the cached bank (random flips and transposes), adds
-noise of U(0, 2%) and quantizes to 8 bits. The loss is the mean L1 over the pyramid's scales, each against the clean
-patch downsampled to that scale (the multi-scale loss of Nah et al.).
+Every step blurs a batch of clean patches (random offsets and flips) with kernels from the cached bank (random flips
+and transposes), adds noise of U(0, 2%) and quantizes to 8 bits; ``--nonuniform 0.3`` blurs 30% of the patches with
+three kernels blended smoothly across the patch, as a rotating camera or a scene at several depths would. The loss
+is the mean L1 over the pyramid's scales, each against the clean patch downsampled to that scale (the multi-scale
+loss of Nah et al.).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipelines.blur_data import blur_batch, cached_kernel_bank, kernel_bank
+from pipelines.blur_data import blur_batch, cached_kernel_bank, kernel_bank, smooth_weight_maps
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
@@ -27,6 +29,7 @@ from pipelines.training import (
     RunConfig,
     add_run_arguments,
     cosine_learning_rate,
+    random_dihedral,
     random_ints,
     run_command,
     start_run,
@@ -36,6 +39,7 @@ from restore.models.deblur import MultiScaleDeblur
 
 BANK = BankSpec(channels=3, patch=128, stride=112, long_side=720, scales=(1.0, 0.6))
 MAX_NOISE = 0.02
+NONUNIFORM_KERNELS = 3  # kernels blended across a non-uniformly blurred patch
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class TrainConfig(RunConfig):
     blocks: int = 6
     shared: bool = False
     kernels: int = 4000  # size of the cached kernel bank
+    nonuniform: float = 0.0  # share of patches blurred non-uniformly (NONUNIFORM_KERNELS blended)
 
     @property
     def name(self) -> str:
@@ -61,16 +66,27 @@ def build(cfg: TrainConfig) -> MultiScaleDeblur:
 
 
 def sample_batch(bank: torch.Tensor, kernels: torch.Tensor, cfg: TrainConfig, generator: torch.Generator):
-    """(clean, blurred) batches (B, 3, patch, patch) on [0, 1]."""
+    """(clean, blurred) batches (B, 3, patch, patch) on [0, 1]: random patches at a random offset with a random
+    dihedral flip, blurred by random bank kernels (flipped and transposed at random); a ``cfg.nonuniform`` share of
+    them by ``NONUNIFORM_KERNELS`` kernels blended across the patch."""
     device = bank.device
     index = torch.randint(0, bank.shape[0], (cfg.batch,), generator=generator, device=device)
-    clean = bank[index, :, : cfg.patch, : cfg.patch].float().div_(255.0)
-    chosen = kernels[torch.randint(0, kernels.shape[0], (cfg.batch,), generator=generator, device=device)]
+    top, left = random_ints(bank.shape[-1] - cfg.patch + 1, 2, generator)
+    clean = bank[index, :, top : top + cfg.patch, left : left + cfg.patch].float().div_(255.0)
+    clean = random_dihedral(generator)(clean)
+    count = NONUNIFORM_KERNELS if cfg.nonuniform > 0 else 1
+    chosen = kernels[torch.randint(0, kernels.shape[0], (cfg.batch, count), generator=generator, device=device)]
     flip, transpose = random_ints(2, 2, generator)
     chosen = chosen.flip(-1) if flip else chosen
     chosen = chosen.transpose(-1, -2) if transpose else chosen
     noise = MAX_NOISE * torch.rand(cfg.batch, generator=generator, device=device)
-    return clean, blur_batch(clean, chosen, noise, generator)
+    if count == 1:
+        return clean, blur_batch(clean, chosen[:, 0], noise, generator)
+    weights = smooth_weight_maps(cfg.batch, count, cfg.patch, cfg.patch, generator)
+    uniform = torch.rand(cfg.batch, generator=generator, device=device) >= cfg.nonuniform
+    first_only = torch.zeros_like(weights).index_fill_(1, torch.tensor([0], device=device), 1.0)
+    weights = torch.where(uniform[:, None, None, None], first_only, weights)
+    return clean, blur_batch(clean, chosen, noise, generator, weights)
 
 
 def multiscale_loss(model: MultiScaleDeblur, clean: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
@@ -131,7 +147,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
         "task": "deblur",
         "training": {
             "data": f"{len(train_photos)} photos from {cfg.data} ({bank.shape[0]} patches), {kernels.shape[0]} kernels",
-            "synthesis": "pipelines.blur_data: camera-shake kernels, linear-light blur, noise U(0, 2%), 8-bit",
+            "synthesis": "pipelines.blur_data: camera-shake kernels, linear-light blur, noise U(0, 2%), 8-bit; "
+            f"{cfg.nonuniform:.0%} of patches blurred non-uniformly ({NONUNIFORM_KERNELS} kernels blended)",
             **run.record(),
         },
         "validation": {
@@ -150,9 +167,17 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--blocks", type=int, default=TrainConfig.blocks, help="ResBlocks per scale")
     parser.add_argument("--shared", action="store_true", help="one set of weights for all scales (SRN-style)")
     parser.add_argument("--kernels", type=int, default=TrainConfig.kernels, help="motion kernels in the bank")
+    parser.add_argument(
+        "--nonuniform",
+        type=float,
+        default=TrainConfig.nonuniform,
+        help=f"share of patches blurred non-uniformly: {NONUNIFORM_KERNELS} kernels blended smoothly across the patch",
+    )
     args = parser.parse_args(argv)
     if args.patch % 4 or not 16 <= args.patch <= BANK.patch:
         parser.error(f"--patch must be a multiple of 4 between 16 and {BANK.patch}")
+    if not 0.0 <= args.nonuniform <= 1.0:
+        parser.error("--nonuniform must be a share between 0 and 1")
     return replace(TrainConfig(), **vars(args))
 
 
