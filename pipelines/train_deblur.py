@@ -130,7 +130,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     while run.running():
         clean, blurred = sample_batch(bank, kernels, cfg, generator)
         blurred = blurred.contiguous(memory_format=torch.channels_last)
-        run.optimize(cosine_learning_rate(run.step, cfg.steps, cfg.lr), multiscale_loss, model, clean, blurred)
+        run.optimize(cosine_learning_rate(run.progress(), cfg.lr), multiscale_loss, model, clean, blurred)
     run.finish()
 
     validation = validate(model, crops, device)

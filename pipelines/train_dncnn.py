@@ -73,10 +73,11 @@ class TrainConfig(RunConfig):
     final_lr_fraction: float = 0.01
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
-    """Cosine decay from the peak rate (``cfg.lr`` or the recipe's) to ``final_lr_fraction`` of it over ``cfg.steps``."""
+def learning_rate(cfg: TrainConfig, progress: float) -> float:
+    """Cosine decay from the peak rate (``cfg.lr`` or the recipe's) to ``final_lr_fraction`` of it as the run's
+    progress (``ResumableRun.progress``) goes from 0 to 1."""
     peak = cfg.lr if cfg.lr is not None else RECIPES[cfg.name].lr
-    return cosine_learning_rate(step, cfg.steps, peak, cfg.final_lr_fraction)
+    return cosine_learning_rate(progress, peak, cfg.final_lr_fraction)
 
 
 def sample_batch(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:
@@ -138,7 +139,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     while run.running():
         clean = sample_batch(bank, cfg, generator).contiguous(memory_format=torch.channels_last)
         noisy = add_gaussian_noise(clean, sample_sigmas(recipe, cfg.batch, generator, device), generator=generator)
-        run.optimize(learning_rate(cfg, run.step), residual_loss, model, noisy, clean, report_every=500)
+        run.optimize(learning_rate(cfg, run.progress()), residual_loss, model, noisy, clean, report_every=500)
     run.finish()
 
     validation = validate(model, crops, recipe.validation_sigmas, device)

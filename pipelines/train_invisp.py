@@ -136,7 +136,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
         raw, srgb, jpeg = sample_batch(bank, cfg, generator)
-        learning_rate = cosine_learning_rate(run.step, cfg.steps, cfg.lr)
+        learning_rate = cosine_learning_rate(run.progress(), cfg.lr)
         run.optimize(learning_rate, loss_function, model, raw, srgb, jpeg, cfg.raw_weight, clip_grad_norm=1.0)
     run.finish()
 

@@ -114,9 +114,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
         burst = synthesize_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator)
-        run.optimize(
-            cosine_learning_rate(run.step, cfg.steps, cfg.lr), loss_function, model, burst, run.step, cfg.anneal
-        )
+        run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, burst, run.step, cfg.anneal)
     run.finish()
 
     validation = validate(model, crops, spec, device)

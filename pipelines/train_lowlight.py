@@ -112,7 +112,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     while run.running():
         clean = sample_clean(bank, cfg, generator)
         raws = synthesize_dark_raws(clean, random_ratios(cfg.batch, generator=generator, device=device), generator)
-        run.optimize(cosine_learning_rate(run.step, cfg.steps, cfg.lr), loss_function, model, clean, raws)
+        run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, clean, raws)
     run.finish()
 
     validation = validate(model, crops, device)

@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 @dataclass(frozen=True)
 class RunConfig:
     """What every training run is configured with; each pipeline's ``TrainConfig`` extends it (and may change the
-    defaults). ``steps`` sets the learning-rate schedule; ``minutes`` may stop the run earlier."""
+    defaults). The run stops at ``steps`` or after ``minutes``, whichever comes first, and its learning rate anneals
+    towards whichever of the two it is nearer to (``ResumableRun.progress``)."""
 
     data: Path = DEFAULT_TRAIN_DIR
     steps: int = 50_000
@@ -59,9 +60,10 @@ class RunConfig:
     cache_dir: Path = REPO / "cache"
 
 
-def cosine_learning_rate(step: int, steps: int, peak: float, final_fraction: float = 0.01) -> float:
-    """Cosine decay from ``peak`` at step 0 to ``final_fraction * peak`` at ``steps`` (and after)."""
-    progress = min(step / steps, 1.0)
+def cosine_learning_rate(progress: float, peak: float, final_fraction: float = 0.01) -> float:
+    """Cosine decay from ``peak`` at progress 0 to ``final_fraction * peak`` at progress 1 (and after); the progress
+    is ``ResumableRun.progress``."""
+    progress = min(max(progress, 0.0), 1.0)
     floor = peak * final_fraction
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
 
@@ -138,8 +140,13 @@ def run_command(module: str, parse_args: Callable, train: Callable, argv: list[s
 def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     """The options every training command shares, with defaults from its config dataclass ``defaults``."""
     parser.add_argument("--data", type=Path, default=defaults.data, help="folder of clean photos")
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="planned steps (sets the LR schedule)")
-    parser.add_argument("--minutes", type=float, default=math.inf, help="stop after this long (resumable)")
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="stop after this many steps")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=math.inf,
+        help="stop after this long (resumable); the learning rate anneals by steps or by time, whichever is further",
+    )
     parser.add_argument("--batch", type=int, default=defaults.batch)
     parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -252,6 +259,13 @@ class ResumableRun:
     def running(self) -> bool:
         """Whether another step is due: planned steps not reached and within the time limit."""
         return self.step < self.steps and time.monotonic() - self.start < self.minutes * 60
+
+    def progress(self) -> float:
+        """How far the learning-rate schedule is, on [0, 1]: the share of the planned steps done or of this session's
+        minutes spent, whichever is further. A run stopped by its time limit (a GPU lease, a CPU session) has then
+        still annealed its learning rate, whatever its speed; a resumed run anneals again within its own minutes."""
+        by_time = self.elapsed() / (self.minutes * 60) if math.isfinite(self.minutes) else 0.0
+        return min(max(self.step / self.steps, by_time), 1.0)
 
     def elapsed(self) -> float:
         """Seconds since this session started."""

@@ -116,9 +116,45 @@ def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
 
 def test_learning_rate_decays_from_the_recipe_peak():
     cfg = TrainConfig(name="dncnn-color", steps=100)
-    assert learning_rate(cfg, 0) == pytest.approx(3e-4)
-    assert learning_rate(cfg, 100) == pytest.approx(3e-6)
-    assert learning_rate(replace(cfg, lr=1e-3), 0) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 0.0) == pytest.approx(3e-4)
+    assert learning_rate(cfg, 0.5) == pytest.approx(0.5 * (3e-4 + 3e-6))
+    assert learning_rate(cfg, 1.0) == learning_rate(cfg, 2.0) == pytest.approx(3e-6)
+    assert learning_rate(replace(cfg, lr=1e-3), 0.0) == pytest.approx(1e-3)
+
+
+def test_schedule_progress_follows_steps_or_time_whichever_is_further(tmp_path, monkeypatch):
+    from pipelines import training
+
+    clock = [1000.0]
+    monkeypatch.setattr(training.time, "monotonic", lambda: clock[0])
+    model = DnCNN(1, 3)
+    optimizer = torch.optim.Adam(model.parameters())
+
+    def new_run(minutes: float) -> training.ResumableRun:
+        return training.ResumableRun(
+            tmp_path / f"state-{minutes}.safetensors",
+            model,
+            optimizer,
+            command="test",
+            device=torch.device("cpu"),
+            config={},
+            steps=100,
+            minutes=minutes,
+            checkpoint_minutes=1e9,
+        )
+
+    by_steps = new_run(float("inf"))
+    by_steps.step = 25
+    clock[0] += 3600.0
+    assert by_steps.progress() == pytest.approx(0.25)
+    timed = new_run(10.0)
+    timed.step = 25
+    clock[0] += 300.0  # half of its 10 minutes
+    assert timed.progress() == pytest.approx(0.5) and timed.running()
+    clock[0] += 300.0
+    assert timed.progress() == 1.0 and not timed.running()
+    timed.step = 100
+    assert timed.progress() == 1.0
 
 
 def test_a_cached_bank_is_built_once_and_read_back_equal(tmp_path):
