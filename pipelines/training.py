@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parent.parent
+WARMUP_STEPS = 300  # linear learning-rate warm-up of a run whose optimizer starts afresh (ResumableRun.warmup_factor)
 
 
 @dataclass(frozen=True)
@@ -123,11 +124,14 @@ def mixed_precision(device: torch.device, precision: str) -> torch.autocast:
 
 
 def start_run(cfg) -> torch.device:
-    """Set up a run of ``cfg``: CPU threads (where given) and the seed; returns its device."""
+    """Set up a run of ``cfg``: CPU threads (where given), the seed, cuDNN autotuning on a GPU; returns its device."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    return torch.device(cfg.device)
+    device = torch.device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # training shapes are fixed: let cuDNN pick the fastest kernels once
+    return device
 
 
 def run_command(module: str, parse_args: Callable, train: Callable, argv: list[str] | None) -> None:
@@ -191,6 +195,7 @@ class ResumableRun:
         self.device, self.precision = device, precision
         self.steps, self.minutes, self.checkpoint_minutes = steps, minutes, checkpoint_minutes
         self.step, self.info = 0, {"seconds": 0.0, "sessions": []}
+        self.warmup_steps = 0 if self.state_path.exists() else WARMUP_STEPS  # fresh Adam moments: warm up
         if self.state_path.exists():
             self.step, self.info = load_training_state(self.state_path, model, optimizer)
             print(f"resumed from {self.state_path} at step {self.step}")
@@ -231,9 +236,11 @@ class ResumableRun:
         clip_grad_norm: float | None = None,
         report_every: int = 100,
     ) -> None:
-        """One training step at ``learning_rate``: the loss ``loss_function(*inputs)`` (a scalar tensor, computed in
-        the run's precision, see ``mixed_precision``), its gradient (norm clipped to ``clip_grad_norm`` where given),
-        the optimizer's step; then the step is counted and its loss reported."""
+        """One training step at ``learning_rate`` (during the warm-up, ``warmup_factor`` of it): the loss
+        ``loss_function(*inputs)`` (a scalar tensor, computed in the run's precision, see ``mixed_precision``), its
+        gradient (norm clipped to ``clip_grad_norm`` where given), the optimizer's step; then the step is counted and
+        its loss reported."""
+        learning_rate *= self.warmup_factor()
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate
         with mixed_precision(self.device, self.precision):
@@ -259,6 +266,14 @@ class ResumableRun:
     def running(self) -> bool:
         """Whether another step is due: planned steps not reached and within the time limit."""
         return self.step < self.steps and time.monotonic() - self.start < self.minutes * 60
+
+    def warmup_factor(self) -> float:
+        """Share of the scheduled learning rate for the next step: rising linearly over the first ``WARMUP_STEPS``
+        steps of a run whose optimizer starts afresh (from scratch or ``--init``), 1 for a resumed one. Adam's first
+        steps move every weight by about the full rate whatever its gradient; at 3e-4 one such step took a trained
+        dncnn-color from 31.3 to 21.2 dB."""
+        done = self.step - self.session["start_step"]
+        return min(1.0, (done + 1) / self.warmup_steps) if self.warmup_steps else 1.0
 
     def progress(self) -> float:
         """How far the learning-rate schedule is, on [0, 1]: the share of the planned steps done or of this session's

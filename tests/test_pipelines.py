@@ -180,3 +180,33 @@ def test_a_cached_bank_is_built_once_and_read_back_equal(tmp_path):
         np.testing.assert_array_equal(pairs_again[name], pairs[name])
         assert pairs_again[name].dtype == pairs[name].dtype
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["banks", "pairs.npz", "patches.npy"]  # no temporaries
+
+
+def test_a_fresh_optimizer_warms_up_and_a_resumed_one_does_not(tmp_path):
+    from pipelines import training
+
+    model = DnCNN(1, 3)
+
+    def new_run() -> training.ResumableRun:
+        optimizer = torch.optim.Adam(model.parameters())
+        return training.ResumableRun(
+            tmp_path / "state.safetensors",
+            model,
+            optimizer,
+            command="test",
+            device=torch.device("cpu"),
+            config={},
+            steps=1000,
+            minutes=float("inf"),
+            checkpoint_minutes=1e9,
+        )
+
+    fresh = new_run()
+    assert fresh.warmup_factor() == pytest.approx(1 / training.WARMUP_STEPS)
+    noisy, clean = torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16)
+    fresh.optimize(1e-3, lambda: torch.nn.functional.mse_loss(model(noisy), clean))
+    assert fresh.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / training.WARMUP_STEPS)
+    fresh.step = training.WARMUP_STEPS - 1
+    assert fresh.warmup_factor() == 1.0
+    fresh.finish()
+    assert new_run().warmup_factor() == 1.0  # resumed from the saved state, with its Adam moments

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# One GPU lease (the `device` tool), every learned model at once: trains each on the one GPU for MINUTES, continuing
+# from its shipped weights (deblur-ms from its training state), and sends the weights and cards back as one tar per
+# model, plus logs.tar. The learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
+#
+#   here:    python -m pipelines.pack_photos --out cache/photos --long-side 352   # 18.7 MB: the checkout (44 MB) and
+#                                                                                 # what it carries must fit in 64 MiB
+#   device:  run(command="bash pipelines/device_train.sh 7 cache/photos", carry=["cache/photos"], timeout_s=600)
+#   here:    for t in <files_at>/*.tar; do tar -xf "$t" -C cache/staging; done
+#            RESTORE_WEIGHTS_DIR=cache/staging python -m benchmarks.denoise ... (and the other benchmarks), copy what
+#            beats weights/ into it, rerun the benchmarks with the new weights.
+# The cards' validation numbers come from the packed photos' held-out crops, so they do not compare with cards
+# trained on ../shared/data/train directly: compare on the benchmarks.
+#
+# Photos packed at 352 px are too small for kpn-burst's 320 px training crops, so it trains on 32 px frames (192 px
+# crops). The CUDA tests (tests/test_gpu.py) run beside the training; their result is in logs.tar. DEVICE=cpu and a
+# fraction of a minute make a dry run here.
+set -uo pipefail
+minutes=${1:?usage: device_train.sh MINUTES PHOTO_FOLDER}
+data=${2:?usage: device_train.sh MINUTES PHOTO_FOLDER}
+out=${OUT:?run this through the device tool, which sets OUT}
+work=$(mktemp -d)
+export PYTHONPATH=. PYTHONUNBUFFERED=1
+common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000 --data "$data" --weights-dir "$work/weights"
+        --cache-dir "$work/cache" --checkpoint-minutes 1000)
+mkdir -p "$work/weights" "$work/logs"
+nvidia-smi > "$work/logs/nvidia-smi.txt" 2>&1
+
+train() {  # name, then the command's own arguments
+  local name=$1
+  shift
+  "$@" "${common[@]}" > "$work/logs/$name.log" 2>&1 || echo "$name failed, see logs.tar:$name.log"
+}
+
+for level in 15 25 50; do
+  train "dncnn-gray-$level" python -m pipelines.train_dncnn "dncnn-gray-$level" --batch 128 --lr 3e-4 \
+    --init "weights/dncnn-gray-$level.safetensors" --state "$work/dncnn-gray-$level.train.safetensors" &
+done
+train dncnn-gray python -m pipelines.train_dncnn dncnn-gray --batch 128 --lr 3e-4 \
+  --init weights/dncnn-gray.safetensors --state "$work/dncnn-gray.train.safetensors" &
+train dncnn-color python -m pipelines.train_dncnn dncnn-color --batch 128 --lr 3e-4 \
+  --init weights/dncnn-color.safetensors --state "$work/dncnn-color.train.safetensors" &
+train kpn-burst python -m pipelines.train_kpn --batch 64 --size 32 --lr 1e-4 --anneal 0.9 --max-shift 1.0 \
+  --init weights/kpn-burst.safetensors --state "$work/kpn-burst.train.safetensors" &
+cp weights/checkpoints/deblur-ms.train.safetensors "$work/weights/deblur-ms.train.safetensors"
+train deblur-ms python -m pipelines.train_deblur --batch 32 --patch 128 --lr 2e-4 \
+  --state "$work/weights/deblur-ms.train.safetensors" &
+timeout 300 python -m pytest -q -p no:cacheprovider tests/test_gpu.py > "$work/logs/test_gpu.log" 2>&1 &
+wait
+
+for card in "$work"/weights/*.json; do
+  name=$(basename "$card" .json)
+  tar -cf "$out/$name.tar" -C "$work/weights" $(cd "$work/weights" && ls "$name".*)
+done
+tar -cf "$out/logs.tar" -C "$work/logs" .
+for log in "$work"/logs/*.log; do echo "== $(basename "$log")"; grep -E "validation|Error|error|passed|failed" "$log" | tail -3; done
