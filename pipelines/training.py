@@ -43,7 +43,7 @@ WARMUP_STEPS = 300  # linear learning-rate warm-up of a run whose optimizer star
 class RunConfig:
     """What every training run is configured with; each pipeline's ``TrainConfig`` extends it (and may change the
     defaults). The run stops at ``steps`` or after ``minutes``, whichever comes first, and its learning rate anneals
-    towards whichever of the two it is nearer to (``ResumableRun.progress``)."""
+    by whichever of the two is further along (``ResumableRun.progress``)."""
 
     data: Path = DEFAULT_TRAIN_DIR
     steps: int = 50_000
