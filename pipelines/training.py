@@ -195,9 +195,10 @@ class ResumableRun:
         self.device, self.precision = device, precision
         self.steps, self.minutes, self.checkpoint_minutes = steps, minutes, checkpoint_minutes
         self.step, self.info = 0, {"seconds": 0.0, "sessions": []}
-        self.warmup_steps = 0 if self.state_path.exists() else WARMUP_STEPS  # fresh Adam moments: warm up
+        self.warmup_steps = WARMUP_STEPS  # fresh Adam moments: warm up (``warmup_factor``)
         if self.state_path.exists():
             self.step, self.info = load_training_state(self.state_path, model, optimizer)
+            self.warmup_steps = 0  # the state brings its Adam moments
             print(f"resumed from {self.state_path} at step {self.step}")
         elif init is not None:
             model.load_state_dict(load_file(init))

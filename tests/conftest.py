@@ -83,16 +83,26 @@ def add_noise():
     return _add_noise
 
 
-@pytest.fixture(scope="session")
-def training_photos(tmp_path_factory):
-    """A folder of smooth random 320x400 photos for the training pipelines, enough that the hash split holds at least
-    one out for validation."""
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(1)
+def _write_photo_folder(folder: Path, height: int, width: int, blur: float, seed: int, at_least: int) -> Path:
+    """Smooth random (height, width) color photos in ``folder``, at least ``at_least`` and enough that the hash split
+    holds at least one out for validation."""
+    rng = np.random.default_rng(seed)
     index = 0
     while True:
-        image = cv2.GaussianBlur(rng.integers(0, 256, (320, 400, 3), dtype=np.uint8), (0, 0), 4)
+        image = cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), (0, 0), blur)
         cv2.imwrite(str(folder / f"photo{index:03d}.png"), image)
         index += 1
-        if index >= 2 and all(split_photos(folder)):
+        if index >= at_least and all(split_photos(folder)):
             return folder
+
+
+@pytest.fixture(scope="session")
+def photo_folder_factory(tmp_path_factory):
+    """``photo_folder_factory(height, width, blur, seed, at_least)``: a new folder of ``_write_photo_folder``."""
+    return lambda *args: _write_photo_folder(tmp_path_factory.mktemp("photos"), *args)
+
+
+@pytest.fixture(scope="session")
+def training_photos(photo_folder_factory):
+    """A folder of smooth random 320x400 photos for the training pipelines."""
+    return photo_folder_factory(320, 400, 4, 1, 2)

@@ -4,7 +4,6 @@ e.g. on a lent device)."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import torch
 import restore
 from pipelines import train_dncnn
 from restore.metrics import psnr, to_uint8
-from tests.test_training_runs import CONFIGS
+from tests.test_training_runs import CONFIGS, tiny_config
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -61,14 +60,6 @@ TRAINING_ON_CUDA = {
 def test_every_training_pipeline_runs_on_cuda(name, training_photos, tmp_path):
     """Data synthesis, crops and flips draw from a CUDA generator on the GPU: two steps run and export weights."""
     module, overrides = TRAINING_ON_CUDA[name]
-    cfg = replace(
-        module.TrainConfig(),
-        data=training_photos,
-        steps=2,
-        device="cuda",
-        weights_dir=tmp_path / "weights",
-        cache_dir=tmp_path / "cache",
-        **overrides,
-    )
+    cfg = tiny_config(module, overrides, training_photos, tmp_path, steps=2, device="cuda")
     card = json.loads(module.train(cfg, command="cuda").read_text())
     assert card["training"]["steps_done"] == 2 and "cuda" in card["training"]["sessions"][0]["device"].lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,21 +19,14 @@ from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.pack_photos import pack_photos
 from pipelines.photos import split_photos
 from pipelines.train_dncnn import TrainConfig, learning_rate, train
+from pipelines.training import ResumableRun
 from restore.models.dncnn import DnCNN
 
 
 @pytest.fixture(scope="module")
-def photo_folder(tmp_path_factory):
-    """Smooth random photos, enough that the hash split holds at least one out for validation."""
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    index = 0
-    while True:
-        image = cv2.GaussianBlur(rng.integers(0, 256, (72, 96, 3), dtype=np.uint8), (0, 0), 3)
-        cv2.imwrite(str(folder / f"photo{index:03d}.png"), image)
-        index += 1
-        if index >= 3 and all(split_photos(folder)):
-            return folder
+def photo_folder(photo_folder_factory):
+    """Small smooth random photos (72x96), enough that the hash split holds at least one out for validation."""
+    return photo_folder_factory(72, 96, 3, 0, 3)
 
 
 def tiny_config(photo_folder, tmp_path, steps: int) -> TrainConfig:
@@ -114,6 +108,21 @@ def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
             assert torch.equal(torch.as_tensor(saved[index][name]), torch.as_tensor(loaded[index][name]))
 
 
+def resumable_run(state: Path, model: torch.nn.Module, optimizer, steps: int, minutes: float) -> ResumableRun:
+    """A CPU run of ``model`` with its state in ``state`` that saves only when told to."""
+    return ResumableRun(
+        state,
+        model,
+        optimizer,
+        command="test",
+        device=torch.device("cpu"),
+        config={},
+        steps=steps,
+        minutes=minutes,
+        checkpoint_minutes=1e9,
+    )
+
+
 def test_learning_rate_decays_from_the_recipe_peak():
     cfg = TrainConfig(name="dncnn-color", steps=100)
     assert learning_rate(cfg, 0.0) == pytest.approx(3e-4)
@@ -131,17 +140,7 @@ def test_schedule_progress_follows_steps_or_time_whichever_is_further(tmp_path, 
     optimizer = torch.optim.Adam(model.parameters())
 
     def new_run(minutes: float) -> training.ResumableRun:
-        return training.ResumableRun(
-            tmp_path / f"state-{minutes}.safetensors",
-            model,
-            optimizer,
-            command="test",
-            device=torch.device("cpu"),
-            config={},
-            steps=100,
-            minutes=minutes,
-            checkpoint_minutes=1e9,
-        )
+        return resumable_run(tmp_path / f"state-{minutes}.safetensors", model, optimizer, steps=100, minutes=minutes)
 
     by_steps = new_run(float("inf"))
     by_steps.step = 25
@@ -189,17 +188,7 @@ def test_a_fresh_optimizer_warms_up_and_a_resumed_one_does_not(tmp_path):
 
     def new_run() -> training.ResumableRun:
         optimizer = torch.optim.Adam(model.parameters())
-        return training.ResumableRun(
-            tmp_path / "state.safetensors",
-            model,
-            optimizer,
-            command="test",
-            device=torch.device("cpu"),
-            config={},
-            steps=1000,
-            minutes=float("inf"),
-            checkpoint_minutes=1e9,
-        )
+        return resumable_run(tmp_path / "state.safetensors", model, optimizer, steps=1000, minutes=float("inf"))
 
     fresh = new_run()
     assert fresh.warmup_factor() == pytest.approx(1 / training.WARMUP_STEPS)

@@ -22,17 +22,17 @@ CONFIGS = {
 }
 
 
+def tiny_config(module, overrides: dict, photos, tmp_path, **changes):
+    """``module``'s TrainConfig with the tiny ``overrides`` (a ``CONFIGS`` entry) on ``photos``, one CPU thread,
+    weights and caches under ``tmp_path``, then ``changes``."""
+    defaults = {"data": photos, "threads": 1, "weights_dir": tmp_path / "weights", "cache_dir": tmp_path / "cache"}
+    return replace(module.TrainConfig(), **{**defaults, **overrides, **changes})
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_training_exports_and_resumes(name, training_photos, tmp_path):
     module, overrides = CONFIGS[name]
-    base = replace(
-        module.TrainConfig(),
-        data=training_photos,
-        threads=1,
-        weights_dir=tmp_path / "weights",
-        cache_dir=tmp_path / "cache",
-        **overrides,
-    )
+    base = tiny_config(module, overrides, training_photos, tmp_path)
     first = json.loads(module.train(replace(base, steps=2), command="first").read_text())
     assert first["training"]["steps_done"] == 2 and first["training"]["complete"]
     assert first["validation"] and len(first["sha256"]) == 64
@@ -65,7 +65,7 @@ def test_a_new_run_starts_from_exported_weights_and_says_so(training_photos, tmp
     from safetensors.torch import load_file
 
     module, overrides = CONFIGS["deblur"]
-    base = replace(module.TrainConfig(), data=training_photos, threads=1, cache_dir=tmp_path / "cache", **overrides)
+    base = tiny_config(module, overrides, training_photos, tmp_path)
     first = module.train(replace(base, steps=2, weights_dir=tmp_path / "a"), command="first")
     weights = first.with_suffix(".safetensors")
     card = json.loads(
@@ -84,16 +84,7 @@ def test_bfloat16_training_steps_learn_and_export_float32_weights(training_photo
     from safetensors.torch import load_file
 
     module, overrides = CONFIGS["deblur"]
-    cfg = replace(
-        module.TrainConfig(),
-        data=training_photos,
-        threads=1,
-        steps=3,
-        precision="bfloat16",
-        weights_dir=tmp_path / "weights",
-        cache_dir=tmp_path / "cache",
-        **overrides,
-    )
+    cfg = tiny_config(module, overrides, training_photos, tmp_path, steps=3, precision="bfloat16")
     card = json.loads(module.train(cfg, command="bf16").read_text())
     assert card["training"]["config"]["precision"] == "bfloat16" and card["training"]["steps_done"] == 3
     tensors = load_file(tmp_path / "weights" / card["weights"])
