@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.blur_data import blend_blur, blur_batch, kernel_bank, smooth_weight_maps
-from pipelines.train_deblur import TrainConfig, parse_args, sample_batch
+from pipelines.blur_data import blend_blur, blur_batch, kernel_bank, kernel_spread, smooth_weight_maps
+from pipelines.train_deblur import TrainConfig, kernel_probabilities, parse_args, sample_batch
 from restore.ops.blur import blur
 
 
@@ -74,3 +74,37 @@ def test_uniform_batches_match_blur_batch_with_one_kernel() -> None:
     one = blur_batch(clean, kernels, torch.zeros(2))
     blended = blur_batch(clean, kernels[:, None], torch.zeros(2), weights=torch.ones(2, 1, 32, 32))
     torch.testing.assert_close(one, blended)
+
+
+def line_kernel(length: int, size: int = 31) -> torch.Tensor:
+    kernel = torch.zeros(size, size)
+    kernel[size // 2, size // 2 - length // 2 : size // 2 - length // 2 + length] = 1.0 / length
+    return kernel
+
+
+def test_kernel_spread_is_the_rms_radius() -> None:
+    kernels = torch.stack([line_kernel(1), line_kernel(7), line_kernel(21), line_kernel(21).T])
+    expected = torch.tensor([0.0, ((7**2 - 1) / 12) ** 0.5, ((21**2 - 1) / 12) ** 0.5, ((21**2 - 1) / 12) ** 0.5])
+    torch.testing.assert_close(kernel_spread(kernels), expected)
+
+
+def test_spread_bias_draws_long_shake_more_often() -> None:
+    kernels = torch.stack([line_kernel(1), line_kernel(7), line_kernel(21)])
+    torch.testing.assert_close(kernel_probabilities(kernels, 0.0), torch.full((3,), 1 / 3))
+    biased = kernel_probabilities(kernels, 1.0)
+    radii = torch.tensor([0.5, 2.0, (440 / 12) ** 0.5])
+    torch.testing.assert_close(biased, radii / radii.sum())
+    assert parse_args(["--spread-bias", "1"]).spread_bias == 1.0
+    with pytest.raises(SystemExit):
+        parse_args(["--spread-bias", "-1"])
+
+
+def test_batches_are_blurred_by_the_kernels_the_probabilities_pick() -> None:
+    bank = torch.from_numpy(np.random.default_rng(12).integers(0, 256, (4, 3, 64, 64), dtype=np.uint8))
+    kernels = torch.stack([line_kernel(1), line_kernel(21)])
+    cfg = TrainConfig(batch=4, patch=48)
+    errors = []
+    for only in (torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])):
+        clean, blurred = sample_batch(bank, kernels, cfg, torch.Generator().manual_seed(13), only)
+        errors.append(float((blurred - clean).abs().mean()))
+    assert errors[0] < 0.02 and errors[1] > 0.1  # the delta leaves noise and rounding only; the long line smears
