@@ -11,9 +11,10 @@ three kernels blended smoothly across the patch, as a rotating camera or a scene
 shake, which the uniform draw rarely gives, is seen as often as short shake (median radius 4.5 px instead of 2.9).
 Neither is the default: 20000 CPU steps with both on top of the 16000-step deblur-ms (2026-12-01) gained 0.08-0.32 dB
 on the Levin kernels but lost 0.30-0.56 dB on held-out synthetic shake and fell below the blurred frame on a GoPro
-pair (``python -m benchmarks.deblur``); the small network trades short shake for long. The loss
-is the mean L1 over the pyramid's scales, each against the clean patch downsampled to that scale (the multi-scale
-loss of Nah et al.).
+pair (``python -m benchmarks.deblur``); the two changes ran together, so which one cost what is not known.
+
+The loss is the mean L1 over the pyramid's scales, each against the clean patch downsampled to that scale (the
+multi-scale loss of Nah et al.).
 """
 
 from __future__ import annotations
