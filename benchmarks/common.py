@@ -11,9 +11,12 @@ import cv2
 import numpy as np
 import torch
 
+import restore
 import restore.io
 from pipelines.model_card import git_commit
+from restore.api import Restorer
 from restore.io.atomic import write_atomic
+from restore.registry import ModelSpec, get_spec
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEST_DIR = REPO.parent / "shared" / "data" / "test"
@@ -21,10 +24,22 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 CACHE_DIR = REPO / "benchmarks" / "cache"
 HELDOUT = "skimage"  # the held-out set: photos that are not in shared/ (scikit-image's bundled sample photographs)
 HELDOUT_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
+ENSEMBLE_SUFFIX = "+x8"  # a method name ending in it: the model with its geometric self-ensemble (ensemble=True)
 
 # OpenCV's methods (NL-means, resizing, alignment) use as many threads as torch (OMP_NUM_THREADS), so the thread
 # count that every result's provenance line states holds for the classical baselines too.
 cv2.setNumThreads(torch.get_num_threads())
+
+
+def method_spec(method: str) -> ModelSpec:
+    """The registered model behind a benchmark method: its name, or its name + ``ENSEMBLE_SUFFIX``."""
+    return get_spec(method.removesuffix(ENSEMBLE_SUFFIX))
+
+
+def load_method(method: str, device: str = "auto") -> Restorer:
+    """A benchmark method's restorer: the model, self-ensembled where the name ends in ``ENSEMBLE_SUFFIX``."""
+    name = method.removesuffix(ENSEMBLE_SUFFIX)
+    return restore.load(name, device=device, ensemble=name != method)
 
 
 def test_images(test_dir: Path, name: str, limit: int | None = None) -> list[Path]:

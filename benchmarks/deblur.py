@@ -32,6 +32,7 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     REPO,
+    load_method,
     provenance,
     test_images,
     write_quality_results,
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", default="deblur", help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
     meta = provenance("python -m benchmarks.deblur " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers = {m: restore.load(m) for m in args.methods if m != "blurred"}
+    restorers = {m: load_method(m) for m in args.methods if m != "blurred"}
     results, figure = [], []
     for test_set in args.sets:
         paths = test_images(args.test_dir, test_set, args.limit)

@@ -34,6 +34,8 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     load_cache,
+    load_method,
+    method_spec,
     provenance,
     provenance_lines,
     save_cache,
@@ -71,7 +73,7 @@ def default_methods(test_set: str) -> list[str]:
 
 def runs_at(method: str, sigma: float) -> bool:
     """Whether a method is measured at this sigma: a per-level model only at its own (DnCNN-S, as in the paper)."""
-    level = restore.registry.get_spec(method).noise_level
+    level = method_spec(method).noise_level
     return level is None or level == sigma
 
 
@@ -130,7 +132,7 @@ def figure(examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], size:
     image (largest standard deviation, on a grid of ``size // 4``)."""
 
     def best(learned: bool) -> str:
-        methods = [m for m in examples if (restore.registry.get_spec(m).build is not None) == learned]
+        methods = [m for m in examples if (method_spec(m).build is not None) == learned]
         return max(methods, key=lambda m: psnr(examples[m][2], examples[m][0]))
 
     clean, noisy, _ = next(iter(examples.values()))
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         paths = test_images(args.test_dir, HELDOUT if test_set == GRAY_HELDOUT else test_set, args.limit)
         for method in args.methods or default_methods(test_set):
             if method not in restorers:
-                restorers[method] = restore.load(method, device=args.device)
+                restorers[method] = load_method(method, device=args.device)
             for sigma in filter(lambda sigma: runs_at(method, sigma), args.sigmas):
                 summary, first = evaluate(method, restorers[method], test_set, paths, sigma, args.timed_images)
                 results.append({"set": test_set, "sigma": sigma, "method": method, **summary})
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"{summary['ssim']:.4f} {summary['seconds_per_image']:.2f} s/image"
                 )
     md, js = write_results(args.output, markdown_table(results, meta), {"meta": meta, "results": results})
-    kinds = {restore.registry.get_spec(m).build is not None for m in examples}
+    kinds = {method_spec(m).build is not None for m in examples}
     if kinds == {True, False}:  # a learned model and a baseline to compare
         restore.io.write_image(md.with_suffix(".png"), figure(examples))
     print(f"wrote {md} and {js}")

@@ -112,6 +112,7 @@ def dncnn(
         weights=name,
         receptive_radius=depth,
         noise_level=noise_level,
+        self_ensemble=True,
     )
 
 
@@ -238,6 +239,7 @@ register(
         receptive_radius=80,
         max_auto_tile=768,  # 200 kernel channels per pixel: a 1024^2 tile alone needs about 2.5 GB
         run=run_burst,
+        self_ensemble=True,
     )
 )
 for name, function, summary in (
@@ -269,6 +271,7 @@ register(
         build=partial(MultiScaleDeblur, scales=3, features=32, blocks=6, kernel_size=3),
         weights="deblur-ms",
         receptive_radius=112,
+        self_ensemble=True,
     )
 )
 KERNEL = Option("kernel", None, parse_kernel, "the true blur kernel, a 2-D array (normalized to sum 1)")

@@ -298,7 +298,7 @@ def command_run(args: argparse.Namespace) -> int:
         bursts = plan_bursts(args.inputs, args.output, args.format)
         if not bursts:
             raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}")
-        restorer = api.load(args.model, device=args.device, precision=args.precision, tile=args.tile)
+        restorer = load_model(args)
         start = time.monotonic()
         run_bursts(restorer, bursts, options, args.overwrite, summary)
         return report(summary, args.output, time.monotonic() - start)
@@ -306,7 +306,7 @@ def command_run(args: argparse.Namespace) -> int:
     jobs = plan_jobs(args.inputs, args.output, args.recursive, fmt, spec.input_kind == "raw", summary)
     if not jobs:
         raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))} (use --recursive for subfolders?)")
-    restorer = api.load(args.model, device=args.device, precision=args.precision, tile=args.tile)
+    restorer = load_model(args)
     start = time.monotonic()
     run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth)
     return report(summary, args.output, time.monotonic() - start)
@@ -364,7 +364,7 @@ def command_demo(args: argparse.Namespace) -> int:
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as sample:
         clean = io.read_image(sample)
     noisy = add_gaussian_noise_np(clean, args.sigma, seed=0)
-    restorer = api.load(args.model, device=args.device, precision=args.precision, tile=args.tile)
+    restorer = load_model(args)
     start = time.monotonic()
     restored = restorer(noisy, sigma=args.sigma)
     seconds = time.monotonic() - start
@@ -391,10 +391,20 @@ def command_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_model(args: argparse.Namespace) -> api.Restorer:
+    """``args.model`` loaded with the options ``add_device_options`` added."""
+    return api.load(args.model, device=args.device, precision=args.precision, tile=args.tile, ensemble=args.ensemble)
+
+
 def add_device_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
     parser.add_argument("--tile", type=parse_tile, default="auto", help="tile size in pixels, 'auto' or 'off'")
+    parser.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="average the model over the 8 flips and quarter turns of the input (8x slower, slightly better)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -65,6 +65,8 @@ class ModelSpec:
     ``run`` replaces the image-in, image-out call for models with other inputs (raw files, inverse directions,
     bursts): ``(restorer, input, options) -> result``, see ``restore.runs``. ``noise_level`` marks a denoiser trained
     for one sigma (8-bit scale); such a model hands other sigmas to its nearest sibling (``nearest_noise_level``).
+    ``self_ensemble`` marks a learned model whose task commutes with flips and quarter turns of the image, so that
+    ``load(..., ensemble=True)`` may average its network over them (``restore.ops.ensemble``).
     """
 
     name: str
@@ -80,6 +82,7 @@ class ModelSpec:
     classical: Callable[..., np.ndarray] | None = None
     run: Callable[[Any, Any, dict[str, Any]], Any] | None = None
     noise_level: float | None = None
+    self_ensemble: bool = False
 
     @property
     def kind(self) -> str:
@@ -97,7 +100,8 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What ``restore.models()`` tells about a model; ``card`` is its model card, ``None`` for classical methods."""
+    """What ``restore.models()`` tells about a model; ``card`` is its model card, ``None`` for classical methods;
+    ``self_ensemble``: whether ``load(name, ensemble=True)`` is accepted."""
 
     name: str
     task: str
@@ -107,6 +111,7 @@ class ModelInfo:
     summary: str
     options: dict[str, str] = field(default_factory=dict)
     card: dict | None = None
+    self_ensemble: bool = False
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -180,6 +185,7 @@ def model_info(spec: ModelSpec) -> ModelInfo:
         summary=spec.summary,
         options={option.name: option.help for option in spec.options},
         card=read_card(spec),
+        self_ensemble=spec.self_ensemble,
     )
 
 

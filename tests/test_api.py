@@ -282,6 +282,62 @@ def test_public_api_snapshot():
         assert name in restore.__all__ and hasattr(restore, name)
 
 
+# --- geometric self-ensemble ----------------------------------------------------------------------------------------
+
+
+def test_ensemble_makes_the_restorer_commute_with_flips_and_turns(untrained_weights, smooth_image, add_noise):
+    noisy = add_noise(smooth_image(36, 28), sigma=25, seed=12).astype(np.float32)
+    plain = restore.load("dncnn-gray", device="cpu", tile=None)
+    ensemble = restore.load("dncnn-gray", device="cpu", tile=None, ensemble=True)
+    assert "ensemble=True" in repr(ensemble) and "ensemble" not in repr(plain)
+
+    def turned_back(restorer, image):
+        return np.rot90(np.fliplr(restorer(np.ascontiguousarray(np.fliplr(np.rot90(image))))), -1)
+
+    assert np.abs(turned_back(plain, noisy) - plain(noisy)).max() > 1e-4  # the bare network is not equivariant
+    np.testing.assert_allclose(turned_back(ensemble, noisy), ensemble(noisy), atol=1e-5)
+    assert 0 < np.abs(ensemble(noisy) - plain(noisy)).max() < 0.05  # an average of eight close estimates
+
+
+def test_ensemble_tiled_matches_untiled(untrained_weights, smooth_image, add_noise):
+    noisy = add_noise(smooth_image(150, 110, 3), sigma=25, seed=13).astype(np.float32)
+    tiled = restore.load("dncnn-color", device="cpu", tile=96, ensemble=True)(noisy)
+    whole = restore.load("dncnn-color", device="cpu", tile=None, ensemble=True)(noisy)
+    assert tiled.shape == noisy.shape
+    assert np.abs(tiled - whole).max() < 1e-4
+
+
+def test_ensemble_reaches_the_per_level_sibling_and_the_restore_function(untrained_weights, smooth_image, add_noise):
+    noisy = add_noise(smooth_image(32, 32), sigma=50, seed=14).astype(np.float32)
+    sibling = restore.load("dncnn-gray-50", device="cpu", ensemble=True)(noisy)
+    np.testing.assert_array_equal(restore.load("dncnn-gray-25", device="cpu", ensemble=True)(noisy, sigma=50), sibling)
+    np.testing.assert_array_equal(
+        restore.restore(noisy, model="dncnn-gray-50", device="cpu", ensemble=True, sigma=50), sibling
+    )
+    assert not np.array_equal(restore.load("dncnn-gray-50", device="cpu")(noisy), sibling)
+
+
+def test_ensemble_runs_the_burst_network(untrained_weights, smooth_image, add_noise):
+    frames = np.stack([add_noise(smooth_image(40, 24, 3), sigma=10, seed=seed) for seed in range(8)]).astype(np.float32)
+    plain = restore.load("kpn-burst", device="cpu")(frames, noise=(0.01, 0.001))
+    out = restore.load("kpn-burst", device="cpu", ensemble=True)(frames, noise=(0.01, 0.001))
+    assert out.shape == plain.shape == frames.shape[1:] and out.dtype == np.float32
+    assert 0 < np.abs(out - plain).max() < 0.1
+
+
+@pytest.mark.parametrize("name", ["lowlight-raw", "invisp", "cbm3d", "deblur-wiener"])
+def test_ensemble_is_refused_where_turns_do_not_commute_with_the_model(untrained_weights, name):
+    assert not next(info for info in restore.models() if info.name == name).self_ensemble
+    with pytest.raises(InvalidOptionError, match="ensemble"):
+        restore.load(name, device="cpu", ensemble=True)
+
+
+def test_ensemble_must_be_a_bool(untrained_weights):
+    assert next(info for info in restore.models() if info.name == "dncnn-color").self_ensemble
+    with pytest.raises(InvalidOptionError, match="ensemble"):
+        restore.load("dncnn-color", device="cpu", ensemble="yes")
+
+
 # --- classical baselines through the API ----------------------------------------------------------------------------
 
 

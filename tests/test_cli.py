@@ -124,6 +124,15 @@ def test_per_level_model_runs_with_sigma_auto(untrained_weights, tmp_path):
     assert cv2.imread(str(tmp_path / "out" / "x.png"), cv2.IMREAD_UNCHANGED).shape == (16, 20)
 
 
+def test_ensemble_option_reaches_the_model(untrained_weights, tmp_path):
+    image = tmp_path / "in" / "x.png"
+    write_png(image, noisy_uint((16, 20, 3), np.uint8))
+    for name, extra in (("plain", []), ("ensemble", ["--ensemble"])):
+        assert main(["run", "dncnn-color", str(image), "-o", str(tmp_path / name), "--sigma", "25", *extra]) == 0
+    plain, ensemble = (cv2.imread(str(tmp_path / name / "x.png")) for name in ("plain", "ensemble"))
+    assert plain.shape == ensemble.shape == (16, 20, 3) and not np.array_equal(plain, ensemble)
+
+
 def test_sigma_that_is_neither_a_number_nor_auto_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "dncnn-gray-25", str(tmp_path), "-o", str(tmp_path / "out"), "--sigma", "lots"])
@@ -147,6 +156,7 @@ def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_pa
         (["run", "dncnn-color", "MISSING", "-o", "OUT"], "does not exist"),
         (["run", "deblur-wiener", "IN", "-o", "OUT"], "non-blind"),
         (["run", "deblur-wiener", "IN", "-o", "OUT", "--kernel", "MISSING"], "cannot read the kernel"),
+        (["run", "cbm3d", "IN", "-o", "OUT", "--ensemble"], "ensemble"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(untrained_weights, photo_tree, tmp_path, capsys, args, message):
