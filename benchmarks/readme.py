@@ -29,6 +29,7 @@ HEADLINES = {
 }
 LEVEL_RESULTS = "denoise-levels"  # the per-level denoisers at sigma 15 and 50; they are shown at their own sigma
 COLOR_LEVEL_RESULTS = "denoise-color-levels"  # the color denoisers at sigma 15 and 50, linked below the table
+ENSEMBLE_RESULTS = "denoise-ensemble"  # the denoisers with and without their self-ensemble (+x8), linked below
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -92,6 +93,7 @@ def models_table() -> str:
         *((task, stem) for task, (stem, *_) in HEADLINES.items()),
         ("denoise, sigma 15/50", LEVEL_RESULTS),
         ("denoise in color, sigma 15/50", COLOR_LEVEL_RESULTS),
+        ("denoise with the self-ensemble (+x8)", ENSEMBLE_RESULTS),
     ]
     for task, stem in [*stems, ("isp", "invisp")]:
         _, meta = load_results(stem)

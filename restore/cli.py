@@ -369,11 +369,12 @@ def command_demo(args: argparse.Namespace) -> int:
     restored = restorer(noisy, sigma=args.sigma)
     seconds = time.monotonic() - start
     noisy8, restored8 = to_uint8(noisy), to_uint8(restored)
+    label = f"{args.model} x8" if args.ensemble else args.model
     rows = [
         f"noisy (sigma {args.sigma:g}): {psnr(noisy8, clean):.2f} dB",
-        f"{args.model}: {psnr(restored8, clean):.2f} dB in {seconds:.2f} s on {restorer.device}",
+        f"{label}: {psnr(restored8, clean):.2f} dB in {seconds:.2f} s on {restorer.device}",
     ]
-    panels, labels = [noisy8, restored8, clean], ["noisy", args.model, "clean"]
+    panels, labels = [noisy8, restored8, clean], ["noisy", label, "clean"]
     if args.compare:
         start = time.monotonic()
         baseline = to_uint8(api.load(args.compare)(noisy, sigma=args.sigma))
