@@ -3,7 +3,8 @@
     python -m benchmarks.denoise                                  # every set, sigma 15/25/50, models + baselines
     python -m benchmarks.denoise --sets CBSD68 --sigmas 25 --methods dncnn-color cbm3d
 
-The per-level models (dncnn-gray-15/25/50) are measured at their own sigma only.
+The per-level models (dncnn-gray-15/25/50) are measured at their own sigma only. A method named ``<model>+x8`` is
+the model with its geometric self-ensemble (``restore.load(..., ensemble=True)``, 8x the time).
 
 Protocol: uint8 image; x = img/255; noisy = x + N(0, (sigma/255)^2) from ``numpy.random.default_rng(seed)`` with
 seed = crc32("<set>/<image>/<sigma>"), not clipped, not quantized; output clipped to [0, 1] and rounded to uint8;
