@@ -29,7 +29,8 @@ HEADLINES = {
 }
 LEVEL_RESULTS = "denoise-levels"  # the per-level denoisers at sigma 15 and 50; they are shown at their own sigma
 COLOR_LEVEL_RESULTS = "denoise-color-levels"  # the color denoisers at sigma 15 and 50, linked below the table
-ENSEMBLE_RESULTS = "denoise-ensemble"  # the denoisers with and without their self-ensemble (+x8), linked below
+COLOR_ENSEMBLE_RESULTS = "denoise-ensemble"  # dncnn-color's self-ensemble (+x8) at sigma 25, linked below the table
+GRAY_ENSEMBLE_RESULTS = "denoise-gray-ensemble"  # the same for the gray denoisers
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -93,7 +94,8 @@ def models_table() -> str:
         *((task, stem) for task, (stem, *_) in HEADLINES.items()),
         ("denoise, sigma 15/50", LEVEL_RESULTS),
         ("denoise in color, sigma 15/50", COLOR_LEVEL_RESULTS),
-        ("denoise with the self-ensemble (+x8)", ENSEMBLE_RESULTS),
+        ("denoise in color with the self-ensemble (+x8)", COLOR_ENSEMBLE_RESULTS),
+        ("denoise in gray with the self-ensemble (+x8)", GRAY_ENSEMBLE_RESULTS),
     ]
     for task, stem in [*stems, ("isp", "invisp")]:
         _, meta = load_results(stem)
