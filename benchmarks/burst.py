@@ -37,6 +37,7 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     load_cache,
+    load_method,
     provenance,
     save_cache,
     test_images,
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", default="burst", help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
     meta = provenance("python -m benchmarks.burst " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers = {m: restore.load(model_and_options(m)[0]) for m in args.methods}
+    restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
     results, figure = [], []
     for test_set in args.sets:
         paths = test_images(args.test_dir, test_set, args.limit)
