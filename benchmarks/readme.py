@@ -31,6 +31,7 @@ LEVEL_RESULTS = "denoise-levels"  # the per-level denoisers at sigma 15 and 50; 
 COLOR_LEVEL_RESULTS = "denoise-color-levels"  # the color denoisers at sigma 15 and 50, linked below the table
 COLOR_ENSEMBLE_RESULTS = "denoise-ensemble"  # dncnn-color's self-ensemble (+x8) at sigma 25, linked below the table
 GRAY_ENSEMBLE_RESULTS = "denoise-gray-ensemble"  # the same for the gray denoisers
+BURST_ENSEMBLE_RESULTS = "burst-ensemble"  # kpn-burst with and without its self-ensemble, against BM4D
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -96,6 +97,7 @@ def models_table() -> str:
         ("denoise in color, sigma 15/50", COLOR_LEVEL_RESULTS),
         ("denoise in color with the self-ensemble (+x8)", COLOR_ENSEMBLE_RESULTS),
         ("denoise in gray with the self-ensemble (+x8)", GRAY_ENSEMBLE_RESULTS),
+        ("burst with the self-ensemble (+x8)", BURST_ENSEMBLE_RESULTS),
     ]
     for task, stem in [*stems, ("isp", "invisp")]:
         _, meta = load_results(stem)
