@@ -1,7 +1,7 @@
 """Geometric self-ensemble: run a network on the eight flips and quarter turns of its input and average the results
 mapped back (Timofte et al. 2016, "Seven ways to improve example-based single image super resolution").
 
-Valid for tasks that commute with those transforms (denoising, deblurring, burst merging of RGB images); not for
+Valid for tasks that commute with those transforms (denoising, deblurring, burst merging, gray or RGB); not for
 packed Bayer input, whose color channels a flip or turn would swap.
 """
 
