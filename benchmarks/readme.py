@@ -32,6 +32,7 @@ COLOR_LEVEL_RESULTS = "denoise-color-levels"  # the color denoisers at sigma 15 
 COLOR_ENSEMBLE_RESULTS = "denoise-ensemble"  # dncnn-color's self-ensemble (+x8) at sigma 25, linked below the table
 GRAY_ENSEMBLE_RESULTS = "denoise-gray-ensemble"  # the same for the gray denoisers
 BURST_ENSEMBLE_RESULTS = "burst-ensemble"  # kpn-burst with and without its self-ensemble, against BM4D
+DEBLUR_ENSEMBLE_RESULTS = "deblur-ensemble"  # deblur-ms with and without its self-ensemble, against the blurred input
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -98,6 +99,7 @@ def models_table() -> str:
         ("denoise in color with the self-ensemble (+x8)", COLOR_ENSEMBLE_RESULTS),
         ("denoise in gray with the self-ensemble (+x8)", GRAY_ENSEMBLE_RESULTS),
         ("burst with the self-ensemble (+x8)", BURST_ENSEMBLE_RESULTS),
+        ("deblur with the self-ensemble (+x8)", DEBLUR_ENSEMBLE_RESULTS),
     ]
     for task, stem in [*stems, ("isp", "invisp")]:
         _, meta = load_results(stem)
