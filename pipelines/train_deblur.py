@@ -9,9 +9,12 @@ and transposes), adds noise of U(0, 2%) and quantizes to 8 bits; ``--nonuniform 
 three kernels blended smoothly across the patch, as a rotating camera or a scene at several depths would;
 ``--spread-bias 1`` draws each kernel with a probability proportional to its RMS radius (``kernel_spread``), so long
 shake, which the uniform draw rarely gives, is seen as often as short shake (median radius 4.5 px instead of 2.9).
-Neither is the default: 20000 CPU steps with both on top of the 16000-step deblur-ms (2026-12-01) gained 0.08-0.32 dB
-on the Levin kernels but lost 0.30-0.56 dB on held-out synthetic shake and fell below the blurred frame on a GoPro
-pair (``python -m benchmarks.deblur``); the two changes ran together, so which one cost what is not known.
+Neither is the default: on top of the 16000-step deblur-ms (96 px patches), 20000 CPU steps with both gained
+0.08-0.32 dB on the Levin kernels but lost 0.30-0.56 dB on held-out synthetic shake and fell below the blurred frame
+on a GoPro pair; 17000 steps with ``--spread-bias 0.5`` alone moved PSNR from the synthetic-shake rows to the Levin
+rows about one for one and also fell below it there (``python -m benchmarks.deblur``, 2026-12-01/02). Continuing with
+the default 128 px patches instead (batch 6, 14914 steps) changed the six Levin and synthetic means by -0.01 to
++0.24 dB (+0.11 on average) and kept both GoPro pairs above their blurred frames: that is the shipped deblur-ms.
 
 The loss is the mean L1 over the pyramid's scales, each against the clean patch downsampled to that scale (the
 multi-scale loss of Nah et al.).
