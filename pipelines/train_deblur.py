@@ -15,6 +15,8 @@ on a GoPro pair; 17000 steps with ``--spread-bias 0.5`` alone moved PSNR from th
 rows about one for one and also fell below it there (``python -m benchmarks.deblur``, 2026-12-01/02). Continuing with
 the default 128 px patches instead (batch 6, 14914 steps) changed the six Levin and synthetic means by -0.01 to
 +0.24 dB (+0.11 on average) and kept both GoPro pairs above their blurred frames: that is the shipped deblur-ms.
+A further 18355 steps the same way (49269 in all, validation 29.78 -> 29.90 dB) added 0.01-0.11 dB to those six
+means but dropped the GoPro Flower pair 0.01 dB below its blurred frame, so it was not shipped (2026-12-02).
 
 The loss is the mean L1 over the pyramid's scales, each against the clean patch downsampled to that scale (the
 multi-scale loss of Nah et al.).
