@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import platform
 from pathlib import Path
 
 import cv2
@@ -17,6 +16,7 @@ from pipelines.model_card import git_commit
 from restore.api import Restorer
 from restore.io.atomic import write_atomic
 from restore.registry import ModelSpec, get_spec
+from restore.runtime import cpu_description
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEST_DIR = REPO.parent / "shared" / "data" / "test"
@@ -63,8 +63,7 @@ def provenance(command: str) -> dict:
     return {
         "command": command,
         "commit": git_commit(),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
-        + f", {torch.get_num_threads()} threads",
+        "machine": f"{cpu_description()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

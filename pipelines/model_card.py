@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import platform
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from torch import nn
 
 from restore.io.atomic import write_atomic
 from restore.registry import file_sha256
+from restore.runtime import cpu_description
 
 
 def git_commit() -> str:
@@ -32,7 +32,7 @@ def hardware_description(device: torch.device) -> str:
     """A short description of the machine a run used."""
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    return f"{cpu_description()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def export_weights(model: nn.Module, weights_dir: Path, name: str, card: dict) -> Path:

@@ -9,6 +9,7 @@ import math
 import shlex
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.registry import file_sha256
-from restore.runtime import tune_allocator
+from restore.runtime import native_bfloat16, tune_allocator
 
 __all__ = [
     "ResumableRun",
@@ -105,13 +106,6 @@ def random_dihedral(generator: torch.Generator) -> Callable[[torch.Tensor], torc
     return transform
 
 
-def native_bfloat16(device: torch.device) -> bool:
-    """Whether ``device`` computes bfloat16 convolutions natively (a CUDA GPU, or a CPU with AVX512-BF16)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-
-
 def mixed_precision(device: torch.device, precision: str) -> torch.autocast:
     """The autocast context of a training step: bfloat16 compute with float32 weights, or plain float32.
 
@@ -124,11 +118,18 @@ def mixed_precision(device: torch.device, precision: str) -> torch.autocast:
 
 
 def start_run(cfg) -> torch.device:
-    """Set up a run of ``cfg``: CPU threads (where given), the seed, cuDNN autotuning on a GPU; returns its device."""
+    """Set up a run of ``cfg``: CPU threads (where given), the seed, cuDNN autotuning on a GPU; returns its device.
+    Warns when bfloat16 is asked for on a CPU that only emulates it (a step there is many times slower)."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = torch.device(cfg.device)
+    if cfg.precision == "bfloat16" and device.type == "cpu" and not native_bfloat16(device):
+        warnings.warn(
+            "this CPU has no native bfloat16 (AVX512-BF16): bfloat16 steps are emulated and many times slower than "
+            "float32 (benchmarks/results/training_speed-avx2.md); use --precision auto",
+            stacklevel=2,
+        )
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # training shapes are fixed: let cuDNN pick the fastest kernels once
     return device

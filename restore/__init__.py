@@ -10,6 +10,7 @@ from restore.api import Restorer, load, models, restore
 from restore.errors import (
     InvalidImageError,
     InvalidOptionError,
+    PerformanceWarning,
     RestoreError,
     UnknownModelError,
     UnreadableFileError,
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidImageError",
     "InvalidOptionError",
     "ModelInfo",
+    "PerformanceWarning",
     "RestoreError",
     "Restorer",
     "UnknownModelError",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,11 @@ from torch import Tensor
 from restore import catalog  # noqa: F401  (registers the models)
 from restore.baselines import estimate_noise_sigma
 from restore.convert import from_model_tensor, split_alpha, to_model_tensor
-from restore.errors import InvalidImageError, InvalidOptionError
+from restore.errors import InvalidImageError, InvalidOptionError, PerformanceWarning
 from restore.ops.ensemble import self_ensemble
 from restore.ops.tiling import tiled_apply
 from restore.registry import ModelInfo, ModelSpec, get_spec, list_specs, load_network, model_info, nearest_noise_level
+from restore.runtime import cpu_description, native_bfloat16
 
 __all__ = ["Restorer", "load", "models", "restore"]
 
@@ -71,7 +73,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def resolve_precision(precision: str | torch.dtype, device: torch.device) -> torch.dtype:
-    """``"auto"``: bf16 (or fp16) on CUDA, fp16 on MPS, fp32 on CPU. fp16 is refused on the CPU (no fast kernels)."""
+    """``"auto"``: bf16 (or fp16) on CUDA, fp16 on MPS, fp32 on CPU. fp16 is refused on the CPU (no fast kernels);
+    bf16 on a CPU without native bfloat16 runs, with a ``PerformanceWarning`` (it is emulated there, many times
+    slower than fp32)."""
     if precision == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -81,6 +85,13 @@ def resolve_precision(precision: str | torch.dtype, device: torch.device) -> tor
         raise InvalidOptionError(f"precision must be 'auto', 'fp32', 'fp16' or 'bf16', got {precision!r}")
     if dtype == torch.float16 and device.type == "cpu":
         raise InvalidOptionError("fp16 is not supported on the CPU; use 'bf16' or 'fp32'")
+    if dtype == torch.bfloat16 and device.type == "cpu" and not native_bfloat16(device):
+        warnings.warn(
+            f"bf16 on this CPU ({cpu_description()}) is emulated, not native (no AVX512-BF16): expect it to be many "
+            "times slower than fp32 (benchmarks/results/speed-avx2.md); precision='auto' picks fp32 here",
+            PerformanceWarning,
+            stacklevel=4,  # the caller of restore.load
+        )
     return dtype
 
 

@@ -1,10 +1,12 @@
-"""The exceptions ``restore`` raises. Every one is a ``RestoreError``; input problems are also ``ValueError``s."""
+"""The exceptions ``restore`` raises and the warning it gives. Every exception is a ``RestoreError``; input problems
+are also ``ValueError``s."""
 
 from __future__ import annotations
 
 __all__ = [
     "InvalidImageError",
     "InvalidOptionError",
+    "PerformanceWarning",
     "RestoreError",
     "UnknownModelError",
     "UnreadableFileError",
@@ -34,3 +36,8 @@ class UnknownModelError(RestoreError, ValueError):
 
 class WeightsError(RestoreError):
     """A checkpoint that is missing, corrupted (sha256 mismatch) or does not fit its architecture."""
+
+
+class PerformanceWarning(UserWarning):
+    """A setting that works but runs far slower than the default on this machine (e.g. bfloat16 on a CPU without
+    native bfloat16); filter it like any warning."""

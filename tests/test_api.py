@@ -197,6 +197,18 @@ def test_bf16_on_cpu_runs_close_to_fp32(untrained_weights):
     assert mean_abs_diff(bf16, fp32) < 0.01
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_native_bfloat16_warns(untrained_weights, monkeypatch, recwarn, native):
+    monkeypatch.setattr(restore.api, "native_bfloat16", lambda device: native)
+    assert restore.load("dncnn-gray", device="cpu", precision="bf16").dtype == torch.bfloat16
+    restore.load("dncnn-gray", device="cpu", precision="fp32")
+    slow = [w for w in recwarn if issubclass(w.category, restore.PerformanceWarning)]
+    assert len(slow) == (0 if native else 1)
+    if slow:
+        assert "emulated" in str(slow[0].message) and "fp32" in str(slow[0].message)
+        assert slow[0].filename == __file__  # points at the caller's line
+
+
 def test_auto_precision_on_cpu_is_fp32(untrained_weights):
     assert restore.load("dncnn-gray", device="cpu").dtype == torch.float32
 
@@ -278,6 +290,7 @@ def test_public_api_snapshot():
         "UnknownModelError",
         "WeightsError",
         "UnreadableFileError",
+        "PerformanceWarning",
     ):
         assert name in restore.__all__ and hasattr(restore, name)
 

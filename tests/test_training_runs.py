@@ -100,6 +100,18 @@ def test_mixed_precision_sets_the_dtype_of_convolutions(precision, dtype):
         assert conv(torch.rand(1, 1, 8, 8)).dtype == dtype
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_bfloat16_training_on_a_cpu_without_it_warns(tmp_path, monkeypatch, recwarn, native):
+    import pipelines.training
+    from pipelines.training import RunConfig, start_run
+
+    monkeypatch.setattr(pipelines.training, "native_bfloat16", lambda device: native)
+    assert start_run(RunConfig(precision="bfloat16")).type == "cpu"
+    start_run(RunConfig(precision="auto"))
+    slow = [w for w in recwarn if "no native bfloat16" in str(w.message)]
+    assert len(slow) == (0 if native else 1)
+
+
 def test_an_unknown_precision_is_refused():
     from pipelines.training import mixed_precision
 
