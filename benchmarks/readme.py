@@ -2,8 +2,8 @@
 
     python -m benchmarks.readme
 
-Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json`` and
-``speed-24mp.json``. Nothing in the table is typed by hand: training status comes from the cards, PSNR from the
+Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json``, the runs on other
+machines (``SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is typed by hand: training status comes from the cards, PSNR from the
 benchmark results (one headline setting per task, ``HEADLINES``).
 """
 
@@ -33,6 +33,10 @@ COLOR_ENSEMBLE_RESULTS = "denoise-ensemble"  # dncnn-color's self-ensemble (+x8)
 GRAY_ENSEMBLE_RESULTS = "denoise-gray-ensemble"  # the same for the gray denoisers
 BURST_ENSEMBLE_RESULTS = "burst-ensemble"  # kpn-burst with and without its self-ensemble, against BM4D
 DEBLUR_ENSEMBLE_RESULTS = "deblur-ensemble"  # deblur-ms with and without its self-ensemble, against the blurred input
+# speed runs on other machines, shown below the main table (``speed``) with these captions
+SPEED_RESULTS = {
+    "speed-avx2": "The same on a CPU without native bfloat16 (AVX2 only), where bf16 is emulated:",
+}
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -111,14 +115,12 @@ def models_table() -> str:
     return "\n".join(lines)
 
 
-def speed_summary() -> str:
-    """Headline speed ratios from ``benchmarks/results/speed.json``: each model's MPx/s at 512x512 in float32, its
+def speed_table(stem: str) -> list[str]:
+    """The headline speed table of ``benchmarks/results/<stem>.json``: each model's MPx/s at 512x512 in float32, its
     multiple of CBM3D's and its fraction of the machine's convolution peak measured in the same run; where the run
-    also measured bfloat16, its rate and how far it moves the output."""
-    results, meta = load_results("speed")
-    if not results:
-        return "No speed results yet: `python -m benchmarks.speed`."
-    peaks = json.loads((RESULTS_DIR / "speed.json").read_text())["machine_peaks"]
+    also measured bfloat16, its rate and how far it moves the output. Ends with where the numbers came from."""
+    results, meta = load_results(stem)
+    peaks = json.loads((RESULTS_DIR / f"{stem}.json").read_text())["machine_peaks"]
     at_512 = [r for r in results if r["size"] == "512x512"]
     full = {r["model"]: r for r in at_512 if r["precision"] == "float32"}
     half = {r["model"]: r for r in at_512 if r["precision"] == "bfloat16"}
@@ -137,20 +139,32 @@ def speed_summary() -> str:
         if half:
             low = half.get(name)
             line += (
-                f" {low['megapixels_per_second']:.3f} | {low['megapixels_per_second'] / rate:.1f}x | "
+                f" {low['megapixels_per_second']:.3f} | {low['megapixels_per_second'] / rate:.2f}x | "
                 f"{low['psnr_vs_float32']:.1f} |"
                 if low
                 else " - | - | - |"
             )
         lines.append(line)
     measured_peaks = "; ".join(f"{p['device']} {precision} {p['conv3x3_gflops']:.0f}" for precision, p in peaks.items())
-    lines += [
+    return [
+        *lines,
         "",
         (
-            f"From `benchmarks/results/speed.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
+            f"From `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
             f"{meta['date']}; convolution peak in GFLOP/s measured in the same run: {measured_peaks})."
         ),
     ]
+
+
+def speed_summary() -> str:
+    """The speed tables of ``SPEED_RESULTS`` (one per machine, ``speed_table``) and the peak memory of a 24 MP photo
+    from ``speed-24mp.json``."""
+    if not load_results("speed")[0]:
+        return "No speed results yet: `python -m benchmarks.speed`."
+    lines = speed_table("speed")
+    for stem, caption in SPEED_RESULTS.items():
+        if load_results(stem)[0]:
+            lines += ["", caption, "", *speed_table(stem)]
     large, large_meta = load_results("speed-24mp")
     if large:
         memory = ", ".join(f"`{r['model']}` {r['peak_memory_gb']:.2f}" for r in sorted(large, key=lambda r: r["model"]))

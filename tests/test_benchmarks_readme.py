@@ -1,3 +1,6 @@
+import json
+
+from benchmarks import readme
 from benchmarks.readme import training_status
 
 
@@ -18,3 +21,38 @@ def test_training_status_counts_the_weights_a_run_started_from():
 def test_training_status_of_a_run_from_scratch():
     card = {"training": {"steps_done": 10, "steps_planned": 10, "complete": True, "sessions": [{"device": "cpu A"}]}}
     assert training_status(card) == "10 of 10 steps, cpu A"
+
+
+def speed_run(machine: str, bf16_rate: float) -> dict:
+    def row(model, precision, rate, agreement=None):
+        return {
+            "model": model,
+            "size": "512x512",
+            "precision": precision,
+            "megapixels_per_second": rate,
+            "flops_per_pixel": 1e6 if model != "cbm3d" else None,
+            "psnr_vs_float32": agreement,
+        }
+
+    peak = {"device": "cpu", "conv3x3_gflops": 100.0}
+    return {
+        "meta": {"command": "python -m benchmarks.speed", "commit": "abc", "machine": machine, "date": "today"},
+        "machine_peaks": {"float32": peak, "bfloat16": peak},
+        "results": [
+            row("dncnn-gray", "float32", 0.2),
+            row("dncnn-gray", "bfloat16", bf16_rate, 55.0),
+            row("cbm3d", "float32", 0.02),
+        ],
+    }
+
+
+def test_speed_summary_has_a_table_per_machine(tmp_path, monkeypatch):
+    monkeypatch.setattr(readme, "RESULTS_DIR", tmp_path)
+    assert readme.speed_summary().startswith("No speed results yet")
+    (tmp_path / "speed.json").write_text(json.dumps(speed_run("cpu A", 0.4)))
+    assert "cpu B" not in readme.speed_summary()
+    (tmp_path / "speed-avx2.json").write_text(json.dumps(speed_run("cpu B", 0.01)))
+    summary = readme.speed_summary()
+    first, second = summary.split(readme.SPEED_RESULTS["speed-avx2"])
+    assert "| `dncnn-gray` | 0.200 | 10.0 | 200% | 0.400 | 2.00x | 55.0 |" in first and "cpu A" in first
+    assert "| `dncnn-gray` | 0.200 | 10.0 | 200% | 0.010 | 0.05x | 55.0 |" in second and "cpu B" in second
