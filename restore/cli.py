@@ -336,7 +336,8 @@ def command_models(args: argparse.Namespace) -> int:
         elif info.card is None:
             status = "weights missing"
         else:
-            status = f"{training.get('steps_done', '?')} steps" + ("" if training.get("complete") else " (partial)")
+            steps = training.get("steps_including_lineage", training.get("steps_done", "?"))  # the weights' whole chain
+            status = f"{steps} steps" + ("" if training.get("complete") else " (partial)")
         channels = "/".join("gray" if c == 1 else "rgb" for c in info.channels)
         print(f"{info.name:{width}} {info.task:9} {info.input_kind:6} {channels:9} {status:22} {info.summary}")
     return 0

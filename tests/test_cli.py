@@ -55,6 +55,16 @@ def test_models_lists_learned_and_classical(untrained_weights, capsys):
     assert {"dncnn-color", "dncnn-gray", "bm3d", "cbm3d", "nlmeans"} <= names
 
 
+def test_models_counts_the_steps_of_the_runs_the_weights_were_started_from(monkeypatch, capsys):
+    from restore.registry import ModelInfo
+
+    training = {"steps_done": 500, "steps_including_lineage": 2500, "complete": False}
+    info = ModelInfo("m", "denoise", "learned", "image", (1,), "a model", card={"training": training})
+    monkeypatch.setattr("restore.api.models", lambda: [info])
+    assert main(["models"]) == 0
+    assert "2500 steps (partial)" in capsys.readouterr().out
+
+
 def test_recursive_run_keeps_structure_and_bit_depth(untrained_weights, photo_tree, tmp_path, capsys):
     before = digest(photo_tree)
     out = tmp_path / "out"
