@@ -11,11 +11,15 @@ from skimage.restoration import denoise_nl_means, estimate_sigma
 
 __all__ = ["bm3d_denoise", "bm3d_profile", "cbm3d_denoise", "estimate_noise_sigma", "nlmeans_denoise"]
 
+OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])  # bm3d_rgb's "opp" transform
+
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Gaussian noise level on the 8-bit scale, by scikit-image's wavelet estimator (averaged over channels)."""
+    """Gaussian noise level on the 8-bit scale, by scikit-image's wavelet estimator (averaged over channels); 0 for a
+    perfectly flat image (the estimator skips zero wavelet coefficients and would give NaN there)."""
     channel_axis = -1 if image.ndim == 3 else None
-    return float(estimate_sigma(image, channel_axis=channel_axis, average_sigmas=True)) * 255.0
+    sigma = float(estimate_sigma(image, channel_axis=channel_axis, average_sigmas=True)) * 255.0
+    return 0.0 if np.isnan(sigma) else sigma
 
 
 def bm3d_profile():
@@ -34,17 +38,40 @@ def _sigma(image: np.ndarray, sigma: float | None) -> float:
 
 
 def bm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
-    """BM3D (``bm3d.bm3d``) on a gray image (H, W)."""
+    """BM3D (``bm3d.bm3d``) on a gray image (H, W); at sigma 0 (nothing to remove) the image itself."""
     import bm3d  # imported on use, so that `import restore` works where only the learned models are needed
 
-    return np.asarray(bm3d.bm3d(image, _sigma(image, sigma) / 255.0, bm3d_profile()), dtype=np.float64)
+    level = _sigma(image, sigma) / 255.0
+    if level == 0:
+        return image.astype(np.float64)
+    return np.asarray(bm3d.bm3d(image, level, bm3d_profile()), dtype=np.float64)
 
 
 def cbm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
-    """CBM3D (``bm3d.bm3d_rgb``, opponent color transform) on an RGB image (H, W, 3)."""
+    """CBM3D on an RGB image (H, W, 3): ``bm3d.bm3d_rgb``'s steps (opponent color transform, each channel scaled to
+    [0, 1] with its noise level scaled alike, BM3D with block matching on the luminance, inverse transform), and the
+    same result, except where ``bm3d_rgb`` fails: it divides by a constant channel's zero range, which gives NaN for
+    every gray image in RGB (two constant chroma channels) and every flat one. A gray image's noise is the same in its
+    three channels, so its luminance gets gray BM3D at the full sigma; with a constant luminance (nothing to match
+    blocks on) each channel gets gray BM3D. At sigma 0 (nothing to remove) the image comes back as it is."""
     import bm3d
 
-    return np.asarray(bm3d.bm3d_rgb(image, _sigma(image, sigma) / 255.0, bm3d_profile()), dtype=np.float64)
+    level = _sigma(image, sigma) / 255.0
+    if level == 0:
+        return image.astype(np.float64)
+    opponent = image.reshape(-1, 3) @ OPPONENT.T
+    low, span = opponent.min(axis=0), np.ptp(opponent, axis=0)
+    if span[1] == span[2] == 0:
+        opponent[:, 0] = bm3d_denoise(opponent[:, 0].reshape(image.shape[:2]), level * 255.0).ravel()
+    elif span[0] == 0:
+        return np.stack([bm3d_denoise(image[..., c], level * 255.0) for c in range(3)], axis=-1)
+    else:
+        span = np.where(span > 0, span, 1.0)
+        normalized = ((opponent - low) / span).reshape(image.shape)
+        channel_levels = level * np.sqrt((OPPONENT**2).sum(axis=1)) / span
+        estimate = bm3d.bm3d(normalized, channel_levels.reshape(1, 1, 3), bm3d_profile())
+        opponent = np.asarray(estimate, dtype=np.float64).reshape(-1, 3) * span + low
+    return (opponent @ np.linalg.inv(OPPONENT).T).reshape(image.shape)
 
 
 def nlmeans_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:

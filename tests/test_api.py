@@ -365,6 +365,42 @@ def test_classical_baselines_reduce_the_error(model, channels, smooth_image, add
     assert mse_out < 0.5 * mse_noisy, (mse_out, mse_noisy)
 
 
+def test_cbm3d_is_the_bm3d_packages_on_a_color_image(smooth_image, add_noise):
+    import bm3d
+
+    from restore.baselines import bm3d_profile, cbm3d_denoise
+
+    noisy = add_noise(smooth_image(32, 32, 3), sigma=25, seed=3)
+    expected = bm3d.bm3d_rgb(noisy, 25 / 255, bm3d_profile())
+    assert np.abs(cbm3d_denoise(noisy, 25) - expected).max() < 1e-9
+
+
+def test_cbm3d_denoises_a_gray_image_like_bm3d(smooth_image, add_noise):
+    # bm3d.bm3d_rgb gives NaN on a gray image in RGB (its chroma channels are constant); that came back black
+    clean = smooth_image(32, 32)
+    noisy = np.clip(np.round(add_noise(clean, sigma=25, seed=4) * 255), 0, 255).astype(np.uint8)
+    out = restore.restore(noisy, model="cbm3d", device="cpu", sigma=25)
+    gray = restore.restore(noisy, model="bm3d", device="cpu", sigma=25)
+    assert out.shape == noisy.shape and out.dtype == np.uint8
+    assert np.mean((out / 255 - clean) ** 2) < 0.5 * np.mean((noisy / 255 - clean) ** 2)
+    assert np.abs(out.astype(int) - gray).max() <= 1
+
+
+@pytest.mark.parametrize("model, shape", [("bm3d", (24, 24)), ("cbm3d", (24, 24, 3)), ("nlmeans", (24, 24, 3))])
+@pytest.mark.parametrize("sigma", [None, 25])
+def test_a_flat_image_comes_back_flat(model, shape, sigma):
+    flat = np.full(shape, 100, np.uint8)
+    assert np.array_equal(restore.restore(flat, model=model, device="cpu", sigma=sigma), flat)
+
+
+def test_the_noise_estimate_of_a_flat_image_is_zero():
+    from restore.baselines import estimate_noise_sigma
+
+    for level in (0.4, 100 / 255):  # scikit-image's estimate: about 1e-13 for the first, NaN for the second
+        for shape in ((16, 16), (16, 16, 3)):
+            assert 0.0 <= estimate_noise_sigma(np.full(shape, level, np.float32)) < 1e-6
+
+
 def test_classical_sigma_auto_is_estimated(smooth_image, add_noise):
     clean = smooth_image(32, 32)
     noisy = add_noise(clean, sigma=25, seed=8)
