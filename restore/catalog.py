@@ -58,7 +58,7 @@ def parse_kernel(value: Any) -> np.ndarray:
         raise InvalidOptionError("this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25")
     kernel = np.asarray(value, dtype=np.float64)
     if kernel.ndim != 2 or min(kernel.shape) < 1 or not np.all(np.isfinite(kernel)):
-        raise InvalidOptionError(f"kernel must be a finite 2-D array (k, k), got shape {kernel.shape}")
+        raise InvalidOptionError(f"kernel must be a 2-D array of finite weights, got shape {kernel.shape}")
     if np.any(kernel < 0) or kernel.sum() <= 0:
         raise InvalidOptionError("kernel weights must be non-negative with a positive sum")
     return kernel / kernel.sum()
