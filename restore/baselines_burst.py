@@ -83,7 +83,8 @@ def hdrplus_merge(
     the Gaussian-smoothed tiles (sigma 1.5). Tiles are merged in the frequency domain with the robust pairwise Wiener rule: each frequency of
     an aligned tile is pulled towards the reference's by ``A = |D|^2 / (|D|^2 + strength * sigma^2 * tile^2)``, D
     their difference, sigma the noise level at the tile's mean (``strength`` 16 was the best of 4-64 on training
-    photos at gain 1). Tiles are blended back with a raised-cosine window.
+    photos at gain 1); where both are 0 (a noise-free burst whose tiles agree), A = 0. Tiles are blended back with a
+    raised-cosine window.
     """
     count, height, width = burst.shape
     pad = tile + search
@@ -109,7 +110,8 @@ def hdrplus_merge(
                 chosen[better] = _tiles(np.roll(frame, roll, axis=(0, 1)), tile)[better]
         spectrum = np.fft.fft2(chosen)
         difference = np.abs(ref_spectrum - spectrum) ** 2
-        pull = difference / (difference + strength * variance[:, :, None, None] * tile**2)
+        denominator = difference + strength * variance[:, :, None, None] * tile**2
+        pull = np.divide(difference, denominator, out=np.zeros_like(difference), where=denominator > 0)  # 0 / 0: same
         merged += spectrum + pull * (ref_spectrum - spectrum)
     merged_tiles = np.real(np.fft.ifft2(merged / count))
     window = np.sin(np.pi * (np.arange(tile) + 0.5) / tile) ** 2

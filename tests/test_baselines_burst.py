@@ -55,6 +55,16 @@ def test_alignment_beats_plain_averaging_on_a_shifted_burst() -> None:
     assert error(aligned_bm4d(burst, READ, SHOT), clean) < 0.5 * plain
 
 
+def test_a_noise_free_burst_merges_to_itself() -> None:
+    # at noise (0, 0) the HDR+ merge rule divided 0 by 0 wherever tiles agreed: the whole result was NaN
+    clean = scene()
+    static = np.stack([clean] * 4)
+    assert np.allclose(hdrplus_merge(static, 0.0, 0.0), clean)
+    flat = np.full((4, 32, 32), 0.3)
+    for method in (average, align_and_average, lambda burst: hdrplus_merge(burst, 0.0, 0.0)):
+        assert np.allclose(method(flat), 0.3)
+
+
 def test_burst_models_take_arrays_and_lists_in_any_dtype() -> None:
     import restore
 
