@@ -25,7 +25,7 @@ def test_centre_delta_kernels_pass_frames_through() -> None:
 def test_off_centre_kernels_shift(dy: int, dx: int) -> None:
     frames = torch.rand(1, 2, 1, 16, 16)
     out = filter_frames(frames, delta_kernels(1, 2, 5, 16, 16, dy, dx))
-    # output pixel (y, x) takes the input at (y + dy, x + dx); compare away from the zero-padded border
+    # output pixel (y, x) takes the input at (y + dy, x + dx); compare away from the padded border
     assert torch.allclose(out[..., 2:-2, 2:-2], frames[..., 2 + dy : 14 + dy, 2 + dx : 14 + dx])
 
 
@@ -43,3 +43,10 @@ def test_per_pixel_weights_differ_across_the_image() -> None:
 def test_mismatched_kernels_raise(kernels) -> None:
     with pytest.raises(InvalidImageError):
         filter_frames(torch.zeros(1, 2, 1, 6, 6), kernels)
+
+
+def test_convex_kernels_keep_a_flat_burst_flat_up_to_the_borders() -> None:
+    kernels = torch.rand(1, 3, 25, 7, 9)
+    kernels = kernels / kernels.sum(dim=(1, 2), keepdim=True)  # non-negative, summing to 1 over frames and taps
+    merged = filter_frames(torch.full((1, 3, 2, 7, 9), 0.3), kernels).sum(dim=1)
+    assert torch.allclose(merged, torch.full_like(merged, 0.3))
