@@ -3,8 +3,8 @@
     python -m benchmarks.readme
 
 Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json``, the runs on other
-machines (``SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is typed by hand: training status comes from the cards, PSNR from the
-benchmark results (one headline setting per task, ``HEADLINES``).
+machines (``SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is typed by hand: training status comes
+from the cards, PSNR from the benchmark results (one headline setting per task, ``HEADLINES``).
 """
 
 from __future__ import annotations
@@ -157,8 +157,8 @@ def speed_table(stem: str) -> list[str]:
 
 
 def speed_summary() -> str:
-    """The speed tables of ``SPEED_RESULTS`` (one per machine, ``speed_table``) and the peak memory of a 24 MP photo
-    from ``speed-24mp.json``."""
+    """The speed table of ``speed.json``, then one for each run on another machine (``SPEED_RESULTS``), then the
+    peak memory of a 24 MP photo from ``speed-24mp.json``."""
     if not load_results("speed")[0]:
         return "No speed results yet: `python -m benchmarks.speed`."
     lines = speed_table("speed")

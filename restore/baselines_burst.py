@@ -111,7 +111,7 @@ def hdrplus_merge(
         spectrum = np.fft.fft2(chosen)
         difference = np.abs(ref_spectrum - spectrum) ** 2
         denominator = difference + strength * variance[:, :, None, None] * tile**2
-        pull = np.divide(difference, denominator, out=np.zeros_like(difference), where=denominator > 0)  # 0 / 0: same
+        pull = np.divide(difference, denominator, out=np.zeros_like(difference), where=denominator > 0)
         merged += spectrum + pull * (ref_spectrum - spectrum)
     merged_tiles = np.real(np.fft.ifft2(merged / count))
     window = np.sin(np.pi * (np.arange(tile) + 0.5) / tile) ** 2
