@@ -7,6 +7,8 @@ of the reference frame.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -14,7 +16,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 from restore.baselines import bm3d_profile
 from restore.ops.alignment import phase_translation
 
-__all__ = ["align_and_average", "align_frames", "aligned_bm4d", "average", "hdrplus_merge", "reference_bm3d"]
+if TYPE_CHECKING:
+    from bm4d import BM4DProfile
+
+__all__ = [
+    "align_and_average",
+    "align_frames",
+    "aligned_bm4d",
+    "average",
+    "bm4d_profile",
+    "hdrplus_merge",
+    "reference_bm3d",
+]
 
 
 def average(burst: np.ndarray) -> np.ndarray:
@@ -61,11 +74,29 @@ def aligned_bm4d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
     8 frames of 112 x 112 on one thread: a benchmark baseline, not for full-size bursts."""
     import bm4d
 
-    profile = bm4d.BM4DProfile()
-    profile.num_threads = bm3d_profile().num_threads
     volume = np.moveaxis(align_frames(burst), 0, -1)
-    estimate = bm4d.bm4d(volume, _noise_at_mean(volume[..., 0], read, shot), profile)
+    estimate = bm4d.bm4d(volume, _noise_at_mean(volume[..., 0], read, shot), bm4d_profile(len(burst)))
     return np.asarray(estimate[..., 0], dtype=np.float64)
+
+
+def bm4d_profile(frames: int) -> BM4DProfile:
+    """BM4D's default profile, its blocks made no deeper than a burst of ``frames`` (at least 2) along the frames.
+
+    The defaults (4x4x4 blocks for hard thresholding, 5x5x5 for the Wiener stage) need 5 frames; for 2 to 4 the
+    hard-thresholding depth becomes the largest power of two that fits (its Haar/bior transform needs one) and the
+    Wiener depth the burst's length, steps no longer than the depths.
+    """
+    from bm4d import BM4DProfile
+
+    profile = BM4DProfile()
+    profile.num_threads = bm3d_profile().num_threads
+    hard_depth = min(profile.bs_ht[2], 2 ** int(np.log2(frames)))
+    wiener_depth = min(profile.bs_wiener[2], frames)
+    profile.bs_ht = (*profile.bs_ht[:2], hard_depth)
+    profile.bs_wiener = (*profile.bs_wiener[:2], wiener_depth)
+    profile.step_ht = (*profile.step_ht[:2], min(profile.step_ht[2], hard_depth))
+    profile.step_wiener = (*profile.step_wiener[:2], min(profile.step_wiener[2], wiener_depth))
+    return profile
 
 
 def _tiles(image: np.ndarray, tile: int) -> np.ndarray:

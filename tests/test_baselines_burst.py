@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from restore.baselines_burst import align_and_average, aligned_bm4d, average, hdrplus_merge, reference_bm3d
+from restore.baselines_burst import (
+    align_and_average,
+    aligned_bm4d,
+    average,
+    bm4d_profile,
+    hdrplus_merge,
+    reference_bm3d,
+)
 
 READ, SHOT = 0.01, 0.05
 
@@ -44,6 +51,25 @@ def test_every_baseline_beats_the_reference_frame(method) -> None:
     clean = scene()
     burst = burst_of(clean, STATIC)
     assert error(method(burst), clean) < 0.6 * error(burst[0], clean)
+
+
+@pytest.mark.parametrize("frames", [2, 3, 4])
+def test_bm4d_denoises_bursts_shorter_than_its_blocks(frames) -> None:
+    # BM4D's default blocks are 4 and 5 frames deep: bursts of 2 to 4 frames raised "Image cannot be smaller than
+    # block size!" from the bm4d package
+    clean = scene()
+    burst = burst_of(clean, STATIC[:frames])
+    assert error(aligned_bm4d(burst, READ, SHOT), clean) < 0.6 * error(burst[0], clean)
+
+
+def test_bm4d_keeps_its_default_profile_from_five_frames() -> None:
+    import bm4d
+
+    default = bm4d.BM4DProfile()
+    for frames in (5, 8, 16):
+        profile = bm4d_profile(frames)
+        assert (profile.bs_ht, profile.bs_wiener) == (default.bs_ht, default.bs_wiener)
+        assert (profile.step_ht, profile.step_wiener) == (default.step_ht, default.step_wiener)
 
 
 def test_alignment_beats_plain_averaging_on_a_shifted_burst() -> None:
