@@ -21,6 +21,7 @@ from torch import nn
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR
+from restore.errors import PerformanceWarning
 from restore.registry import file_sha256
 from restore.runtime import native_bfloat16, tune_allocator
 
@@ -128,6 +129,7 @@ def start_run(cfg) -> torch.device:
         warnings.warn(
             "this CPU has no native bfloat16 (AVX512-BF16): bfloat16 steps are emulated and many times slower than "
             "float32 (benchmarks/results/training_speed-avx2.md); use --precision auto",
+            PerformanceWarning,
             stacklevel=2,
         )
     if device.type == "cuda":
