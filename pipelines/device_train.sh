@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# One GPU lease (the `device` tool), every learned model at once: trains each on the one GPU for MINUTES, continuing
-# from its shipped weights (deblur-ms from its training state), and sends the weights and cards back as one tar per
-# model, plus logs.tar. The learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
+# One GPU lease (the `device` tool), every learned model at once (or only the MODELs named): trains each on the one GPU
+# for MINUTES, continuing from its shipped weights (deblur-ms from its training state), and sends the weights and cards
+# back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
 #
 #   here:    python -m pipelines.pack_photos --out cache/photos --long-side 352   # 18.7 MB: the checkout (44 MB) and
 #                                                                                 # what it carries must fit in 64 MiB
 #   device:  run(command="bash pipelines/device_train.sh 7 cache/photos", carry=["cache/photos"], timeout_s=600)
+#            (or "... 7 cache/photos dncnn-color dncnn-gray-25" for those two only)
 #   here:    for t in <files_at>/*.tar; do tar -xf "$t" -C cache/staging; done
 #            RESTORE_WEIGHTS_DIR=cache/staging python -m benchmarks.denoise ... (and the other benchmarks), copy what
 #            beats weights/ into it, rerun the benchmarks with the new weights.
@@ -16,8 +17,16 @@
 # crops). The CUDA tests (tests/test_gpu.py) run beside the training; their result is in logs.tar. DEVICE=cpu and a
 # fraction of a minute make a dry run here.
 set -uo pipefail
-minutes=${1:?usage: device_train.sh MINUTES PHOTO_FOLDER}
-data=${2:?usage: device_train.sh MINUTES PHOTO_FOLDER}
+shopt -s nullglob  # no card back (a failed run): no tar for it
+usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"
+minutes=${1:?$usage}
+data=${2:?$usage}
+shift 2
+models=(dncnn-gray-15 dncnn-gray-25 dncnn-gray-50 dncnn-gray dncnn-color kpn-burst deblur-ms)
+selected=("${@:-${models[@]}}")
+for name in "${selected[@]}"; do
+  [[ " ${models[*]} " == *" $name "* ]] || { echo "unknown model $name (one of: ${models[*]})" >&2; exit 2; }
+done
 out=${OUT:?run this through the device tool, which sets OUT}
 work=$(mktemp -d)
 export PYTHONPATH=. PYTHONUNBUFFERED=1
@@ -26,9 +35,10 @@ common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000 --dat
 mkdir -p "$work/weights" "$work/logs"
 nvidia-smi > "$work/logs/nvidia-smi.txt" 2>&1
 
-train() {  # name, then the command's own arguments
+train() {  # name, then the command's own arguments; skips a model not selected
   local name=$1
   shift
+  [[ " ${selected[*]} " == *" $name "* ]] || return 0
   "$@" "${common[@]}" > "$work/logs/$name.log" 2>&1 || echo "$name failed, see logs.tar:$name.log"
 }
 
