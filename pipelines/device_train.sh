@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One GPU lease (the `device` tool), every learned model at once (or only the MODELs named): trains each on the one GPU
 # for MINUTES, continuing from its shipped weights (deblur-ms from its training state), and sends the weights and cards
-# back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
+# back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The
+# learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
 #
 #   here:    python -m pipelines.pack_photos --out cache/photos --long-side 352   # 18.7 MB: the checkout (44 MB) and
 #                                                                                 # what it carries must fit in 64 MiB
