@@ -27,6 +27,7 @@ HEADLINES = {
     "burst": ("burst", "gain", "4", "burst at gain 4"),
     "deblur": ("deblur", "kernels", "levin", "deblur with the Levin kernels"),
 }
+MODEL_RESULTS = {"kpn-burst-raw": "burst-raw"}  # models whose headline comes from their own task's other benchmark
 LEVEL_RESULTS = "denoise-levels"  # the per-level denoisers at sigma 15 and 50; they are shown at their own sigma
 COLOR_LEVEL_RESULTS = "denoise-color-levels"  # the color denoisers at sigma 15 and 50, linked below the table
 COLOR_ENSEMBLE_RESULTS = "denoise-ensemble"  # dncnn-color's self-ensemble (+x8) at sigma 25, linked below the table
@@ -85,7 +86,9 @@ def models_table() -> str:
     lines = [f"| model | task | kind | training | test PSNR (dB): {shown} |", "|---|---|---|---|---|"]
     for info in models():
         status = training_status(info.card) if info.kind == "learned" else "classical baseline"
-        results, _ = loaded.get(info.task, ([], {}))
+        results, _ = (
+            load_results(MODEL_RESULTS[info.name]) if info.name in MODEL_RESULTS else loaded.get(info.task, ([], {}))
+        )
         _, setting, value, _ = HEADLINES.get(info.task, (None, None, None, None))
         scores = (
             isp_scores(info.name)
@@ -103,6 +106,7 @@ def models_table() -> str:
         ("denoise in color with the self-ensemble (+x8)", COLOR_ENSEMBLE_RESULTS),
         ("denoise in gray with the self-ensemble (+x8)", GRAY_ENSEMBLE_RESULTS),
         ("burst with the self-ensemble (+x8)", BURST_ENSEMBLE_RESULTS),
+        ("raw Bayer bursts (kpn-burst-raw; PSNR on the packed planes)", MODEL_RESULTS["kpn-burst-raw"]),
         ("deblur with the self-ensemble (+x8)", DEBLUR_ENSEMBLE_RESULTS),
     ]
     for task, stem in [*stems, ("isp", "invisp")]:

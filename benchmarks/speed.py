@@ -80,7 +80,7 @@ def model_input(name: str, width: int, height: int):
     spec = restore.registry.get_spec(name)
     if spec.name == "invisp":
         return sample(width, height, 3).astype(np.float32) / 255
-    if spec.input_kind == "burst":
+    if spec.input_kind in ("burst", "raw-burst"):  # a raw burst: the frames are read as RGGB mosaics
         frame = sample(width, height, 1).astype(np.float32) / 255
         rng = np.random.default_rng(1)
         return np.stack([np.roll(frame, rng.integers(-2, 3, size=2), axis=(0, 1)) for _ in range(BURST_FRAMES)])
@@ -101,8 +101,9 @@ def flops_per_pixel(restorer) -> float | None:
     spec = restorer.spec
     if spec.name == "lowlight-raw":
         inputs = (torch.rand(1, 4, 32, 32),)
-    elif spec.input_kind == "burst":
-        inputs = (torch.rand(1, BURST_FRAMES, 1, 64, 64), torch.rand(1, 1, 64, 64))
+    elif spec.input_kind in ("burst", "raw-burst"):
+        planes = network.planes  # 4 packed Bayer planes per frame for the raw burst network
+        inputs = (torch.rand(1, BURST_FRAMES, planes, 64, 64), torch.rand(1, planes, 64, 64))
     else:
         inputs = (torch.rand(1, 3 if 3 in spec.channels else 1, 64, 64),)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
@@ -130,7 +131,7 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int, til
     options = {"ratio": 100} if restorer.spec.input_kind == "raw" and name != "invisp" else {}
     if restorer.spec.task == "denoise" and restorer.network is None:
         options = {"sigma": 25}
-    if restorer.spec.input_kind == "burst":
+    if restorer.spec.input_kind in ("burst", "raw-burst"):
         options = {"noise": BURST_NOISE}
     if "kernel" in restorer.info.options:
         options = {"kernel": MOTION_KERNEL}

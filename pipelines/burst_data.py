@@ -5,7 +5,13 @@ random per-frame translations (the first frame is the reference and stays centre
 is displaced far enough not to match), downsample by ``downsample`` with area averaging so that the shifts become
 sub-pixel, scale by a random white level, and add signal-dependent noise with standard deviation
 ``sqrt(read^2 + shot^2 * x)``, ``read = 10^U(-3, -1.5)``, ``shot = 10^U(-2, -1)``. The network also gets the
-per-pixel noise level estimated from the noisy reference frame. Grayscale; runs on batches on any device.
+per-pixel noise level estimated from the noisy reference frame. Runs on batches on any device.
+
+Gray bursts come from gray crops. Raw Bayer bursts (``BurstSpec.bayer``) come from RGB crops: unprocessed into a
+random camera's linear raw RGB (``restore.ops.unprocess``: inverse tone curve, sRGB curve, color matrix and white
+balance), windowed and downsampled the same way to twice the output size, sampled through an RGGB color filter
+array and packed into 4 half-resolution planes (R, G, G, B); the noise is added to each raw pixel. Shifts and sizes
+are then in packed pixels.
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from restore.io.raw import CFA
+from restore.ops.bayer import mosaic_rgb, pack_bayer
 from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
+from restore.ops.unprocess import random_cameras, unprocess
 
 __all__ = ["Burst", "BurstSpec", "synthesize_bursts"]
 
@@ -35,17 +44,29 @@ class BurstSpec:
     log_read: tuple[float, float] = (-3.0, -1.5)
     log_shot: tuple[float, float] = (-2.0, -1.0)
     white_level: tuple[float, float] = (0.1, 1.0)
+    bayer: bool = False  # RGB crops -> packed RGGB raw frames (4 planes of size x size)
+
+    @property
+    def channels(self) -> int:
+        """Channels of a clean crop (1 gray, 3 RGB) and of an output frame (1 gray, 4 packed Bayer planes)."""
+        return 3 if self.bayer else 1
+
+    @property
+    def mosaic_scale(self) -> int:
+        """Full-resolution pixels per output pixel before downsampling: 2 for packed Bayer planes, else 1."""
+        return 2 if self.bayer else 1
 
     @property
     def crop(self) -> int:
         """Side of the clean sRGB crop a burst is cut from."""
-        return int(self.size + 2 * self.outlier_shift) * self.downsample
+        return int(self.size + 2 * self.outlier_shift) * self.downsample * self.mosaic_scale
 
 
 @dataclass(frozen=True)
 class Burst:
-    """A batch of synthetic bursts: ``noisy`` (B, N, 1, H, W), ``clean`` reference (B, 1, H, W), linear, and the
-    noise parameters (B,) and noise-level map (B, 1, H, W) of the noisy reference."""
+    """A batch of synthetic bursts: ``noisy`` (B, N, C, H, W), ``clean`` reference (B, C, H, W), linear, and the
+    noise parameters (B,) and noise-level map (B, C, H, W) of the noisy reference; C is 1 (gray) or 4 (packed
+    RGGB planes of a raw burst)."""
 
     noisy: Tensor
     clean: Tensor
@@ -65,18 +86,23 @@ def synthesize_bursts(
     read: Tensor | None = None,
     shot: Tensor | None = None,
 ) -> Burst:
-    """Clean gray sRGB crops (B, 1, spec.crop, spec.crop) on [0, 1] -> a batch of noisy bursts.
+    """Clean sRGB crops (B, spec.channels, spec.crop, spec.crop) on [0, 1] -> a batch of noisy bursts.
 
     ``read``/``shot`` (B,) fix the noise levels (e.g. a benchmark's gain); by default they are drawn per burst.
     """
     batch, device = crops.shape[0], crops.device
-    if crops.shape[1:] != (1, spec.crop, spec.crop):
-        raise ValueError(f"crops must be (B, 1, {spec.crop}, {spec.crop}) for this spec, got {tuple(crops.shape)}")
-    linear = linear_from_srgb(crops.expand(-1, 3, -1, -1))[:, :1]
-    window = spec.size * spec.downsample
+    expected = (spec.channels, spec.crop, spec.crop)
+    if crops.shape[1:] != expected:
+        raise ValueError(f"crops must be (B, {', '.join(map(str, expected))}) for this spec, got {tuple(crops.shape)}")
+    if spec.bayer:
+        linear = unprocess(crops, random_cameras(batch, generator, device))
+    else:
+        linear = linear_from_srgb(crops.expand(-1, 3, -1, -1))[:, :1]
+    step = spec.downsample * spec.mosaic_scale  # full-resolution pixels per output pixel
+    window = spec.size * step
     centre = (spec.crop - window) // 2
-    limit = int(spec.max_shift * spec.downsample)
-    far = int(spec.outlier_shift * spec.downsample)
+    limit = int(spec.max_shift * step)
+    far = int(spec.outlier_shift * step)
     frames = []
     for index in range(spec.frames):
         offsets = torch.randint(-limit, limit + 1, (batch, 2), generator=generator, device=device)
@@ -90,7 +116,8 @@ def synthesize_bursts(
             linear[b, :, centre + dy : centre + dy + window, centre + dx : centre + dx + window]
             for b, (dy, dx) in enumerate(offsets.tolist())
         ]
-        frames.append(F.avg_pool2d(torch.stack(windows), spec.downsample))
+        frame = F.avg_pool2d(torch.stack(windows), spec.downsample)
+        frames.append(pack_bayer(mosaic_rgb(frame, CFA.RGGB), CFA.RGGB) if spec.bayer else frame)
     low, high = spec.white_level
     scale = low + (high - low) * torch.rand(batch, generator=generator, device=device)
     clean_frames = torch.stack(frames, dim=1) * scale.view(-1, 1, 1, 1, 1)

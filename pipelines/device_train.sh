@@ -14,16 +14,16 @@
 # The cards' validation numbers come from the packed photos' held-out crops, so they do not compare with cards
 # trained on ../shared/data/train directly: compare on the benchmarks.
 #
-# Photos packed at 352 px are too small for kpn-burst's 320 px training crops, so it trains on 32 px frames (192 px
-# crops). The CUDA tests (tests/test_gpu.py) run beside the training; their result is in logs.tar. DEVICE=cpu and a
-# fraction of a minute make a dry run here.
+# Photos packed at 352 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
+# train on 32 px frames (192 px crops). The CUDA tests (tests/test_gpu.py) run beside the training; their result is
+# in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
 usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"
 minutes=${1:?$usage}
 data=${2:?$usage}
 shift 2
-models=(dncnn-gray-15 dncnn-gray-25 dncnn-gray-50 dncnn-gray dncnn-color kpn-burst deblur-ms)
+models=(dncnn-gray-15 dncnn-gray-25 dncnn-gray-50 dncnn-gray dncnn-color kpn-burst kpn-burst-raw deblur-ms)
 selected=("${@:-${models[@]}}")
 for name in "${selected[@]}"; do
   [[ " ${models[*]} " == *" $name "* ]] || { echo "unknown model $name (one of: ${models[*]})" >&2; exit 2; }
@@ -53,6 +53,8 @@ train dncnn-color python -m pipelines.train_dncnn dncnn-color --batch 128 --lr 3
   --init weights/dncnn-color.safetensors --state "$work/dncnn-color.train.safetensors" &
 train kpn-burst python -m pipelines.train_kpn --batch 64 --size 32 --lr 1e-4 --anneal 0.9 --max-shift 1.0 \
   --init weights/kpn-burst.safetensors --state "$work/kpn-burst.train.safetensors" &
+train kpn-burst-raw python -m pipelines.train_kpn --bayer --batch 64 --size 32 --lr 1e-4 --anneal 0.9 \
+  --max-shift 1.0 --init weights/kpn-burst-raw.safetensors --state "$work/kpn-burst-raw.train.safetensors" &
 cp weights/checkpoints/deblur-ms.train.safetensors "$work/weights/deblur-ms.train.safetensors"
 train deblur-ms python -m pipelines.train_deblur --batch 32 --patch 128 --lr 2e-4 \
   --state "$work/weights/deblur-ms.train.safetensors" &

@@ -35,16 +35,19 @@ def hardware_description(device: torch.device) -> str:
     return f"{cpu_description()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
-def export_weights(model: nn.Module, weights_dir: Path, name: str, card: dict) -> Path:
+def export_weights(
+    model: nn.Module, weights_dir: Path, name: str, card: dict, dtype: torch.dtype = torch.float32
+) -> Path:
     """Save ``model``'s state dict as ``<name>.safetensors`` and write ``<name>.json`` with its sha256.
 
-    Returns the path of the card.
+    Floating-point tensors are stored in ``dtype``: float32, or float16 to halve a large model's file (loading casts
+    them back to the network's float32). Returns the path of the card.
     """
     weights_dir = Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights_path = weights_dir / f"{name}.safetensors"
     state = {
-        k: (v.float() if v.is_floating_point() else v).detach().cpu().contiguous()
+        k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous()
         for k, v in model.state_dict().items()
     }
     write_atomic(weights_path, save(state))

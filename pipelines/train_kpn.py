@@ -1,8 +1,13 @@
-"""Train the burst denoiser (``kpn-burst``) on synthetic handheld bursts (``pipelines.burst_data``).
+"""Train the burst denoisers on synthetic handheld bursts (``pipelines.burst_data``): ``kpn-burst`` on gray bursts,
+``kpn-burst-raw`` (``--bayer``) on raw Bayer bursts packed into RGGB planes.
 
     python -m pipelines.train_kpn --minutes 60                  # CPU, as far as it goes (resumable)
     python -m pipelines.train_kpn --steps 50000 --device cuda   # a GPU run
     python -m pipelines.train_kpn --minutes 0                   # only validate and export the saved state
+    python -m pipelines.train_kpn --bayer --init weights/kpn-burst.safetensors --minutes 60   # the raw model
+
+The raw model can start from the gray model's weights (``--init``): its first layer is widened to read each frame's
+four planes and four noise maps, so that it begins as the gray network on the planes' mean (``widen_to_planes``).
 
 Loss (the paper's): in gamma space (the sRGB curve), L2 on the image plus L1 on its gradients, for the merged output
 and, annealed, for every frame's filtered output alone: ``loss(merged) + beta * alpha^step * sum_n loss(frame_n)``
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +40,10 @@ from pipelines.training import (
     start_run,
 )
 from restore.metrics import psnr, to_uint8
-from restore.models.kpn import KPN
+from restore.models.kpn import KPN, widen_to_planes
 from restore.ops.color import srgb_from_linear
 
-NAME = "kpn-burst"
+NAMES = {False: "kpn-burst", True: "kpn-burst-raw"}  # by TrainConfig.bayer
 ANNEAL_BETA = 100.0
 
 
@@ -52,6 +58,13 @@ class TrainConfig(RunConfig):
     widths: tuple[int, ...] = (32, 64, 128, 256)  # half the paper's widths, as `kpn-burst` is registered
     anneal: float = 0.9998  # per-step decay of the per-frame loss terms
     max_shift: float = 2.0  # frame translations in output pixels (per axis); see --max-shift
+    bayer: bool = False  # raw Bayer bursts (packed RGGB planes) for kpn-burst-raw, instead of gray ones
+    weights_dtype: str = "float32"  # how the exported weights are stored: float32, or float16 (half the file)
+
+    @property
+    def burst_spec(self) -> BurstSpec:
+        """Gray frames come from 4x downsampled photos; raw frames from 2x, then packed (another 2x)."""
+        return BurstSpec(size=self.size, max_shift=self.max_shift, bayer=self.bayer, downsample=2 if self.bayer else 4)
 
 
 def gamma(x: torch.Tensor) -> torch.Tensor:
@@ -74,7 +87,7 @@ def loss_function(model: KPN, burst, step: int, anneal: float = TrainConfig.anne
 
 
 def sample_crops(bank: torch.Tensor, spec: BurstSpec, batch: int, generator: torch.Generator) -> torch.Tensor:
-    """Random (B, 1, crop, crop) gray crops on [0, 1] with a random dihedral flip."""
+    """Random (B, C, crop, crop) crops on [0, 1] of a uint8 bank (N, C, crop, crop), with a random dihedral flip."""
     index = torch.randint(0, bank.shape[0], (batch,), generator=generator, device=bank.device)
     crops = bank[index].float().div_(255.0)
     return random_dihedral(generator)(crops)
@@ -82,18 +95,22 @@ def sample_crops(bank: torch.Tensor, spec: BurstSpec, batch: int, generator: tor
 
 @torch.inference_mode()
 def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch.device) -> dict:
-    """Mean PSNR after gamma (8-pixel border crop) on bursts from held-out crops: KPN and the plain average."""
+    """Mean PSNR after gamma (8-pixel border crop; raw bursts: over the packed planes) on bursts from held-out
+    crops (H, W, C) uint8: KPN and the plain average."""
     model.eval()
     ours, average = [], []
+
+    def shown(x: torch.Tensor) -> np.ndarray:  # (1, C, H, W) linear -> (H, W, C) uint8 after gamma, border cropped
+        return to_uint8(gamma(x)[0, :, 8:-8, 8:-8].permute(1, 2, 0).cpu().numpy())
+
     for seed, crop in enumerate(crops):
         generator = torch.Generator(device=device).manual_seed(seed)
-        clean = torch.from_numpy(crop[: spec.crop, : spec.crop, 0]).float().div(255)[None, None].to(device)
+        clean = torch.from_numpy(crop[: spec.crop, : spec.crop]).float().div(255).permute(2, 0, 1)[None].to(device)
         burst = synthesize_bursts(clean, spec, generator)
         merged, _ = model(burst.noisy, burst.noise_level)
-        target = to_uint8(gamma(burst.clean)[0, 0, 8:-8, 8:-8].cpu().numpy())
-        ours.append(psnr(to_uint8(gamma(merged)[0, 0, 8:-8, 8:-8].cpu().numpy()), target))
-        mean = gamma(burst.noisy.mean(dim=1))[0, 0, 8:-8, 8:-8].cpu().numpy()
-        average.append(psnr(to_uint8(mean), target))
+        target = shown(burst.clean)
+        ours.append(psnr(shown(merged), target))
+        average.append(psnr(shown(burst.noisy.mean(dim=1)), target))
     model.train()
     return {"kpn": round(float(np.mean(ours)), 3), "average": round(float(np.mean(average)), 3)}
 
@@ -101,29 +118,35 @@ def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     device = start_run(cfg)
-    spec = BurstSpec(size=cfg.size, max_shift=cfg.max_shift)
+    spec, name, planes = cfg.burst_spec, NAMES[cfg.bayer], 4 if cfg.bayer else 1
     train_photos, val_photos = split_photos(cfg.data)
-    bank_spec = BankSpec(channels=1, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
+    bank_spec = BankSpec(channels=spec.channels, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
-    crops = [c for c in validation_crops(val_photos, 1, size=spec.crop) if min(c.shape[:2]) >= spec.crop]
-    print(f"{NAME}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
+    crops = [c for c in validation_crops(val_photos, spec.channels, size=spec.crop) if min(c.shape[:2]) >= spec.crop]
+    print(f"{name}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
 
-    model = KPN(widths=cfg.widths).to(device)
+    model = KPN(widths=cfg.widths, planes=planes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
+    adapt = partial(widen_to_planes, frames=model.frames, planes=planes)
+    run = ResumableRun.for_config(cfg, name, model, optimizer, command, device, adapt_init=adapt)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
         burst = synthesize_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator)
         run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, burst, run.step, cfg.anneal)
     run.finish()
 
+    dtype = getattr(torch, cfg.weights_dtype)
+    with torch.no_grad():  # validate exactly what is exported (the training state keeps float32)
+        for parameter in model.parameters():
+            parameter.copy_(parameter.to(dtype))
     validation = validate(model, crops, spec, device)
     print(f"validation PSNR at step {run.step}: {validation}")
     card = {
-        "architecture": {"class": "KPN", "frames": 8, "kernel_size": 5, "widths": list(cfg.widths)},
+        "architecture": {"class": "KPN", "frames": 8, "kernel_size": 5, "widths": list(cfg.widths), "planes": planes},
         "task": "burst",
         "training": {
-            "data": f"{len(train_photos)} photos from {cfg.data} ({bank.shape[0]} gray crops of {spec.crop})",
+            "data": f"{len(train_photos)} photos from {cfg.data} ({bank.shape[0]} {'RGB' if cfg.bayer else 'gray'} "
+            f"crops of {spec.crop})",
             "synthesis": f"pipelines.burst_data, {asdict(spec)}",
             **run.record(),
         },
@@ -132,7 +155,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "psnr": validation,
         },
     }
-    return export_weights(model, cfg.weights_dir, NAME, card)
+    return export_weights(model, cfg.weights_dir, name, card, dtype)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -147,6 +170,13 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         default=TrainConfig.max_shift,
         help="largest frame translation in output pixels (kpn-burst pre-aligns by whole pixels, leaving at most 0.5 "
         "plus the estimate's error)",
+    )
+    parser.add_argument("--bayer", action="store_true", help="train kpn-burst-raw on raw Bayer bursts (packed RGGB)")
+    parser.add_argument(
+        "--weights-dtype",
+        choices=["float32", "float16"],
+        default=TrainConfig.weights_dtype,
+        help="storage of the exported weights (float16 halves the file; the card's validation is of those weights)",
     )
     args = parser.parse_args(argv)
     if args.size % 16:

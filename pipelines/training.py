@@ -175,7 +175,8 @@ class ResumableRun:
     """Step counting, time limit, periodic checkpoints and session records of one training run.
 
     On creation the model and optimizer are restored from ``state_path`` if it exists; otherwise the model starts
-    from the weights file ``init`` where given. Call ``running()`` before every step and ``optimize()`` for it,
+    from the weights file ``init`` where given, passed through ``adapt_init`` first if given (e.g. to start a wider
+    model from a narrower one's weights). Call ``running()`` before every step and ``optimize()`` for it,
     ``finish()`` at the end; ``record()`` gives the card's training section.
     """
 
@@ -192,6 +193,7 @@ class ResumableRun:
         minutes: float,
         checkpoint_minutes: float,
         init: Path | None = None,
+        adapt_init: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
         precision: str = "float32",
     ) -> None:
         self.state_path, self.model, self.optimizer = Path(state_path), model, optimizer
@@ -204,7 +206,8 @@ class ResumableRun:
             self.warmup_steps = 0  # the state brings its Adam moments
             print(f"resumed from {self.state_path} at step {self.step}")
         elif init is not None:
-            model.load_state_dict(load_file(init))
+            state = load_file(init)
+            model.load_state_dict(adapt_init(state) if adapt_init else state)
             self.info["initialized_from"] = f"{Path(init).name} (sha256 {file_sha256(init)[:16]})"
             self.info["lineage"] = weights_lineage(init)
             print(f"starting from the weights {self.info['initialized_from']}")
@@ -215,9 +218,11 @@ class ResumableRun:
         self.loss_sum, self.loss_count = torch.zeros(()), 0
 
     @classmethod
-    def for_config(cls, cfg, name: str, model: nn.Module, optimizer, command: str, device: torch.device):
+    def for_config(
+        cls, cfg, name: str, model: nn.Module, optimizer, command: str, device: torch.device, adapt_init=None
+    ):
         """The run of a training config (a ``RunConfig``); its state lives in ``cfg.state`` or
-        ``<weights_dir>/checkpoints/<name>.train.safetensors``."""
+        ``<weights_dir>/checkpoints/<name>.train.safetensors``; ``adapt_init`` as for the constructor."""
         return cls(
             cfg.state or Path(cfg.weights_dir) / "checkpoints" / f"{name}.train.safetensors",
             model,
@@ -229,6 +234,7 @@ class ResumableRun:
             minutes=cfg.minutes,
             checkpoint_minutes=cfg.checkpoint_minutes,
             init=cfg.init,
+            adapt_init=adapt_init,
             precision=cfg.precision,
         )
 

@@ -12,13 +12,14 @@ import numpy as np
 
 from restore import baselines, baselines_burst, baselines_deblur, baselines_lowlight
 from restore.errors import InvalidOptionError
+from restore.io.raw import CFA
 from restore.models.deblur import MultiScaleDeblur
 from restore.models.dncnn import DnCNN
 from restore.models.invisp import InvertibleISP
 from restore.models.kpn import KPN
 from restore.models.lowlight import SIDUNet
 from restore.registry import ModelSpec, Option, register
-from restore.runs import run_burst, run_invisp, run_lowlight
+from restore.runs import run_burst, run_invisp, run_lowlight, run_raw_burst
 
 
 def parse_sigma(value: Any) -> float | None:
@@ -50,6 +51,16 @@ def parse_flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidOptionError(f"expected True or False, got {value!r}")
     return value
+
+
+def parse_cfa(value: Any) -> CFA | None:
+    """A Bayer pattern name (RGGB, BGGR, GRBG, GBRG; any case) or ``CFA``, or ``None`` (the file's, or RGGB)."""
+    if value is None or isinstance(value, CFA):
+        return value
+    try:
+        return CFA(str(value).upper())
+    except ValueError:
+        raise InvalidOptionError(f"cfa must be one of {', '.join(CFA.__members__)}, got {value!r}") from None
 
 
 def parse_kernel(value: Any) -> np.ndarray:
@@ -240,6 +251,26 @@ register(
         max_auto_tile=768,  # 200 kernel channels per pixel: a 1024^2 tile alone needs about 2.5 GB
         run=run_burst,
         self_ensemble=True,
+    )
+)
+register(
+    ModelSpec(
+        name="kpn-burst-raw",
+        task="burst",
+        summary="kpn-burst for raw Bayer bursts: packed RGGB frames, every plane seen, 5x5 kernels shared by a frame's "
+        "planes",
+        channels=(1,),
+        input_kind="raw-burst",
+        options=(
+            NOISE,
+            ALIGN,
+            Option("cfa", None, parse_cfa, "the mosaics' Bayer pattern (arrays only; raw files carry theirs): RGGB..."),
+        ),
+        build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256), planes=4),
+        weights="kpn-burst-raw",
+        receptive_radius=80,
+        max_auto_tile=768,
+        run=run_raw_burst,
     )
 )
 for name, function, summary in (

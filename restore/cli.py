@@ -24,7 +24,7 @@ from tqdm import tqdm
 from restore import api, io
 from restore.errors import RestoreError
 from restore.registry import get_spec
-from restore.runs import write_invisp_dng
+from restore.runs import write_burst_dng, write_invisp_dng
 from restore.runtime import tune_allocator
 
 FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
@@ -231,13 +231,15 @@ def number_or_auto(option: str) -> Callable[[str], float | str]:
     return parse
 
 
-def plan_bursts(inputs: list[Path], outdir: Path, fmt: str) -> list[tuple[list[Path], Path]]:
+def plan_bursts(inputs: list[Path], outdir: Path, fmt: str, raw: bool = False) -> list[tuple[list[Path], Path]]:
     """Bursts to restore: each input folder is one burst (its images sorted by name, the first the reference), and
-    the image files named on the command line together form one more. Returns (frames, output file) pairs.
+    the files named on the command line together form one more. Returns (frames, output file) pairs. Raw bursts
+    (``raw``) take camera raw files and give a DNG.
 
     Raises:
         UsageError: a missing input, or ``outdir`` inside an input folder.
     """
+    suffixes = io.RAW_SUFFIXES if raw else io.IMAGE_SUFFIXES
     bursts, files = [], []
     for given in inputs:
         if not given.exists():
@@ -247,24 +249,41 @@ def plan_bursts(inputs: list[Path], outdir: Path, fmt: str) -> list[tuple[list[P
             continue
         if outdir.resolve() == given.resolve() or given.resolve() in outdir.resolve().parents:
             raise UsageError(f"output folder {outdir} is inside input folder {given}; choose another -o")
-        frames = sorted(p for p in given.iterdir() if p.suffix.lower() in io.IMAGE_SUFFIXES and p.name[0] != ".")
+        frames = sorted(p for p in given.iterdir() if p.suffix.lower() in suffixes and p.name[0] != ".")
         if frames:
-            bursts.append((frames, outdir / (given.name + output_suffix(frames[0], fmt))))
+            bursts.append((frames, outdir / (given.name + burst_suffix(frames[0], fmt, raw))))
     if files:
-        bursts.append((files, outdir / (files[0].stem + "-burst" + output_suffix(files[0], fmt))))
+        bursts.append((files, outdir / (files[0].stem + "-burst" + burst_suffix(files[0], fmt, raw))))
     return bursts
 
 
+def burst_suffix(reference: Path, fmt: str, raw: bool) -> str:
+    """A burst output's suffix: DNG for a raw burst, else as for single images (``output_suffix``)."""
+    return INVERSE_FORMAT["dng"] if raw else output_suffix(reference, fmt)
+
+
+def restore_burst(restorer: api.Restorer, frames: list[Path], target: Path, options: dict) -> None:
+    """Restore one burst of files into ``target`` (its folder made as needed): images into an image, camera raws
+    into a DNG."""
+    if restorer.spec.input_kind == "raw-burst":
+        raws = [io.read_raw(frame) for frame in frames]
+        mosaic = restorer(raws, **options)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_burst_dng(target, mosaic, raws[0])
+    else:
+        result = restorer([io.read_image(frame) for frame in frames], **options)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        io.write_image(target, result)
+
+
 def run_bursts(restorer: api.Restorer, bursts, options: dict, overwrite: bool, summary: Summary) -> None:
-    """Restore every burst into one image, carrying on past failures (a burst is reported by its first frame)."""
+    """Restore every burst into one file, carrying on past failures (a burst is reported by its first frame)."""
     for frames, target in tqdm(bursts, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not bursts):
         if target.exists() and not overwrite:
             summary.skipped.append(frames[0])
             continue
         try:
-            result = restorer([io.read_image(frame) for frame in frames], **options)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            io.write_image(target, result)
+            restore_burst(restorer, frames, target, options)
             summary.restored.append(frames[0])
         except FAILURES as error:
             summary.failed.append((frames[0], f"burst of {len(frames)} frames: {error}"))
@@ -294,8 +313,8 @@ def command_run(args: argparse.Namespace) -> int:
     options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
     summary = Summary()
-    if spec.input_kind == "burst":
-        bursts = plan_bursts(args.inputs, args.output, args.format)
+    if spec.input_kind in ("burst", "raw-burst"):
+        bursts = plan_bursts(args.inputs, args.output, args.format, raw=spec.input_kind == "raw-burst")
         if not bursts:
             raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}")
         restorer = load_model(args)

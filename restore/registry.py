@@ -41,7 +41,7 @@ __all__ = [
     "weights_dir",
 ]
 
-InputKind = Literal["image", "burst", "raw"]
+InputKind = Literal["image", "burst", "raw", "raw-burst"]
 
 
 @dataclass(frozen=True)

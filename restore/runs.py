@@ -4,6 +4,7 @@ bursts. Each function is a ``ModelSpec.run``: ``(restorer, source, options) -> r
 - ``run_lowlight``: a dark camera raw -> sRGB float32 (H, W, 3) on [0, 1].
 - ``run_invisp``: a camera raw or linear raw RGB -> sRGB; with ``inverse=True`` an sRGB image -> linear raw RGB.
 - ``run_burst``: a burst of frames (N, H, W[, C]) -> the restored reference frame (H, W[, C]).
+- ``run_raw_burst``: a burst of Bayer mosaics (arrays or camera raw files) -> the reference's denoised mosaic.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch import Tensor
 
 from restore.convert import from_model_tensor, to_model_tensor
 from restore.errors import InvalidImageError
-from restore.io.raw import RawImage, read_raw
+from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, read_raw
 from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
 from restore.ops.unprocess import CAMERA_FROM_XYZ
 
@@ -27,11 +28,15 @@ INVISP_CAMERA = ("Canon EOS 550D", np.asarray(CAMERA_FROM_XYZ[0]))  # the camera
 __all__ = [
     "INVISP_CAMERA",
     "burst_groups",
+    "in_burst_dtype",
+    "merge_burst",
     "develop_linear_raw",
     "network_burst_merge",
     "run_burst",
     "run_invisp",
     "run_lowlight",
+    "run_raw_burst",
+    "write_burst_dng",
     "write_invisp_dng",
 ]
 
@@ -185,7 +190,7 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, 
     writeable (``run_burst`` passes its own converted copy), so a large burst is not held twice. The network takes a fixed number of frames
     (``network.frames``); ``burst_groups`` adapts any burst length to it and the groups' results are averaged,
     weighted by their distinct frames. The channels of a frame share its kernels; the noise map comes from the
-    reference's channel mean.
+    reference's channel mean, or from each of its planes for a network that sees every plane (``network.planes``).
     """
     from restore.ops.alignment import align_whole_pixels
     from restore.ops.burst_noise import noise_level_map
@@ -196,12 +201,13 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, 
 
     burst = torch.from_numpy(frames).float().permute(0, 3, 1, 2)  # (N, C, H, W); no copy for float32
     channels = burst.shape[1]
-    noise = noise_level_map(burst[:1].mean(dim=1, keepdim=True), read, shot)
     network, merged, total = restorer.network, 0.0, 0
+    planes = getattr(network, "planes", 1)  # a compiled network forwards attributes to its module
+    noise = noise_level_map(burst[:1] if planes > 1 else burst[:1].mean(dim=1, keepdim=True), read, shot)
 
     def merge(packed: Tensor) -> Tensor:
-        grouped = packed[:, :-1].reshape(packed.shape[0], network.frames, channels, *packed.shape[-2:])
-        return network(grouped, packed[:, -1:])[0]
+        grouped = packed[:, :-planes].reshape(packed.shape[0], network.frames, channels, *packed.shape[-2:])
+        return network(grouped, packed[:, -planes:])[0]
 
     for group in burst_groups(len(burst), network.frames):
         packed = torch.cat([*(burst[index] for index in group), noise[0]])[None]  # views: one copy
@@ -209,6 +215,22 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, 
         merged = merged + weight * restorer.run_network(packed, function=merge)
         total += weight
     return (merged / total)[0].permute(1, 2, 0).cpu().double().numpy()
+
+
+def merge_burst(restorer, frames: np.ndarray, read: float, shot: float, align: bool) -> np.ndarray:
+    """Burst (N, H, W, C) float32 -> the merged reference (H, W, C) float64: the network (``network_burst_merge``),
+    or a classical method channel by channel."""
+    if restorer.network is not None:
+        return network_burst_merge(restorer, frames, read, shot, align)
+    channels = [restorer.spec.classical(frames[..., c].astype(np.float64), read, shot) for c in range(frames.shape[3])]
+    return np.stack(channels, axis=-1)
+
+
+def in_burst_dtype(restored: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A result on [0, 1] back in the input frames' dtype: integers rounded and clipped to their scale."""
+    if np.issubdtype(dtype, np.integer):
+        return np.round(np.clip(restored, 0.0, 1.0) * BURST_SCALES[np.dtype(dtype)]).astype(dtype)
+    return restored.astype(dtype)
 
 
 def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
@@ -222,17 +244,70 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
 
     frames = burst_frames(source)
     read, shot = options["noise"] or estimate_burst_noise(frames.mean(axis=3))
-    if restorer.network is not None:
-        restored = network_burst_merge(restorer, frames, read, shot, options["align"])
-    else:
-        channels = [
-            restorer.spec.classical(frames[..., c].astype(np.float64), read, shot) for c in range(frames.shape[3])
-        ]
-        restored = np.stack(channels, axis=-1)
+    restored = merge_burst(restorer, frames, read, shot, options.get("align", False))
     first = np.asarray(source[0])
-    if first.ndim == 2:
-        restored = restored[..., 0]
-    dtype = first.dtype
-    if np.issubdtype(dtype, np.integer):
-        return np.round(np.clip(restored, 0.0, 1.0) * BURST_SCALES[dtype]).astype(dtype)
-    return restored.astype(dtype)
+    return in_burst_dtype(restored[..., 0] if first.ndim == 2 else restored, first.dtype)
+
+
+def raw_burst_mosaics(source: Any, cfa: CFA | None) -> tuple[np.ndarray, CFA, RawImage | None]:
+    """A raw burst as float32 mosaics (N, H, W), their CFA and the reference's ``RawImage`` (None for arrays).
+
+    ``source`` is a list of 2 to 16 camera raw files (paths or ``RawImage``s) of one size and CFA, whose mosaics are
+    black-subtracted and scaled to the white level (``RawImage.mosaic``); or mosaics as an array (N, H, W) or a list
+    of (H, W) arrays, uint8/uint16/float, linear and black-subtracted, scaled like ``burst_frames``. ``cfa`` is the
+    arrays' pattern (default RGGB); for raw files it must match the files' if given.
+    """
+    items = list(source) if isinstance(source, (list, tuple)) else None
+    if items and all(_is_raw_source(item) for item in items):
+        if not 2 <= len(items) <= 16:
+            raise InvalidImageError(f"a burst is 2 to 16 frames, got {len(items)} raw files")
+        raws = [_raw_image(item, "kpn-burst-raw") for item in items]
+        if len({(raw.mosaic.shape, raw.cfa) for raw in raws}) > 1:
+            raise InvalidImageError("all raw files of a burst must have the same size and CFA pattern")
+        if cfa is not None and cfa != raws[0].cfa:
+            raise InvalidImageError(f"cfa={cfa.value} was given, but the raw files are {raws[0].cfa.value}")
+        return np.stack([raw.mosaic for raw in raws]), raws[0].cfa, raws[0]
+    frames = burst_frames(source)
+    if frames.shape[3] != 1:
+        raise InvalidImageError(f"raw burst frames are Bayer mosaics (N, H, W), got shape {np.shape(source)}")
+    return frames[..., 0], cfa or CFA.RGGB, None
+
+
+def run_raw_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
+    """Raw burst (see ``raw_burst_mosaics``), frame 0 the reference -> its denoised mosaic (H, W): in the arrays'
+    dtype and scale, or float32 on ``RawImage.mosaic``'s scale for raw files.
+
+    The mosaics are packed into RGGB planes (``restore.ops.bayer``; other CFAs are mirrored) and merged by the
+    network like a 4-channel burst. ``options["noise"]``: (read, shot) on the mosaic's scale, or ``None`` to estimate
+    them from the planes; ``options["align"]``: pre-align by whole packed pixels (2 mosaic pixels, so the CFA stays).
+    """
+    from restore.ops.bayer import pack_bayer, pad_to_even, unpack_bayer
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    mosaics, cfa, reference = raw_burst_mosaics(source, options["cfa"])
+    even, (height, width) = pad_to_even(torch.from_numpy(mosaics)[:, None])
+    planes = pack_bayer(even, cfa).permute(0, 2, 3, 1).numpy().copy()  # (N, h, w, 4), writeable for alignment
+    read, shot = options["noise"] or estimate_burst_noise(planes.transpose(0, 3, 1, 2).reshape(-1, *planes.shape[1:3]))
+    restored = merge_burst(restorer, planes, read, shot, options.get("align", False))  # (h, w, 4) float64
+    mosaic = unpack_bayer(torch.from_numpy(restored).permute(2, 0, 1)[None], cfa)[0, 0, :height, :width].numpy()
+    return in_burst_dtype(mosaic, np.float32 if reference is not None else np.asarray(source[0]).dtype)
+
+
+def write_burst_dng(path: str | os.PathLike, mosaic: np.ndarray, reference: RawImage) -> None:
+    """Write a denoised mosaic (H, W) on ``RawImage.mosaic``'s scale as a DNG with the reference raw's CFA, levels,
+    white balance and colors, atomically; a raw editor develops it like the original."""
+    from restore.io import write_dng
+
+    black = round(float(np.mean(reference.black_level)))
+    white = round(reference.white_level)
+    values = np.clip(np.round(mosaic * (white - black) + black), 0, 65535).astype(np.uint16)
+    matrix = None if reference.color_matrix is None else np.linalg.inv(XYZ_FROM_SRGB @ reference.color_matrix)
+    write_dng(
+        path,
+        values,
+        reference.cfa,
+        black_level=black,
+        white_level=white,
+        wb_gains=reference.wb_gains,
+        color_matrix=matrix,
+    )

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 import restore
 import restore.api
@@ -168,7 +168,8 @@ def test_registering_a_new_name_does_not_warn_and_is_listed():
 def example_inputs(network: torch.nn.Module) -> tuple[torch.Tensor, ...]:
     """Random inputs (32x32) a network's forward takes."""
     if isinstance(network, KPN):
-        return torch.rand(1, network.frames, 1, 32, 32), torch.rand(1, 1, 32, 32)
+        planes = network.planes
+        return torch.rand(1, network.frames, planes, 32, 32), torch.rand(1, planes, 32, 32)
     if isinstance(network, (InvertibleISP, MultiScaleDeblur)):
         return (torch.rand(1, 3, 32, 32),)
     first_conv = next(m for m in network.modules() if isinstance(m, torch.nn.Conv2d))
@@ -189,3 +190,19 @@ def test_every_learned_model_loads_its_untrained_weights(untrained_weights):
             ours, expected = restorer.network(*inputs), reference(*inputs)
             ours, expected = (ours[0], expected[0]) if isinstance(ours, tuple) else (ours, expected)
             assert torch.allclose(ours, expected, atol=1e-5)
+
+
+def test_half_precision_weights_load_into_the_float32_network(weights_copy):
+    spec, image = get_spec(NAME), torch.rand(1, 1, 24, 24)
+    network = spec.build()
+    outputs = []
+    for dtype in (torch.float32, torch.float16):
+        export_weights(network, weights_copy, spec.weights, card={}, dtype=dtype)
+        weights, _ = files(weights_copy)
+        assert {t.dtype for t in load_file(str(weights)).values() if t.is_floating_point()} == {dtype}
+        loaded = restore.load(NAME, device="cpu").network
+        assert all(p.dtype == torch.float32 for p in loaded.parameters())
+        with torch.no_grad():
+            outputs.append(loaded(image))
+    difference = (outputs[1] - outputs[0]).abs().max().item()
+    assert 0 < difference < 1e-2 * outputs[0].abs().max().item()  # rounded, not lost

@@ -7,6 +7,7 @@ from importlib import resources
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import restore
 from restore.metrics import psnr, to_uint8
@@ -123,6 +124,35 @@ def test_kpn_pre_alignment_merges_frames_shifted_beyond_its_kernels():
     aligned = rms_error(restore.restore(frames, model="kpn-burst", noise=NOISE), clean, 8)
     unaligned = rms_error(restore.restore(frames, model="kpn-burst", noise=NOISE, align=False), clean, 8)
     assert aligned < 0.9 * unaligned  # 0.75 when written
+
+
+def sample_raw_burst(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic 8-frame raw burst of RGGB mosaics (8, 96, 96) from the bundled sample (unprocessed into a random
+    camera's raw), noise ``NOISE``, no outlier frames, and its clean reference mosaic (96, 96)."""
+    from pipelines.burst_data import BurstSpec, synthesize_bursts
+    from restore.io import CFA
+    from restore.ops.bayer import unpack_bayer
+
+    spec = BurstSpec(size=48, downsample=2, bayer=True, white_level=(1.0, 1.0), outlier_probability=0.0)
+    with resources.as_file(resources.files("restore") / "data" / "sample.png") as path:
+        photo = restore.io.read_image(path)[: spec.crop, : spec.crop]
+    crop = torch.from_numpy(photo).permute(2, 0, 1).float()[None] / 255
+    read, shot = (torch.tensor([v]) for v in NOISE)
+    burst = synthesize_bursts(crop, spec, torch.Generator().manual_seed(seed), read, shot)
+    return unpack_bayer(burst.noisy[0], CFA.RGGB)[:, 0].numpy(), unpack_bayer(burst.clean, CFA.RGGB)[0, 0].numpy()
+
+
+def test_trained_raw_kpn_beats_the_plain_average_and_the_gray_network_on_a_raw_burst():
+    from restore.io import CFA
+    from restore.ops.bayer import pack_bayer
+
+    mosaics, clean = sample_raw_burst(5)
+    ours = rms_error(restore.restore(mosaics, model="kpn-burst-raw", noise=NOISE), clean, 8)
+    planes = pack_bayer(torch.from_numpy(mosaics)[:, None], CFA.RGGB).permute(0, 2, 3, 1).numpy()
+    gray_network = restore.restore(planes, model="kpn-burst", noise=NOISE)  # the 4 planes as one color burst
+    gray = rms_error(F.pixel_shuffle(torch.from_numpy(gray_network).permute(2, 0, 1)[None], 2)[0, 0].numpy(), clean, 8)
+    assert ours < 0.5 * rms_error(mosaics.mean(axis=0), clean, 8) and ours < 0.7 * rms_error(mosaics[0], clean, 8)
+    assert ours < gray
 
 
 def test_trained_deblurring_network_sharpens_a_blurred_image(sample_crop):

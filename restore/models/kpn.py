@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from restore.ops.kernels import filter_frames
 
-__all__ = ["KPN"]
+__all__ = ["KPN", "widen_to_planes"]
 
 CENTRE_LOGIT = 4.0  # at start each frame's centre tap holds e^4 / (e^4 + 24), about 69%, of that frame's weight
 
@@ -31,20 +31,28 @@ def _block(in_channels: int, out_channels: int, convs: int = 3) -> nn.Sequential
 
 
 class KPN(nn.Module):
-    """Burst (B, N, C, H, W) and noise level (B, 1, H, W) -> (merged (B, C, H, W), per-frame (B, N, C, H, W)).
+    """Burst (B, N, C, H, W) and noise level (B, P, H, W) -> (merged (B, C, H, W), per-frame (B, N, C, H, W)).
 
     Frames are linear intensities; the noise level map is the per-pixel noise standard deviation of the reference
-    frame. H and W must be multiples of ``multiple``. Gray bursts (C = 1) as in the paper; each frame's channels
-    share its kernels.
+    frame. H and W must be multiples of ``multiple``. Each frame's channels share its kernels (they are aligned
+    alike). With ``planes=1`` (gray bursts, as in the paper) the U-Net sees each frame's channel mean and a
+    one-channel noise map, so it also takes color frames; with ``planes=4`` (packed RGGB raw frames) it sees every
+    plane of every frame (C = 4) and the noise map of each plane (P = 4).
     """
 
     multiple = 16
 
-    def __init__(self, frames: int = 8, kernel_size: int = 5, widths: tuple[int, ...] = (64, 128, 256, 512)) -> None:
+    def __init__(
+        self,
+        frames: int = 8,
+        kernel_size: int = 5,
+        widths: tuple[int, ...] = (64, 128, 256, 512),
+        planes: int = 1,
+    ) -> None:
         super().__init__()
-        self.frames, self.kernel_size = frames, kernel_size
+        self.frames, self.kernel_size, self.planes = frames, kernel_size, planes
         self.encoders = nn.ModuleList()
-        previous = frames + 1
+        previous = (frames + 1) * planes
         for width in widths:
             self.encoders.append(_block(previous, width))
             previous = width
@@ -59,10 +67,13 @@ class KPN(nn.Module):
             self.to_logits.bias.copy_(bias.flatten())
 
     def features(self, frames: Tensor, noise_level: Tensor) -> Tensor:
-        """(B, N, C, H, W), (B, 1, H, W) -> the U-Net's last features (B, widths[0], H, W); it sees the channel mean."""
+        """(B, N, C, H, W), (B, P, H, W) -> the U-Net's last features (B, widths[0], H, W)."""
         if frames.shape[1] != self.frames:
             raise ValueError(f"this KPN takes bursts of {self.frames} frames, got {frames.shape[1]}")
-        x = torch.cat([frames.mean(dim=2), noise_level], dim=1)
+        if self.planes > 1 and frames.shape[2] != self.planes:
+            raise ValueError(f"this KPN takes frames of {self.planes} planes, got {frames.shape[2]}")
+        seen = frames.mean(dim=2) if self.planes == 1 else frames.flatten(1, 2)
+        x = torch.cat([seen, noise_level], dim=1)
         skips = []
         for index, encoder in enumerate(self.encoders):
             x = encoder(F.avg_pool2d(x, 2) if index else x)
@@ -79,7 +90,7 @@ class KPN(nn.Module):
         return F.conv2d(features, self.to_logits.weight[taps], self.to_logits.bias[taps], padding=1).float()
 
     def predict_kernels(self, frames: Tensor, noise_level: Tensor) -> Tensor:
-        """(B, N, C, H, W), (B, 1, H, W) -> kernels (B, N, K*K, H, W), non-negative and summing to 1 over frames and
+        """(B, N, C, H, W), (B, P, H, W) -> kernels (B, N, K*K, H, W), non-negative and summing to 1 over frames and
         taps at every pixel (a softmax of the logits)."""
         features = self.features(frames, noise_level)
         logits = torch.stack([self.frame_logits(features, n) for n in range(self.frames)], dim=1)
@@ -107,3 +118,16 @@ class KPN(nn.Module):
         merged = sum(f * c for f, c in zip(filtered, scales)) / sum(t * c for t, c in zip(totals, scales))
         per_frame = torch.stack([f / t for f, t in zip(filtered, totals)], dim=1)
         return merged, per_frame
+
+
+def widen_to_planes(state: dict[str, Tensor], frames: int, planes: int) -> dict[str, Tensor]:
+    """A gray (``planes=1``) KPN's weights as those of a KPN with ``planes`` that computes the same function of the
+    mean of each frame's planes and of the noise map's planes: the starting point for training the raw Bayer model.
+    Weights that already take ``planes`` per input come back unchanged."""
+    key = "encoders.0.0.weight"
+    inputs = state[key].shape[1]
+    if inputs == (frames + 1) * planes:
+        return state
+    if inputs != frames + 1:
+        raise ValueError(f"the first layer takes {inputs} channels, neither {frames + 1} nor {(frames + 1) * planes}")
+    return {**state, key: state[key].repeat_interleave(planes, dim=1) / planes}

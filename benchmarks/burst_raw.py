@@ -1,0 +1,167 @@
+"""Raw burst denoising benchmark: fixed-seed synthetic raw Bayer bursts from the color images of Kodak24, CBSD68 and
+the held-out photos (``benchmarks.common.HELDOUT``, not in shared/).
+
+    python -m benchmarks.burst_raw                               # every method, gains 1/2/4/8 + a large-shift row
+    python -m benchmarks.burst_raw --methods kpn-burst-raw burst-average --sets Kodak24 --limit 4
+
+Protocol: as ``benchmarks.burst`` (same gains, translations, outlier frames, white level 1, seeds
+crc32("raw/<set>/<image>/<gain>/<shift>")), but each image's centre crop is unprocessed into a random camera's raw
+(``pipelines.burst_data`` with ``bayer=True``: inverse tone and sRGB curves, color matrix, white balance), downsampled
+2x, sampled through an RGGB mosaic and packed into 4 half-size planes before the noise is added. ``kpn-burst-raw``
+gets the noisy mosaics (N, H, W) through its own call; every other method gets the packed planes as a 4-channel burst
+(N, h, w, 4), which classical methods restore plane by plane and ``kpn-burst`` (the gray network, which sees each
+frame's plane mean) merges with kernels shared by the planes. Every method gets the true (read, shot). PSNR/SSIM on
+the packed planes after the sRGB curve (the raw is not developed), on uint8, with an 8-pixel border crop of the
+planes. BM3D's quality is cached per burst in ``benchmarks/cache/burst-raw-burst-bm3d.json``, its time measured again
+on the first ``--timed-images``; BM4D (about 80 s per raw burst here) is left out.
+Writes ``benchmarks/results/burst-raw.md``, ``.json`` and ``burst-raw.png`` (first image at gain 4, the planes shown
+as R, mean G, B with gray-world balance: reference / average / best baseline / kpn-burst-raw / clean).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+import zlib
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+import restore
+from benchmarks.burst import FIGURE_GAIN, GAINS, display, gain_noise, score
+from benchmarks.common import (
+    DEFAULT_TEST_DIR,
+    HELDOUT,
+    load_cache,
+    load_method,
+    provenance,
+    save_cache,
+    test_images,
+    write_quality_results,
+)
+from pipelines.burst_data import BurstSpec, synthesize_bursts
+from restore.io.raw import CFA
+from restore.ops.bayer import unpack_bayer
+
+RAW_MODEL = "kpn-burst-raw"
+BASELINES = ("kpn-burst", "burst-average", "burst-align", "burst-hdrplus", "burst-bm3d")
+CACHED = {"burst-bm3d"}
+SPEC = BurstSpec(bayer=True, downsample=2, white_level=(1.0, 1.0))
+
+
+def test_burst(path, test_set: str, gain: float, shift_factor: float):
+    """The fixed-seed raw burst of one image: (noisy planes (N, h, w, 4) float32, clean planes (h, w, 4), read,
+    shot)."""
+    image = restore.io.read_image(path)
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+    step = SPEC.downsample * SPEC.mosaic_scale
+    side = min(rgb.shape[:2]) // step - 2 * int(SPEC.outlier_shift)
+    spec = replace(SPEC, size=side // 16 * 16, max_shift=SPEC.max_shift * shift_factor)
+    top, left = (rgb.shape[0] - spec.crop) // 2, (rgb.shape[1] - spec.crop) // 2
+    crop = torch.from_numpy(np.ascontiguousarray(rgb[top : top + spec.crop, left : left + spec.crop]))
+    crop = crop.permute(2, 0, 1)[None].float() / 255
+    seed = zlib.crc32(f"raw/{test_set}/{path.name}/{gain:g}/{shift_factor:g}".encode())
+    read, shot = gain_noise(gain)
+    burst = synthesize_bursts(
+        crop, spec, torch.Generator().manual_seed(seed), torch.tensor([read]), torch.tensor([shot])
+    )
+    return burst.noisy[0].permute(0, 2, 3, 1).numpy(), burst.clean[0].permute(1, 2, 0).numpy(), read, shot
+
+
+def restore_planes(restorer, method: str, planes: np.ndarray, read: float, shot: float) -> np.ndarray:
+    """Run a method on packed planes (N, h, w, 4) -> restored planes (h, w, 4): the raw model through mosaics."""
+    if method != RAW_MODEL:
+        return restorer(planes, noise=(read, shot))
+    mosaics = unpack_bayer(torch.from_numpy(planes).permute(0, 3, 1, 2), CFA.RGGB)[:, 0].numpy()
+    mosaic = torch.from_numpy(restorer(mosaics, noise=(read, shot)))[None, None]
+    return torch.nn.functional.pixel_unshuffle(mosaic, 2)[0].permute(1, 2, 0).numpy()
+
+
+def shown(planes: np.ndarray) -> np.ndarray:
+    """Packed planes (h, w, 4) -> an sRGB uint8 view (h, w, 3): R, mean G, B, each scaled to the image's green mean."""
+    rgb = np.stack([planes[..., 0], planes[..., 1:3].mean(axis=-1), planes[..., 3]], axis=-1)
+    means = rgb.reshape(-1, 3).mean(axis=0)
+    return display(rgb * means[1] / np.maximum(means, 1e-6))
+
+
+def run(methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure) -> list[dict]:
+    caches = {m: load_cache("burst-raw", m) for m in methods if m in CACHED}
+    rows = {m: [] for m in methods}
+    seconds = {m: [] for m in methods}
+    for index, path in enumerate(paths):
+        noisy, clean, read, shot = test_burst(path, test_set, gain, shift_factor)
+        outputs = {"reference": noisy[0], "clean": clean}
+        for method in methods:
+            key = f"{test_set}|{path.name}|{gain:g}|{shift_factor:g}"
+            cache = caches.get(method)
+            if cache is not None and key in cache and index >= timed_images:
+                rows[method].append(cache[key])
+                continue
+            start = time.perf_counter()
+            estimate = restore_planes(restorers[method], method, noisy, read, shot)
+            seconds[method].append(time.perf_counter() - start)
+            rows[method].append({"image": path.name, **score(estimate, clean)})
+            outputs[method] = estimate
+            if cache is not None:
+                cache[key] = rows[method][-1]
+                save_cache("burst-raw", method, cache)
+        if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and RAW_MODEL in outputs:
+            best = max((m for m in BASELINES if m in outputs), key=lambda m: score(outputs[m], clean)["psnr"])
+            labels = ["reference", "burst-average", best, RAW_MODEL, "clean"]
+            figure.append(np.concatenate([shown(outputs[label]) for label in labels if label in outputs], axis=1))
+    label = f"{gain:g}" + ("" if shift_factor == 1 else f" (shift x{shift_factor:g})")
+    return [
+        {
+            "set": test_set,
+            "gain": label,
+            "method": m,
+            "psnr": float(np.mean([r["psnr"] for r in rows[m]])),
+            "ssim": float(np.mean([r["ssim"] for r in rows[m]])),
+            "seconds_per_burst": float(np.mean(seconds[m])) if seconds[m] else float("nan"),
+            "images": len(rows[m]),
+            "rows": rows[m],
+        }
+        for m in methods
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
+    parser.add_argument("--sets", nargs="+", default=["Kodak24", "CBSD68", HELDOUT])
+    parser.add_argument("--methods", nargs="+", default=[RAW_MODEL, *BASELINES])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
+    parser.add_argument("--timed-images", type=int, default=2)
+    parser.add_argument("--output", default="burst-raw", help="result file stem in benchmarks/results/")
+    args = parser.parse_args(argv)
+    meta = provenance("python -m benchmarks.burst_raw " + shlex.join(sys.argv[1:] if argv is None else argv))
+    restorers = {m: load_method(m) for m in args.methods}
+    results, figure = [], []
+    for test_set in args.sets:
+        paths = test_images(args.test_dir, test_set, args.limit)
+        for gain, shift_factor in [*((g, 1.0) for g in GAINS), (4, 2.0)]:
+            rows = run(args.methods, restorers, test_set, paths, gain, shift_factor, args.timed_images, figure)
+            results += rows
+            for r in rows:
+                print(
+                    f"{test_set:8} gain {r['gain']:14} {r['method']:14} {r['psnr']:.2f} dB {r['seconds_per_burst']:.2f} s"
+                )
+    md, js = write_quality_results(
+        args.output,
+        figure[0] if figure else None,
+        title="Raw burst denoising",
+        script="burst_raw.py",
+        published="none for raw bursts at these gains (the KPN paper's gray numbers are in burst.md)",
+        meta=meta,
+        results=results,
+        setting="gain",
+        seconds=("s/burst", "seconds_per_burst"),
+    )
+    print(f"wrote {md} and {js}")
+
+
+if __name__ == "__main__":
+    main()
