@@ -4,7 +4,7 @@
 # back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The
 # learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
 #
-#   here:    python -m pipelines.pack_photos --out cache/photos --long-side 352   # 18.7 MB: the checkout (44 MB) and
+#   here:    python -m pipelines.pack_photos --out cache/photos --long-side 288   # 13.1 MB: the checkout (52 MB) and
 #                                                                                 # what it carries must fit in 64 MiB
 #   device:  run(command="bash pipelines/device_train.sh 7 cache/photos", carry=["cache/photos"], timeout_s=600)
 #            (or "... 7 cache/photos dncnn-color dncnn-gray-25" for those two only)
@@ -14,8 +14,8 @@
 # The cards' validation numbers come from the packed photos' held-out crops, so they do not compare with cards
 # trained on ../shared/data/train directly: compare on the benchmarks.
 #
-# Photos packed at 352 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
-# train on 32 px frames (192 px crops). The CUDA tests (tests/test_gpu.py) run beside the training; their result is
+# Photos packed at 288 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
+# train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). The CUDA tests (tests/test_gpu.py) run beside the training; their result is
 # in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
@@ -54,7 +54,8 @@ train dncnn-color python -m pipelines.train_dncnn dncnn-color --batch 128 --lr 3
 train kpn-burst python -m pipelines.train_kpn --batch 64 --size 32 --lr 1e-4 --anneal 0.9 --max-shift 1.0 \
   --init weights/kpn-burst.safetensors --state "$work/kpn-burst.train.safetensors" &
 train kpn-burst-raw python -m pipelines.train_kpn --bayer --batch 64 --size 32 --lr 1e-4 --anneal 0.9 \
-  --max-shift 1.0 --init weights/kpn-burst-raw.safetensors --state "$work/kpn-burst-raw.train.safetensors" &
+  --max-shift 1.0 --weights-dtype float16 --init weights/kpn-burst-raw.safetensors \
+  --state "$work/kpn-burst-raw.train.safetensors" &
 cp weights/checkpoints/deblur-ms.train.safetensors "$work/weights/deblur-ms.train.safetensors"
 train deblur-ms python -m pipelines.train_deblur --batch 32 --patch 128 --lr 2e-4 \
   --state "$work/weights/deblur-ms.train.safetensors" &
