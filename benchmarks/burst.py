@@ -26,7 +26,8 @@ import shlex
 import sys
 import time
 import zlib
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -50,9 +51,9 @@ from restore.registry import list_specs
 
 GAINS = (1, 2, 4, 8)
 BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d", "burst-bm4d")
-CACHED = {"burst-bm3d", "burst-bm4d"}
 VARIANTS = {"kpn-burst-unaligned": ("kpn-burst", {"align": False})}  # method -> (model, options): an ablation row
 FIGURE_GAIN = 4  # the figure shows the first image of the first set at this gain
+SPEC = BurstSpec(white_level=(1.0, 1.0))
 PUBLISHED = "KPN paper, its own synthetic test set (a different test set): gain 1/2/4/8 = 36.5 / 33.9 / 31.2 / 28.0 dB"
 
 
@@ -71,12 +72,12 @@ def display(linear: np.ndarray) -> np.ndarray:
     return to_uint8(srgb_from_linear(torch.from_numpy(np.clip(linear, 0.0, 1.0)).float()).numpy())
 
 
-def test_burst(path, test_set: str, gain: float, shift_factor: float, spec: BurstSpec):
+def test_burst(path, test_set: str, gain: float, shift_factor: float):
     """The fixed-seed burst of one image: (noisy frames (N, H, W) float32, clean reference (H, W), read, shot)."""
     image = restore.io.read_image(path)
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    side = min(gray.shape) // spec.downsample - 2 * int(spec.outlier_shift)
-    spec = replace(spec, size=side // 16 * 16, max_shift=spec.max_shift * shift_factor)
+    side = min(gray.shape) // SPEC.downsample - 2 * int(SPEC.outlier_shift)
+    spec = replace(SPEC, size=side // 16 * 16, max_shift=SPEC.max_shift * shift_factor)
     top, left = (gray.shape[0] - spec.crop) // 2, (gray.shape[1] - spec.crop) // 2
     crop = torch.from_numpy(gray[top : top + spec.crop, left : left + spec.crop]).float()[None, None] / 255
     generator = torch.Generator().manual_seed(zlib.crc32(f"{test_set}/{path.name}/{gain:g}/{shift_factor:g}".encode()))
@@ -86,17 +87,37 @@ def test_burst(path, test_set: str, gain: float, shift_factor: float, spec: Burs
 
 
 def score(estimate: np.ndarray, clean: np.ndarray) -> dict:
+    """PSNR and SSIM after the sRGB curve, on uint8, an 8-pixel border cropped (any trailing channels)."""
     a, b = display(estimate)[8:-8, 8:-8], display(clean)[8:-8, 8:-8]
     return {"psnr": psnr(a, b), "ssim": ssim(a, b)}
 
 
-def run(methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure) -> list[dict]:
-    spec = BurstSpec(white_level=(1.0, 1.0))
-    caches = {m: load_cache("burst", m) for m in methods if m in CACHED}
+@dataclass(frozen=True)
+class BurstTask:
+    """What differs between the burst benchmarks: how a test burst is made, how a method is called on it and shown.
+
+    ``make(path, test_set, gain, shift_factor)`` -> (noisy burst, clean reference, read, shot);
+    ``call(restorer, method, noisy, read, shot)`` -> the estimate, shaped like the clean reference;
+    ``show(image)`` -> the figure's sRGB uint8 view. ``cache`` names the per-burst quality caches and
+    ``model`` the learned method the figure features next to the best of ``baselines``.
+    """
+
+    cache: str
+    model: str
+    baselines: tuple[str, ...]
+    make: Callable
+    call: Callable
+    show: Callable[[np.ndarray], np.ndarray] = display
+    cached: frozenset[str] = frozenset({"burst-bm3d", "burst-bm4d"})
+
+
+def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure) -> list[dict]:
+    """Every method on the bursts of one set at one gain and shift -> one result row per method."""
+    caches = {m: load_cache(task.cache, m) for m in methods if m in task.cached}
     rows = {m: [] for m in methods}
     seconds = {m: [] for m in methods}
     for index, path in enumerate(paths):
-        noisy, clean, read, shot = test_burst(path, test_set, gain, shift_factor, spec)
+        noisy, clean, read, shot = task.make(path, test_set, gain, shift_factor)
         outputs = {"reference": noisy[0], "clean": clean}
         for method in methods:
             key = f"{test_set}|{path.name}|{gain:g}|{shift_factor:g}"
@@ -105,17 +126,17 @@ def run(methods, restorers, test_set, paths, gain, shift_factor, timed_images, f
                 rows[method].append(cache[key])
                 continue
             start = time.perf_counter()
-            estimate = restorers[method](noisy, noise=(read, shot), **model_and_options(method)[1])
+            estimate = task.call(restorers[method], method, noisy, read, shot)
             seconds[method].append(time.perf_counter() - start)
             rows[method].append({"image": path.name, **score(estimate, clean)})
             outputs[method] = estimate
             if cache is not None:
                 cache[key] = rows[method][-1]
-                save_cache("burst", method, cache)
-        if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and "kpn-burst" in outputs:
-            best = max((m for m in BASELINES if m in outputs), key=lambda m: score(outputs[m], clean)["psnr"])
-            labels = ["reference", "burst-average", best, "kpn-burst", "clean"]
-            figure.append(np.concatenate([display(outputs[label]) for label in labels if label in outputs], axis=1))
+                save_cache(task.cache, method, cache)
+        if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and task.model in outputs:
+            best = max((m for m in task.baselines if m in outputs), key=lambda m: score(outputs[m], clean)["psnr"])
+            labels = ["reference", "burst-average", best, task.model, "clean"]
+            figure.append(np.concatenate([task.show(outputs[label]) for label in labels if label in outputs], axis=1))
     label = f"{gain:g}" + ("" if shift_factor == 1 else f" (shift x{shift_factor:g})")
     return [
         {
@@ -132,6 +153,29 @@ def run(methods, restorers, test_set, paths, gain, shift_factor, timed_images, f
     ]
 
 
+def run_sets(task: BurstTask, methods, restorers, test_dir, sets, limit, timed_images) -> tuple[list[dict], list]:
+    """Every set at every gain plus the shift x2 row at gain 4 -> (result rows, [figure] or [])."""
+    results, figure = [], []
+    for test_set in sets:
+        paths = test_images(test_dir, test_set, limit)
+        for gain, shift_factor in [*((g, 1.0) for g in GAINS), (4, 2.0)]:
+            rows = run(task, methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure)
+            results += rows
+            for r in rows:
+                print(
+                    f"{test_set:8} gain {r['gain']:14} {r['method']:14} {r['psnr']:.2f} dB {r['seconds_per_burst']:.2f} s"
+                )
+    return results, figure
+
+
+def call_method(restorer, method: str, noisy: np.ndarray, read: float, shot: float) -> np.ndarray:
+    """A gray burst method on noisy frames (N, H, W) with its benchmark options (``VARIANTS``) -> (H, W)."""
+    return restorer(noisy, noise=(read, shot), **model_and_options(method)[1])
+
+
+TASK = BurstTask("burst", "kpn-burst", BASELINES, test_burst, call_method)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
@@ -145,16 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     meta = provenance("python -m benchmarks.burst " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
-    results, figure = [], []
-    for test_set in args.sets:
-        paths = test_images(args.test_dir, test_set, args.limit)
-        for gain, shift_factor in [*((g, 1.0) for g in GAINS), (4, 2.0)]:
-            rows = run(args.methods, restorers, test_set, paths, gain, shift_factor, args.timed_images, figure)
-            results += rows
-            for r in rows:
-                print(
-                    f"{test_set:8} gain {r['gain']:14} {r['method']:14} {r['psnr']:.2f} dB {r['seconds_per_burst']:.2f} s"
-                )
+    results, figure = run_sets(TASK, args.methods, restorers, args.test_dir, args.sets, args.limit, args.timed_images)
     md, js = write_quality_results(
         args.output,
         figure[0] if figure else None,

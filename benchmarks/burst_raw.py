@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 import zlib
 from dataclasses import replace
 
@@ -31,15 +30,12 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.burst import FIGURE_GAIN, GAINS, display, gain_noise, score
+from benchmarks.burst import BurstTask, display, gain_noise, run_sets
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
-    load_cache,
     load_method,
     provenance,
-    save_cache,
-    test_images,
     write_quality_results,
 )
 from pipelines.burst_data import BurstSpec, synthesize_bursts
@@ -48,7 +44,6 @@ from restore.ops.bayer import unpack_bayer
 
 RAW_MODEL = "kpn-burst-raw"
 BASELINES = ("kpn-burst", "burst-average", "burst-align", "burst-hdrplus", "burst-bm3d")
-CACHED = {"burst-bm3d"}
 SPEC = BurstSpec(bayer=True, downsample=2, white_level=(1.0, 1.0))
 
 
@@ -87,45 +82,9 @@ def shown(planes: np.ndarray) -> np.ndarray:
     return display(rgb * means[1] / np.maximum(means, 1e-6))
 
 
-def run(methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure) -> list[dict]:
-    caches = {m: load_cache("burst-raw", m) for m in methods if m in CACHED}
-    rows = {m: [] for m in methods}
-    seconds = {m: [] for m in methods}
-    for index, path in enumerate(paths):
-        noisy, clean, read, shot = test_burst(path, test_set, gain, shift_factor)
-        outputs = {"reference": noisy[0], "clean": clean}
-        for method in methods:
-            key = f"{test_set}|{path.name}|{gain:g}|{shift_factor:g}"
-            cache = caches.get(method)
-            if cache is not None and key in cache and index >= timed_images:
-                rows[method].append(cache[key])
-                continue
-            start = time.perf_counter()
-            estimate = restore_planes(restorers[method], method, noisy, read, shot)
-            seconds[method].append(time.perf_counter() - start)
-            rows[method].append({"image": path.name, **score(estimate, clean)})
-            outputs[method] = estimate
-            if cache is not None:
-                cache[key] = rows[method][-1]
-                save_cache("burst-raw", method, cache)
-        if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and RAW_MODEL in outputs:
-            best = max((m for m in BASELINES if m in outputs), key=lambda m: score(outputs[m], clean)["psnr"])
-            labels = ["reference", "burst-average", best, RAW_MODEL, "clean"]
-            figure.append(np.concatenate([shown(outputs[label]) for label in labels if label in outputs], axis=1))
-    label = f"{gain:g}" + ("" if shift_factor == 1 else f" (shift x{shift_factor:g})")
-    return [
-        {
-            "set": test_set,
-            "gain": label,
-            "method": m,
-            "psnr": float(np.mean([r["psnr"] for r in rows[m]])),
-            "ssim": float(np.mean([r["ssim"] for r in rows[m]])),
-            "seconds_per_burst": float(np.mean(seconds[m])) if seconds[m] else float("nan"),
-            "images": len(rows[m]),
-            "rows": rows[m],
-        }
-        for m in methods
-    ]
+TASK = BurstTask(
+    "burst-raw", RAW_MODEL, BASELINES, test_burst, restore_planes, show=shown, cached=frozenset({"burst-bm3d"})
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,16 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     meta = provenance("python -m benchmarks.burst_raw " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {m: load_method(m) for m in args.methods}
-    results, figure = [], []
-    for test_set in args.sets:
-        paths = test_images(args.test_dir, test_set, args.limit)
-        for gain, shift_factor in [*((g, 1.0) for g in GAINS), (4, 2.0)]:
-            rows = run(args.methods, restorers, test_set, paths, gain, shift_factor, args.timed_images, figure)
-            results += rows
-            for r in rows:
-                print(
-                    f"{test_set:8} gain {r['gain']:14} {r['method']:14} {r['psnr']:.2f} dB {r['seconds_per_burst']:.2f} s"
-                )
+    results, figure = run_sets(TASK, args.methods, restorers, args.test_dir, args.sets, args.limit, args.timed_images)
     md, js = write_quality_results(
         args.output,
         figure[0] if figure else None,
