@@ -298,15 +298,16 @@ def write_burst_dng(path: str | os.PathLike, mosaic: np.ndarray, reference: RawI
     white balance and colors, atomically; a raw editor develops it like the original."""
     from restore.io import write_dng
 
-    black = round(float(np.mean(reference.black_level)))
+    blacks = np.array([round(level) for level in reference.black_level]).reshape(2, 2)
     white = round(reference.white_level)
+    black = np.tile(blacks, (mosaic.shape[0] // 2 + 1, mosaic.shape[1] // 2 + 1))[: mosaic.shape[0], : mosaic.shape[1]]
     values = np.clip(np.round(mosaic * (white - black) + black), 0, 65535).astype(np.uint16)
     matrix = None if reference.color_matrix is None else np.linalg.inv(XYZ_FROM_SRGB @ reference.color_matrix)
     write_dng(
         path,
         values,
         reference.cfa,
-        black_level=black,
+        black_level=blacks.ravel(),
         white_level=white,
         wb_gains=reference.wb_gains,
         color_matrix=matrix,

@@ -86,13 +86,16 @@ def test_integer_mosaics_come_back_in_their_dtype(untrained_weights) -> None:
 
 
 def write_dng_burst(folder, frames: np.ndarray, cfa: str = "GRBG") -> list:
-    """Write mosaics (N, H, W) on [0, 1] as DNGs over black 64, white 4095; returns their paths."""
+    """Write mosaics (N, H, W) on [0, 1] as DNGs over a black level per 2x2 position, white 4095; returns their
+    paths."""
     folder.mkdir(parents=True, exist_ok=True)
+    blacks = (60, 64, 66, 62)
+    black = np.tile(np.reshape(blacks, (2, 2)), (frames.shape[1] // 2, frames.shape[2] // 2))
     paths = []
     for index, frame in enumerate(frames):
-        values = np.round(np.clip(frame, 0.0, 1.0) * (4095 - 64) + 64).astype(np.uint16)
+        values = np.round(np.clip(frame, 0.0, 1.0) * (4095 - black) + black).astype(np.uint16)
         paths.append(folder / f"frame{index}.dng")
-        write_dng(paths[-1], values, cfa, black_level=64, white_level=4095, wb_gains=(2.0, 1.0, 1.5))
+        write_dng(paths[-1], values, cfa, black_level=blacks, white_level=4095, wb_gains=(2.0, 1.0, 1.5))
     return paths
 
 

@@ -26,7 +26,7 @@ def write_dng(
     raw_values: np.ndarray,
     cfa: CFA | str,
     *,
-    black_level: int = 0,
+    black_level: int | Sequence[int] = 0,
     white_level: int = 65535,
     wb_gains: Sequence[float] = (1.0, 1.0, 1.0),
     color_matrix: np.ndarray | None = None,
@@ -41,7 +41,8 @@ def write_dng(
         path: target .dng file; its folder must exist.
         raw_values: uint16 (H, W) mosaic in raw units, at least 22x22 (LibRaw's minimum).
         cfa: Bayer pattern of the top-left 2x2 block, a ``CFA`` or its name (case-insensitive).
-        black_level: black level in raw units, for every pixel.
+        black_level: black level in raw units: one for every pixel, or four for the 2x2 positions in row-major
+            order (as ``RawImage.black_level``).
         white_level: saturation level in raw units, above ``black_level``.
         wb_gains: as-shot (R, G, B) white balance multipliers, stored as the AsShotNeutral ``G / gains``; any
             positive scale.
@@ -57,14 +58,18 @@ def write_dng(
     """
     path = Path(path)
     _check_raw_values(raw_values)
-    if not 0 <= black_level < white_level <= 65535:
-        raise InvalidOptionError(f"levels must satisfy 0 <= black < white <= 65535, got {black_level}, {white_level}")
+    blacks = tuple(int(level) for level in np.atleast_1d(black_level))
+    if len(blacks) not in (1, 4) or not all(0 <= black < white_level <= 65535 for black in blacks):
+        raise InvalidOptionError(
+            f"levels must be one or four blacks with 0 <= black < white <= 65535, got {black_level}, {white_level}"
+        )
     tags = [
         (50706, "B", 4, (1, 4, 0, 0), True),  # DNGVersion
         (50708, "s", 0, camera_name, True),  # UniqueCameraModel
         (33421, "H", 2, (2, 2), True),  # CFARepeatPatternDim
         (33422, "B", 4, tuple("RGB".index(color) for color in _parse_cfa(cfa).value), True),  # CFAPattern
-        (50714, "I", 1, black_level, True),  # BlackLevel
+        (50713, "H", 2, (2, 2) if len(blacks) == 4 else (1, 1), True),  # BlackLevelRepeatDim
+        (50714, "I", len(blacks), blacks, True),  # BlackLevel
         (50717, "I", 1, white_level, True),  # WhiteLevel
         (50721, "2i", 9, _rationals(_camera_from_xyz(color_matrix).ravel()), True),  # ColorMatrix1
         (50778, "H", 1, _D65, True),  # CalibrationIlluminant1

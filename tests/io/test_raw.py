@@ -190,6 +190,8 @@ def test_write_dng_refuses_bad_mosaics(tmp_path: Path, values: np.ndarray) -> No
         {"black_level": 100, "white_level": 100},
         {"white_level": 70000},
         {"black_level": -1},
+        {"black_level": (60, 64, 62)},
+        {"black_level": (60, 64, 62, 16383), "white_level": 16383},
         {"wb_gains": (1.0, 0.0, 1.0)},
         {"wb_gains": (1.0, 1.0)},
         {"color_matrix": np.eye(4)},
