@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One GPU lease (the `device` tool), every learned model at once (or only the MODELs named): trains each on the one GPU
-# for MINUTES, continuing from its shipped weights (deblur-ms from its training state), and sends the weights and cards
-# back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The
+# One GPU lease (the `device` tool), every learned model at once (or only the MODELs named): trains each on the one
+# GPU for MINUTES, continuing from its shipped weights (deblur-ms from its training state), and sends the weights and
+# cards back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The
 # learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
 #
 #   here:    python -m pipelines.pack_photos --out cache/photos --long-side 288   # 13.1 MB: the checkout (52 MB) and
@@ -15,8 +15,8 @@
 # trained on ../shared/data/train directly: compare on the benchmarks.
 #
 # Photos packed at 288 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
-# train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). The CUDA tests (tests/test_gpu.py) run beside the training; their result is
-# in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here.
+# train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). The CUDA tests (tests/test_gpu.py)
+# run beside the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
 usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"
@@ -31,15 +31,17 @@ done
 out=${OUT:?run this through the device tool, which sets OUT}
 work=$(mktemp -d)
 export PYTHONPATH=. PYTHONUNBUFFERED=1
-common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000 --data "$data" --weights-dir "$work/weights"
-        --cache-dir "$work/cache" --checkpoint-minutes 1000)
+common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000 --data "$data"
+        --weights-dir "$work/weights" --cache-dir "$work/cache" --checkpoint-minutes 1000)
 mkdir -p "$work/weights" "$work/logs"
 nvidia-smi > "$work/logs/nvidia-smi.txt" 2>&1
+
+is_selected() { [[ " ${selected[*]} " == *" $1 "* ]]; }
 
 train() {  # name, then the command's own arguments; skips a model not selected
   local name=$1
   shift
-  [[ " ${selected[*]} " == *" $name "* ]] || return 0
+  is_selected "$name" || return 0
   "$@" "${common[@]}" > "$work/logs/$name.log" 2>&1 || echo "$name failed, see logs.tar:$name.log"
 }
 
@@ -56,7 +58,9 @@ train kpn-burst python -m pipelines.train_kpn --batch 64 --size 32 --lr 1e-4 --a
 train kpn-burst-raw python -m pipelines.train_kpn --bayer --batch 64 --size 32 --lr 1e-4 --anneal 0.9 \
   --max-shift 1.0 --weights-dtype float16 --init weights/kpn-burst-raw.safetensors \
   --state "$work/kpn-burst-raw.train.safetensors" &
-cp weights/checkpoints/deblur-ms.train.safetensors "$work/weights/deblur-ms.train.safetensors"
+if is_selected deblur-ms; then
+  cp weights/checkpoints/deblur-ms.train.safetensors "$work/weights/deblur-ms.train.safetensors"
+fi
 train deblur-ms python -m pipelines.train_deblur --batch 32 --patch 128 --lr 2e-4 \
   --state "$work/weights/deblur-ms.train.safetensors" &
 timeout 300 python -m pytest -q -p no:cacheprovider tests/test_gpu.py > "$work/logs/test_gpu.log" 2>&1 &
@@ -67,4 +71,7 @@ for card in "$work"/weights/*.json; do
   tar -cf "$out/$name.tar" -C "$work/weights" $(cd "$work/weights" && ls "$name".*)
 done
 tar -cf "$out/logs.tar" -C "$work/logs" .
-for log in "$work"/logs/*.log; do echo "== $(basename "$log")"; grep -E "validation|Error|error|passed|failed" "$log" | tail -3; done
+for log in "$work"/logs/*.log; do
+  echo "== $(basename "$log")"
+  grep -E "validation|Error|error|passed|failed" "$log" | tail -3
+done
