@@ -102,8 +102,9 @@ def flops_per_pixel(restorer) -> float | None:
     if spec.name == "lowlight-raw":
         inputs = (torch.rand(1, 4, 32, 32),)
     elif spec.input_kind in ("burst", "raw-burst"):
-        planes = network.planes  # 4 packed Bayer planes per frame for the raw burst network
-        inputs = (torch.rand(1, BURST_FRAMES, planes, 64, 64), torch.rand(1, planes, 64, 64))
+        planes = network.planes  # 4 packed half-size Bayer planes per frame (a 64x64 mosaic) for the raw network
+        side = 32 if spec.input_kind == "raw-burst" else 64
+        inputs = (torch.rand(1, BURST_FRAMES, planes, side, side), torch.rand(1, planes, side, side))
     else:
         inputs = (torch.rand(1, 3 if 3 in spec.channels else 1, 64, 64),)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
