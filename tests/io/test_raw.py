@@ -80,6 +80,17 @@ def test_dng_round_trip(tmp_path: Path, cfa: CFA) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic.dng"]
 
 
+@pytest.mark.parametrize("cfa", [CFA.RGGB, CFA.GBRG])
+def test_dng_keeps_a_black_level_per_position(tmp_path: Path, cfa: CFA) -> None:
+    blacks = (60, 64, 66, 62)
+    values = mosaic_values()
+    write_dng(tmp_path / "blacks.dng", values, cfa, black_level=blacks, white_level=WHITE)
+    raw = read_raw(tmp_path / "blacks.dng")
+    assert raw.black_level == blacks
+    black = np.tile(np.reshape(blacks, (2, 2)), (values.shape[0] // 2, values.shape[1] // 2))
+    np.testing.assert_allclose(raw.mosaic, (values - black) / (WHITE - black), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("cfa", list(CFA))
 def test_libraw_develops_the_red_sites_as_red(tmp_path: Path, cfa: CFA) -> None:
     red_site = divmod(cfa.value.index("R"), 2)
