@@ -94,17 +94,23 @@ def score(estimate: np.ndarray, clean: np.ndarray) -> dict:
 
 @dataclass(frozen=True)
 class BurstTask:
-    """What differs between the burst benchmarks: how a test burst is made, how a method is called on it and shown.
+    """What differs between the burst benchmarks: how a test burst is made, how a method is called on it and shown,
+    and what the report is called.
 
     ``make(path, test_set, gain, shift_factor)`` -> (noisy burst, clean reference, read, shot);
     ``call(restorer, method, noisy, read, shot)`` -> the estimate, shaped like the clean reference;
-    ``show(image)`` -> the figure's sRGB uint8 view. ``cache`` names the per-burst quality caches and
-    ``model`` the learned method the figure features next to the best of ``baselines``.
+    ``show(image)`` -> the figure's sRGB uint8 view. ``name`` is the module under ``benchmarks``, the result file
+    stem and the prefix of the per-burst quality caches of the ``cached`` methods; ``model`` is the learned method
+    the figure features next to the best of ``baselines``; ``methods`` and ``sets`` are the defaults of ``main``.
     """
 
-    cache: str
+    name: str
+    title: str
+    published: str
     model: str
     baselines: tuple[str, ...]
+    methods: tuple[str, ...]
+    sets: tuple[str, ...]
     make: Callable
     call: Callable
     show: Callable[[np.ndarray], np.ndarray] = display
@@ -113,7 +119,7 @@ class BurstTask:
 
 def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure) -> list[dict]:
     """Every method on the bursts of one set at one gain and shift -> one result row per method."""
-    caches = {m: load_cache(task.cache, m) for m in methods if m in task.cached}
+    caches = {m: load_cache(task.name, m) for m in methods if m in task.cached}
     rows = {m: [] for m in methods}
     seconds = {m: [] for m in methods}
     for index, path in enumerate(paths):
@@ -132,7 +138,7 @@ def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor
             outputs[method] = estimate
             if cache is not None:
                 cache[key] = rows[method][-1]
-                save_cache(task.cache, method, cache)
+                save_cache(task.name, method, cache)
         if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and task.model in outputs:
             best = max((m for m in task.baselines if m in outputs), key=lambda m: score(outputs[m], clean)["psnr"])
             labels = ["reference", "burst-average", best, task.model, "clean"]
@@ -173,35 +179,51 @@ def call_method(restorer, method: str, noisy: np.ndarray, read: float, shot: flo
     return restorer(noisy, noise=(read, shot), **model_and_options(method)[1])
 
 
-TASK = BurstTask("burst", "kpn-burst", BASELINES, test_burst, call_method)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
+    """The command line of a burst benchmark (``doc`` is its help): run the sets, write the report."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
-    parser.add_argument("--sets", nargs="+", default=["Kodak24", "BSD68", HELDOUT])
+    parser.add_argument("--sets", nargs="+", default=list(task.sets))
     registered = {spec.name for spec in list_specs()}
-    default = [m for m in ("kpn-burst", *VARIANTS, *BASELINES) if m in registered or m in VARIANTS]
+    default = [m for m in task.methods if model_and_options(m)[0] in registered]
     parser.add_argument("--methods", nargs="+", default=default)
     parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
     parser.add_argument("--timed-images", type=int, default=2)
-    parser.add_argument("--output", default="burst", help="result file stem in benchmarks/results/")
+    parser.add_argument("--output", default=task.name, help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
-    meta = provenance("python -m benchmarks.burst " + shlex.join(sys.argv[1:] if argv is None else argv))
+    command = f"python -m benchmarks.{task.name.replace('-', '_')} "
+    meta = provenance(command + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
-    results, figure = run_sets(TASK, args.methods, restorers, args.test_dir, args.sets, args.limit, args.timed_images)
+    results, figure = run_sets(task, args.methods, restorers, args.test_dir, args.sets, args.limit, args.timed_images)
     md, js = write_quality_results(
         args.output,
         figure[0] if figure else None,
-        title="Burst denoising",
-        script="burst.py",
-        published=PUBLISHED,
+        title=task.title,
+        script=f"{task.name.replace('-', '_')}.py",
+        published=task.published,
         meta=meta,
         results=results,
         setting="gain",
         seconds=("s/burst", "seconds_per_burst"),
     )
     print(f"wrote {md} and {js}")
+
+
+TASK = BurstTask(
+    name="burst",
+    title="Burst denoising",
+    published=PUBLISHED,
+    model="kpn-burst",
+    baselines=BASELINES,
+    methods=("kpn-burst", *VARIANTS, *BASELINES),
+    sets=("Kodak24", "BSD68", HELDOUT),
+    make=test_burst,
+    call=call_method,
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    main_for(TASK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,6 @@ as R, mean G, B with gray-world balance: reference / average / best baseline / k
 
 from __future__ import annotations
 
-import argparse
-import shlex
-import sys
 import zlib
 from dataclasses import replace
 
@@ -30,14 +27,8 @@ import numpy as np
 import torch
 
 import restore
-from benchmarks.burst import BurstTask, display, gain_noise, run_sets
-from benchmarks.common import (
-    DEFAULT_TEST_DIR,
-    HELDOUT,
-    load_method,
-    provenance,
-    write_quality_results,
-)
+from benchmarks.burst import BurstTask, display, gain_noise, main_for, model_and_options
+from benchmarks.common import HELDOUT
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.io.raw import CFA
 from restore.ops.bayer import unpack_bayer
@@ -69,7 +60,7 @@ def test_burst(path, test_set: str, gain: float, shift_factor: float):
 def restore_planes(restorer, method: str, planes: np.ndarray, read: float, shot: float) -> np.ndarray:
     """Run a method on packed planes (N, h, w, 4) -> restored planes (h, w, 4): the raw model through mosaics."""
     if method != RAW_MODEL:
-        return restorer(planes, noise=(read, shot))
+        return restorer(planes, noise=(read, shot), **model_and_options(method)[1])
     mosaics = unpack_bayer(torch.from_numpy(planes).permute(0, 3, 1, 2), CFA.RGGB)[:, 0].numpy()
     mosaic = torch.from_numpy(restorer(mosaics, noise=(read, shot)))[None, None]
     return torch.nn.functional.pixel_unshuffle(mosaic, 2)[0].permute(1, 2, 0).numpy()
@@ -83,34 +74,22 @@ def shown(planes: np.ndarray) -> np.ndarray:
 
 
 TASK = BurstTask(
-    "burst-raw", RAW_MODEL, BASELINES, test_burst, restore_planes, show=shown, cached=frozenset({"burst-bm3d"})
+    name="burst-raw",
+    title="Raw burst denoising",
+    published="none for raw bursts at these gains (the KPN paper's gray numbers are in burst.md)",
+    model=RAW_MODEL,
+    baselines=BASELINES,
+    methods=(RAW_MODEL, *BASELINES),
+    sets=("Kodak24", "CBSD68", HELDOUT),
+    make=test_burst,
+    call=restore_planes,
+    show=shown,
+    cached=frozenset({"burst-bm3d"}),
 )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
-    parser.add_argument("--sets", nargs="+", default=["Kodak24", "CBSD68", HELDOUT])
-    parser.add_argument("--methods", nargs="+", default=[RAW_MODEL, *BASELINES])
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
-    parser.add_argument("--timed-images", type=int, default=2)
-    parser.add_argument("--output", default="burst-raw", help="result file stem in benchmarks/results/")
-    args = parser.parse_args(argv)
-    meta = provenance("python -m benchmarks.burst_raw " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers = {m: load_method(m) for m in args.methods}
-    results, figure = run_sets(TASK, args.methods, restorers, args.test_dir, args.sets, args.limit, args.timed_images)
-    md, js = write_quality_results(
-        args.output,
-        figure[0] if figure else None,
-        title="Raw burst denoising",
-        script="burst_raw.py",
-        published="none for raw bursts at these gains (the KPN paper's gray numbers are in burst.md)",
-        meta=meta,
-        results=results,
-        setting="gain",
-        seconds=("s/burst", "seconds_per_burst"),
-    )
-    print(f"wrote {md} and {js}")
+    main_for(TASK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ def write_quality_results(stem: str, figure: np.ndarray | None, **report) -> tup
     """Write a quality benchmark's ``<stem>.md`` (``quality_report(**report)``) and ``<stem>.json`` (its meta,
     published reference and results), and its figure (an HxWx3 uint8 image) as ``<stem>.png`` where given."""
     if figure is not None:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         restore.io.write_image(RESULTS_DIR / f"{stem}.png", figure)
     data = {key: report[key] for key in ("meta", "published", "results")}
     return write_results(stem, quality_report(**report), data)

@@ -1,0 +1,45 @@
+"""``benchmarks.burst`` and ``benchmarks.burst_raw`` end to end on one small synthetic photo."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+import benchmarks.common
+from benchmarks import burst, burst_raw
+
+
+@pytest.fixture
+def test_dir(tmp_path, monkeypatch):
+    """A test folder with one 256x256 color photo in the set ``tiny``; results and caches go to tmp_path."""
+    monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(benchmarks.common, "CACHE_DIR", tmp_path / "cache")
+    y, x = np.mgrid[0:256, 0:256] / 255
+    photo = np.stack([x, y, 0.5 + 0.4 * np.sin(12 * x) * np.cos(9 * y)], axis=-1)
+    (tmp_path / "tests" / "tiny").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "tests" / "tiny" / "photo.png"), (photo * 255).round().astype(np.uint8))
+    return tmp_path
+
+
+@pytest.mark.parametrize("module, model", [(burst, "kpn-burst"), (burst_raw, "kpn-burst-raw")])
+def test_a_burst_benchmark_reports_every_method_at_every_gain(test_dir, module, model):
+    methods = [model, "burst-average", "burst-align"]
+    argv = ["--test-dir", str(test_dir / "tests"), "--sets", "tiny", "--methods", *methods, "--output", "tiny"]
+    module.main([*argv, "--timed-images", "1"])
+
+    data = json.loads((test_dir / "results" / "tiny.json").read_text())
+    assert data["meta"]["command"].startswith(f"python -m {module.__name__} --test-dir")
+    rows = {(r["method"], r["gain"]): r for r in data["results"]}
+    assert set(rows) == {(m, g) for m in methods for g in ("1", "2", "4", "8", "4 (shift x2)")}
+    for method in methods:
+        assert rows[method, "1"]["psnr"] > rows[method, "8"]["psnr"], "more gain, more noise, lower PSNR"
+        assert rows[method, "4"]["images"] == 1
+    assert (test_dir / "results" / "tiny.md").read_text().startswith("# ")
+    figure = cv2.imread(str(test_dir / "results" / "tiny.png"))
+    assert figure.shape[1] == 5 * figure.shape[0], "reference / average / best baseline / model / clean"
+
+
+def test_a_burst_benchmark_refuses_an_unknown_set(test_dir):
+    with pytest.raises(FileNotFoundError):
+        burst.main(["--test-dir", str(test_dir / "tests"), "--sets", "nowhere", "--methods", "burst-average"])
