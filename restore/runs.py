@@ -261,7 +261,7 @@ def raw_burst_mosaics(source: Any, cfa: CFA | None) -> tuple[np.ndarray, CFA, Ra
     if items and all(_is_raw_source(item) for item in items):
         if not 2 <= len(items) <= 16:
             raise InvalidImageError(f"a burst is 2 to 16 frames, got {len(items)} raw files")
-        raws = [_raw_image(item, "kpn-burst-raw") for item in items]
+        raws = [item if isinstance(item, RawImage) else read_raw(item) for item in items]
         if len({(raw.mosaic.shape, raw.cfa) for raw in raws}) > 1:
             raise InvalidImageError("all raw files of a burst must have the same size and CFA pattern")
         if cfa is not None and cfa != raws[0].cfa:
