@@ -1,12 +1,16 @@
 """Global alignment of burst frames to the reference (frame 0) by a translation found with phase correlation.
 
-``phase_translation`` is the sub-pixel estimate (OpenCV, Hann window). ``align_whole_pixels`` moves every frame, in
+``phase_translation`` is the sub-pixel estimate (OpenCV, Hann window), checked: phase correlation whitens the spectrum,
+so on a featureless or noise-dominated frame its peak lands anywhere, and a translation that does not bring the
+frame closer to the reference is replaced by none. ``align_whole_pixels`` moves every frame, in
 place, by the nearest whole-pixel translation: the pixels themselves are only moved, not interpolated, so each frame's noise
 keeps the statistics the burst noise model gives it, and what is left of the misalignment (at most half a pixel plus
 the estimate's error) is within the reach of a burst network's kernels.
 """
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -29,13 +33,33 @@ def _even_dft_size(n: int) -> int:
 def phase_translation(reference: np.ndarray, frame: np.ndarray) -> tuple[float, float]:
     """Sub-pixel (dx, dy) that moves ``frame`` (H, W) onto ``reference`` (H, W): frame(x, y) ~ reference(x+dx, y+dy).
 
-    Estimated on a centre crop (even DFT-friendly sides, at most ``MAX_SIDE``) with a Hann window."""
+    Estimated on a centre crop (even DFT-friendly sides, at most ``MAX_SIDE``) with a Hann window, and kept only if
+    the frame moved by it matches the reference's crop better than the frame as it is (``_misfits``); else (0, 0)."""
     height, width = (_even_dft_size(min(n, MAX_SIDE)) for n in reference.shape)
     top, left = (reference.shape[0] - height) // 2, (reference.shape[1] - width) // 2
     crop = np.s_[top : top + height, left : left + width]
+    reference, frame = reference[crop].astype(np.float64), frame[crop].astype(np.float64)
     window = cv2.createHanningWindow((width, height), cv2.CV_64F)
-    (dx, dy), _ = cv2.phaseCorrelate(frame[crop].astype(np.float64), reference[crop].astype(np.float64), window)
-    return dx, dy
+    (dx, dy), _ = cv2.phaseCorrelate(frame, reference, window)
+    moved, still = _misfits(reference, frame, dx, dy)
+    return (dx, dy) if moved < still else (0.0, 0.0)
+
+
+def _misfits(reference: np.ndarray, frame: np.ndarray, dx: float, dy: float) -> tuple[float, float]:
+    """Mean squared differences from ``reference`` (H, W) of ``frame`` (H, W) moved by (dx, dy) (bilinear) and of
+    ``frame`` as it is, over the pixels that the move keeps inside, after a Gaussian blur (sigma 1) that leaves less
+    of the noise in the comparison."""
+    height, width = frame.shape
+    margin_x, margin_y = math.ceil(abs(dx)), math.ceil(abs(dy))
+    if 2 * margin_x >= width or 2 * margin_y >= height:
+        return math.inf, 0.0
+    reference, frame = (cv2.GaussianBlur(image, (0, 0), 1.0) for image in (reference, frame))
+    moved = cv2.warpAffine(frame, np.float64([[1, 0, dx], [0, 1, dy]]), (width, height), flags=cv2.INTER_LINEAR)
+    inside = np.s_[margin_y : height - margin_y, margin_x : width - margin_x]
+    return (
+        float(np.mean((moved[inside] - reference[inside]) ** 2)),
+        float(np.mean((frame[inside] - reference[inside]) ** 2)),
+    )
 
 
 def shift_whole_pixels(frame: np.ndarray, dx: int, dy: int) -> np.ndarray:
