@@ -9,8 +9,17 @@ from __future__ import annotations
 import numpy as np
 from skimage.restoration import denoise_nl_means, estimate_sigma
 
-__all__ = ["bm3d_denoise", "bm3d_profile", "cbm3d_denoise", "estimate_noise_sigma", "nlmeans_denoise"]
+__all__ = [
+    "bm3d_denoise",
+    "bm3d_profile",
+    "cbm3d_denoise",
+    "estimate_noise_sigma",
+    "mirrored_to_min_side",
+    "nlmeans_denoise",
+    "run_bm3d",
+]
 
+MIN_SIDE = 16  # bm3d and bm4d refuse a side under their 8-pixel blocks, and bm3d crashes the process on 8x8
 OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])  # bm3d_rgb's "opp" transform
 
 
@@ -33,18 +42,35 @@ def bm3d_profile():
     return profile
 
 
+def mirrored_to_min_side(image: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, ...) mirrored at its bottom and right edges until both sides are at least ``MIN_SIDE``; the
+    input itself where they are. Crop the result back with ``[:H, :W]``."""
+    grow = [max(0, MIN_SIDE - side) for side in image.shape[:2]]
+    if not any(grow):
+        return image
+    return np.pad(image, [(0, grow[0]), (0, grow[1])] + [(0, 0)] * (image.ndim - 2), mode="symmetric")
+
+
+def run_bm3d(image: np.ndarray, level: float | np.ndarray) -> np.ndarray:
+    """``bm3d.bm3d`` on (H, W) or (H, W, C) at noise ``level`` (on [0, 1]; per channel (1, 1, C)) with this run's
+    profile; images smaller than ``MIN_SIDE`` go through ``mirrored_to_min_side``. Returns float64 (H, W[, C])."""
+    import bm3d  # imported on use, so that `import restore` works where only the learned models are needed
+
+    height, width = image.shape[:2]
+    estimate = bm3d.bm3d(mirrored_to_min_side(image), level, bm3d_profile())
+    return np.asarray(estimate, dtype=np.float64)[:height, :width]
+
+
 def _sigma(image: np.ndarray, sigma: float | None) -> float:
     return estimate_noise_sigma(image) if sigma is None else float(sigma)
 
 
 def bm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """BM3D (``bm3d.bm3d``) on a gray image (H, W); at sigma 0 (nothing to remove) the image itself."""
-    import bm3d  # imported on use, so that `import restore` works where only the learned models are needed
-
     level = _sigma(image, sigma) / 255.0
     if level == 0:
         return image.astype(np.float64)
-    return np.asarray(bm3d.bm3d(image, level, bm3d_profile()), dtype=np.float64)
+    return run_bm3d(image, level)
 
 
 def cbm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
@@ -54,8 +80,6 @@ def cbm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     every gray image in RGB (two constant chroma channels) and every flat one. A gray image's noise is the same in its
     three channels, so its luminance gets gray BM3D at the full sigma; with a constant luminance (nothing to match
     blocks on) each channel gets gray BM3D. At sigma 0 (nothing to remove) the image comes back as it is."""
-    import bm3d
-
     level = _sigma(image, sigma) / 255.0
     if level == 0:
         return image.astype(np.float64)
@@ -69,8 +93,8 @@ def cbm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
         span = np.where(span > 0, span, 1.0)
         normalized = ((opponent - low) / span).reshape(image.shape)
         channel_levels = level * np.sqrt((OPPONENT**2).sum(axis=1)) / span
-        estimate = bm3d.bm3d(normalized, channel_levels.reshape(1, 1, 3), bm3d_profile())
-        opponent = np.asarray(estimate, dtype=np.float64).reshape(-1, 3) * span + low
+        estimate = run_bm3d(normalized, channel_levels.reshape(1, 1, 3))
+        opponent = estimate.reshape(-1, 3) * span + low
     return (opponent @ np.linalg.inv(OPPONENT).T).reshape(image.shape)
 
 

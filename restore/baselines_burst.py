@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from restore.baselines import bm3d_profile
+from restore.baselines import bm3d_profile, mirrored_to_min_side, run_bm3d
 from restore.ops.alignment import phase_translation
 
 if TYPE_CHECKING:
@@ -62,10 +62,8 @@ def _noise_at_mean(frame: np.ndarray, read: float, shot: float) -> float:
 
 def reference_bm3d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
     """BM3D on the reference frame alone, with the noise model's standard deviation at the frame's mean level."""
-    import bm3d
-
     reference = burst[0].astype(np.float64)
-    return np.asarray(bm3d.bm3d(reference, _noise_at_mean(reference, read, shot), bm3d_profile()), dtype=np.float64)
+    return run_bm3d(reference, _noise_at_mean(reference, read, shot))
 
 
 def aligned_bm4d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
@@ -74,9 +72,11 @@ def aligned_bm4d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
     8 frames of 112 x 112 on one thread: a benchmark baseline, not for full-size bursts."""
     import bm4d
 
+    height, width = burst.shape[1:]
     volume = np.moveaxis(align_frames(burst), 0, -1)
-    estimate = bm4d.bm4d(volume, _noise_at_mean(volume[..., 0], read, shot), bm4d_profile(len(burst)))
-    return np.asarray(estimate[..., 0], dtype=np.float64)
+    level = _noise_at_mean(volume[..., 0], read, shot)
+    estimate = bm4d.bm4d(mirrored_to_min_side(volume), level, bm4d_profile(len(burst)))
+    return np.asarray(estimate[:height, :width, 0], dtype=np.float64)
 
 
 def bm4d_profile(frames: int) -> BM4DProfile:
