@@ -22,15 +22,21 @@ from restore.registry import ModelSpec, Option, register
 from restore.runs import run_burst, run_invisp, run_lowlight, run_raw_burst
 
 
-def parse_sigma(value: Any) -> float | None:
-    """A noise level on the 8-bit scale in [0, 255], or ``None`` for "auto" (estimate from the image)."""
+def _number_or_auto(value: Any, name: str, kind: str, meaning: str, low: float, high: float) -> float | None:
+    """A finite real ``value`` in [low, high] as a float, or ``None`` for "auto"; anything else is refused with a
+    message naming the option (``name``), what kind of number it takes (``kind``) and what it means."""
     if value is None or value == "auto":
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise InvalidOptionError(f"sigma must be a number on the 8-bit scale (e.g. 25) or 'auto', got {value!r}")
-    if not 0 <= value <= 255:
-        raise InvalidOptionError(f"sigma is on the 8-bit scale and must lie in [0, 255], got {value}")
+        raise InvalidOptionError(f"{name} must be a number {kind} or 'auto', got {value!r}")
+    if not low <= value <= high:
+        raise InvalidOptionError(f"{name} is {meaning} and must lie in [{low:g}, {high:g}], got {value}")
     return float(value)
+
+
+def parse_sigma(value: Any) -> float | None:
+    """A noise level on the 8-bit scale in [0, 255], or ``None`` for "auto" (estimate from the image)."""
+    return _number_or_auto(value, "sigma", "on the 8-bit scale (e.g. 25)", "on the 8-bit scale", 0, 255)
 
 
 def parse_noise(value: Any) -> tuple[float, float] | None:
@@ -77,13 +83,7 @@ def parse_kernel(value: Any) -> np.ndarray:
 
 def parse_ratio(value: Any) -> float | None:
     """An exposure ratio (amplification) >= 1, or ``None`` for "auto" (from the raw's brightness)."""
-    if value is None or value == "auto":
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise InvalidOptionError(f"ratio must be a number (e.g. 100) or 'auto', got {value!r}")
-    if not 1 <= value <= 10_000:
-        raise InvalidOptionError(f"ratio is an amplification factor and must lie in [1, 10000], got {value}")
-    return float(value)
+    return _number_or_auto(value, "ratio", "(e.g. 100)", "an amplification factor", 1, 10_000)
 
 
 BLIND_SIGMA = Option(
