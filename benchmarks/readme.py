@@ -56,8 +56,22 @@ def training_status(card: dict | None) -> str:
     if lineage:
         status += f", started from weights trained {training['steps_including_lineage'] - training['steps_done']} steps"
     sessions = [s for entry in [training, *lineage] for s in entry.get("sessions", [])]
-    hardware = {session["device"] for session in sessions}
-    return status + (f", {', '.join(sorted(hardware))}" if hardware else "")
+    hardware = hardware_summary([session["device"] for session in sessions])
+    return status + (f", {hardware}" if hardware else "")
+
+
+def hardware_summary(devices: list[str]) -> str:
+    """Training sessions' device descriptions (``pipelines.model_card.hardware_description``) in one short list:
+    sessions that differ only in their thread count are merged ("x CPU, 1/2 threads, torch v"); "; " between."""
+    threads: dict[tuple[str, str], set[int]] = {}
+    for device in devices:
+        match = re.fullmatch(r"(.*), (\d+) threads?(, .*)?", device)
+        key, count = ((match[1], match[3] or ""), {int(match[2])}) if match else ((device, ""), set())
+        threads.setdefault(key, set()).update(count)
+    return "; ".join(
+        f"{machine}, {'/'.join(map(str, sorted(counts)))} threads{rest}" if counts else machine
+        for (machine, rest), counts in sorted(threads.items())
+    )
 
 
 def isp_scores(name: str) -> list[str]:

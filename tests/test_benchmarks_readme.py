@@ -15,7 +15,21 @@ def test_training_status_counts_the_weights_a_run_started_from():
             "lineage": [{"steps_done": 2000, "sessions": [{"device": "gpu B"}]}],
         }
     }
-    assert training_status(card) == "500 of 1000 steps (partial), started from weights trained 2000 steps, cpu A, gpu B"
+    assert training_status(card) == "500 of 1000 steps (partial), started from weights trained 2000 steps, cpu A; gpu B"
+
+
+def test_hardware_of_sessions_that_differ_only_in_threads_is_merged():
+    devices = [
+        "x86_64 EPYC CPU, 2 threads, torch 2.13.0+cpu",
+        "NVIDIA H200, torch 2.11.0",
+        "x86_64 EPYC CPU, 1 threads, torch 2.13.0+cpu",
+        "x86_64 EPYC CPU, 2 threads, torch 2.13.0+cpu",
+        "x86_64 CPU, 1 threads, torch 2.13.0+cpu",
+    ]
+    assert readme.hardware_summary(devices) == (
+        "NVIDIA H200, torch 2.11.0; x86_64 CPU, 1 threads, torch 2.13.0+cpu; "
+        "x86_64 EPYC CPU, 1/2 threads, torch 2.13.0+cpu"
+    )
 
 
 def test_training_status_of_a_run_from_scratch():
