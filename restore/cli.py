@@ -347,7 +347,7 @@ def command_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], indent=2, default=str))
         return 0
-    width = max(len(info.name) for info in infos)
+    rows = []
     for info in infos:
         training = (info.card or {}).get("training", {})
         if info.kind == "classical":
@@ -358,7 +358,10 @@ def command_models(args: argparse.Namespace) -> int:
             steps = training.get("steps_including_lineage", training.get("steps_done", "?"))  # the weights' whole chain
             status = f"{steps} steps" + ("" if training.get("complete") else " (partial)")
         channels = "/".join("gray" if c == 1 else "rgb" for c in info.channels)
-        print(f"{info.name:{width}} {info.task:9} {info.input_kind:6} {channels:9} {status:22} {info.summary}")
+        rows.append([info.name, info.task, info.input_kind, channels, status, info.summary])
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        print(" ".join(cell.ljust(width) for cell, width in zip(row, widths)), row[-1])
     return 0
 
 

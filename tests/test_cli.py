@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from restore.api import models
 from restore.cli import main
 
 
@@ -50,6 +51,8 @@ def test_models_lists_learned_and_classical(untrained_weights, capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "dncnn-color" in out and "cbm3d" in out
+    summaries = [line.index(info.summary) for line, info in zip(out.splitlines(), models(), strict=True)]
+    assert len(set(summaries)) == 1, "the columns line up, however wide a cell"
     assert main(["models", "--json"]) == 0
     names = {m["name"] for m in json.loads(capsys.readouterr().out)}
     assert {"dncnn-color", "dncnn-gray", "bm3d", "cbm3d", "nlmeans"} <= names
