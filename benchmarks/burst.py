@@ -9,7 +9,9 @@ translations (up to 2 output pixels; 10% of frames displaced up to 8), downsampl
 white level 1, read/shot noise of the gain: log10(read) = -2.4 + log10(gain) and log10(shot) = -1.6 + 0.2 log2(gain),
 i.e. the four highest of six levels evenly spaced in log over the training ranges [-3, -1.5] and [-2, -1] (our
 reconstruction of the paper's gains; its exact values were not available offline). Seeds crc32("<set>/<image>/<gain>").
-Every method gets the true (read, shot). PSNR/SSIM after the sRGB curve, on uint8, with an 8-pixel border crop.
+Every method gets the true (read, shot), except ``kpn-burst-auto``: kpn-burst with ``noise="auto"`` (the API's
+default), which estimates them from the burst (``restore.ops.burst_noise``). PSNR/SSIM after the sRGB curve, on
+uint8, with an 8-pixel border crop.
 The "shift x2" rows double the translations at gain 4. ``kpn-burst-unaligned`` is kpn-burst without its whole-pixel
 pre-alignment (``align=False``), to show what the alignment adds. BM3D's and BM4D's quality (about 1 and 20 s per
 burst) is cached per burst in ``benchmarks/cache/burst-burst-bm3d.json`` and ``burst-burst-bm4d.json``; their time is
@@ -51,7 +53,11 @@ from restore.registry import list_specs
 
 GAINS = (1, 2, 4, 8)
 BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d", "burst-bm4d")
-VARIANTS = {"kpn-burst-unaligned": ("kpn-burst", {"align": False})}  # method -> (model, options): an ablation row
+VARIANTS = {  # method -> (model, options): a learned model called otherwise, e.g. an ablation row
+    "kpn-burst-unaligned": ("kpn-burst", {"align": False}),
+    "kpn-burst-auto": ("kpn-burst", {"noise": "auto"}),
+    "kpn-burst-raw-auto": ("kpn-burst-raw", {"noise": "auto"}),
+}
 FIGURE_GAIN = 4  # the figure shows the first image of the first set at this gain
 SPEC = BurstSpec(white_level=(1.0, 1.0))
 PUBLISHED = "KPN paper, its own synthetic test set (a different test set): gain 1/2/4/8 = 36.5 / 33.9 / 31.2 / 28.0 dB"
@@ -176,7 +182,7 @@ def run_sets(task: BurstTask, methods, restorers, test_dir, sets, limit, timed_i
 
 def call_method(restorer, method: str, noisy: np.ndarray, read: float, shot: float) -> np.ndarray:
     """A gray burst method on noisy frames (N, H, W) with its benchmark options (``VARIANTS``) -> (H, W)."""
-    return restorer(noisy, noise=(read, shot), **model_and_options(method)[1])
+    return restorer(noisy, **{"noise": (read, shot), **model_and_options(method)[1]})
 
 
 def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
@@ -215,7 +221,7 @@ TASK = BurstTask(
     published=PUBLISHED,
     model="kpn-burst",
     baselines=BASELINES,
-    methods=("kpn-burst", *VARIANTS, *BASELINES),
+    methods=("kpn-burst", "kpn-burst-unaligned", "kpn-burst-auto", *BASELINES),
     sets=("Kodak24", "BSD68", HELDOUT),
     make=test_burst,
     call=call_method,

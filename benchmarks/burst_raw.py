@@ -10,7 +10,8 @@ crc32("raw/<set>/<image>/<gain>/<shift>")), but each image's centre crop is unpr
 2x, sampled through an RGGB mosaic and packed into 4 half-size planes before the noise is added. ``kpn-burst-raw``
 gets the noisy mosaics (N, H, W) through its own call; every other method gets the packed planes as a 4-channel burst
 (N, h, w, 4), which classical methods restore plane by plane and ``kpn-burst`` (the gray network, which sees each
-frame's plane mean) merges with kernels shared by the planes. Every method gets the true (read, shot). PSNR/SSIM on
+frame's plane mean) merges with kernels shared by the planes. Every method gets the true (read, shot), except
+``kpn-burst-raw-auto``, which estimates them (``noise="auto"``, the API's default). PSNR/SSIM on
 the packed planes after the sRGB curve (the raw is not developed), on uint8, with an 8-pixel border crop of the
 planes. BM3D's quality is cached per burst in ``benchmarks/cache/burst-raw-burst-bm3d.json``, its time measured again
 on the first ``--timed-images``; BM4D (about 80 s per raw burst here) is left out.
@@ -59,10 +60,12 @@ def test_burst(path, test_set: str, gain: float, shift_factor: float):
 
 def restore_planes(restorer, method: str, planes: np.ndarray, read: float, shot: float) -> np.ndarray:
     """Run a method on packed planes (N, h, w, 4) -> restored planes (h, w, 4): the raw model through mosaics."""
-    if method != RAW_MODEL:
-        return restorer(planes, noise=(read, shot), **model_and_options(method)[1])
+    model, options = model_and_options(method)
+    options = {"noise": (read, shot), **options}
+    if model != RAW_MODEL:
+        return restorer(planes, **options)
     mosaics = unpack_bayer(torch.from_numpy(planes).permute(0, 3, 1, 2), CFA.RGGB)[:, 0].numpy()
-    mosaic = torch.from_numpy(restorer(mosaics, noise=(read, shot)))[None, None]
+    mosaic = torch.from_numpy(restorer(mosaics, **options))[None, None]
     return torch.nn.functional.pixel_unshuffle(mosaic, 2)[0].permute(1, 2, 0).numpy()
 
 
@@ -79,7 +82,7 @@ TASK = BurstTask(
     published="none for raw bursts at these gains (the KPN paper's gray numbers are in burst.md)",
     model=RAW_MODEL,
     baselines=BASELINES,
-    methods=(RAW_MODEL, *BASELINES),
+    methods=(RAW_MODEL, "kpn-burst-raw-auto", *BASELINES),
     sets=("Kodak24", "CBSD68", HELDOUT),
     make=test_burst,
     call=restore_planes,

@@ -3,6 +3,8 @@ shifted burst."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -134,6 +136,49 @@ def test_noise_is_estimated_from_the_burst(read: float, shot: float) -> None:
     burst = np.stack([clean] * 6) + rng.normal(size=(6, 128, 128)) * np.sqrt(read**2 + shot**2 * clean)
     estimate = np.sqrt(np.array(estimate_burst_noise(burst)) ** 2 @ [1, clean.mean()])
     assert estimate == pytest.approx(np.sqrt(read**2 + shot**2 * clean.mean()), rel=0.1)
+
+
+def fine_texture(height: int, width: int, seed: int = 4, blur: float = 0.7) -> np.ndarray:
+    """A finely textured scene on [0.1, 0.7]: white noise blurred by ``blur`` pixels, which a single frame cannot
+    tell from noise."""
+    import cv2
+
+    texture = cv2.GaussianBlur(np.random.default_rng(seed).random((height, width)), (0, 0), blur)
+    return 0.1 + 0.6 * (texture - texture.min()) / np.ptp(texture)
+
+
+@pytest.mark.parametrize("channels", [None, 4])
+def test_a_textured_low_noise_burst_reads_as_low_noise(channels) -> None:
+    """Frames of the same scene differ by their noise alone: the temporal reading sees through the texture."""
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    read, shot, rng = 0.002, 0.01, np.random.default_rng(5)
+    shape = (96, 96) if channels is None else (96, 96, channels)
+    clean = np.stack([fine_texture(96, 96, seed) for seed in range(channels or 1)], axis=-1).reshape(shape)
+    burst = np.stack([clean] * 8) + rng.normal(size=(8, *shape)) * np.sqrt(read**2 + shot**2 * clean)
+    before = burst.copy()
+    estimate = np.sqrt(np.array(estimate_burst_noise(burst)) ** 2 @ [1, clean.mean()])
+    assert estimate == pytest.approx(np.sqrt(read**2 + shot**2 * clean.mean()), rel=0.15)
+    assert np.array_equal(burst, before), "the burst is read, not changed"
+
+
+def test_noise_of_a_shifted_textured_burst_is_read_within_a_quarter() -> None:
+    """Synthetic handheld bursts (sub-pixel shifts, an outlier frame now and then) of a texture of about one output
+    pixel (3 px before the 4x downsampling), at the lowest and highest noise of the training range."""
+    import torch
+
+    from pipelines.burst_data import BurstSpec, synthesize_bursts
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    spec = BurstSpec(size=96, white_level=(1.0, 1.0))
+    crop = torch.from_numpy(fine_texture(spec.crop, spec.crop, blur=3.0)).float()[None, None]
+    for (read, shot), seed in itertools.product([(0.001, 0.01), (0.03, 0.1)], range(4)):
+        burst = synthesize_bursts(
+            crop, spec, torch.Generator().manual_seed(seed), torch.tensor([read]), torch.tensor([shot])
+        )
+        noisy, level = burst.noisy[0, :, 0].numpy(), float(burst.clean.mean())
+        estimate = np.sqrt(np.array(estimate_burst_noise(noisy)) ** 2 @ [1, level])
+        assert estimate == pytest.approx(np.sqrt(read**2 + shot**2 * level), rel=0.25), (read, shot, seed)
 
 
 def test_cli_restores_a_folder_of_frames_as_one_burst(tmp_path, capsys) -> None:

@@ -1,15 +1,20 @@
 """The burst noise model, standard deviation ``sqrt(read^2 + shot^2 * x)`` at linear intensity ``x``: its per-pixel
 map (what the burst network is given) and its estimation from the burst itself (``noise="auto"``).
 
-Every frame is filtered with Immerkaer's 3x3 noise mask ([1 -2 1; -2 4 -2; 1 -2 1], which cancels smooth image
-content and leaves 36 times the noise variance); pixels are binned by local brightness, the noise standard deviation
-of each bin is read robustly from the median absolute response, and ``read^2 + shot^2 * x`` is fitted to the bins by
-non-negative least squares. Texture inflates the responses, so each bin keeps its lower ``quantile`` of pixels.
+Frames are filtered with Immerkaer's 3x3 noise mask ([1 -2 1; -2 4 -2; 1 -2 1], which cancels smooth image content
+and leaves 36 times the noise variance); pixels are binned by local brightness, the noise standard deviation of
+each bin is read robustly from the median absolute response, and ``read^2 + shot^2 * x`` is fitted to the bins by
+non-negative least squares. Texture inflates the responses, so each bin keeps its lower ``quantile`` of pixels. Two
+readings are taken per bin and the lower kept: from each frame alone (spatial), and from the difference between the
+reference and the frame best aligned to it by whole pixels (temporal, twice the variance), in which static texture
+cancels; the temporal one is what makes a textured low-noise burst read as low-noise. Texture finer than the frames'
+sub-pixel misalignment still inflates it.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import cv2
 import numpy as np
@@ -19,6 +24,8 @@ from torch import Tensor
 
 __all__ = ["estimate_burst_noise", "noise_level_map"]
 
+TEMPORAL_SIDE = 1024  # the temporal reading's centre crop
+SAMPLES = 1 << 20  # pixels per image, about
 _MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 
 
@@ -32,29 +39,81 @@ def noise_level_map(reference: Tensor, read: Tensor | float, shot: Tensor | floa
 
 
 def estimate_burst_noise(burst: np.ndarray, bins: int = 12, quantile: float = 0.5) -> tuple[float, float]:
-    """(read, shot) standard-deviation parameters of a linear burst (N, H, W) (one frame works too)."""
-    burst = np.asarray(burst, dtype=np.float64)
-    responses, levels = [], []
-    for frame in burst:
-        response = np.abs(cv2.filter2D(frame, -1, _MASK, borderType=cv2.BORDER_REFLECT))[2:-2, 2:-2]
-        responses.append(response.ravel())
-        levels.append(cv2.blur(frame, (5, 5))[2:-2, 2:-2].ravel())
-    response, level = np.concatenate(responses), np.concatenate(levels)
-    edges = np.quantile(level, np.linspace(0, 1, bins + 1))
+    """(read, shot) standard-deviation parameters of a linear burst (N, H, W) or (N, H, W, C), frame 0 the reference
+    (one frame works too: then only the spatial reading). Each channel is read on its own, against the same channel
+    of the reference. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE`` pixels a side,
+    and each image contributes at most about ``SAMPLES`` pixels, so that a large burst costs no more than a
+    small one."""
+    burst = np.asarray(burst)
+    burst = burst if burst.ndim == 4 else burst[..., None]
+    channels = range(burst.shape[3])
+    spatial = _pooled(_responses(frame[..., c].astype(np.float64)) for frame in burst for c in channels)
+    temporal = _temporal_reading(burst) if len(burst) > 1 else None
+    readings = [spatial] if temporal is None else [spatial, temporal]
+    edges = np.quantile(spatial[1], np.linspace(0, 1, bins + 1))
     means, variances = [], []
     for low, high in itertools.pairwise(edges):
-        chosen = (level >= low) & (level <= high)
-        if chosen.sum() < 100:
-            continue
-        values = response[chosen]
-        calm = values <= np.quantile(values, quantile)  # the flattest pixels of the bin
-        # |N(0, 36 s^2)| has median 0.6745 * 6 s; among the lower half, the median is the 25th percentile overall.
-        sigma = np.median(values[calm]) / (6 * _half_normal_quantile(quantile / 2))
-        means.append(level[chosen].mean())
-        variances.append(sigma**2)
+        found = [b for b in (_bin_sigma(*reading, low, high, quantile) for reading in readings) if b is not None]
+        if found:
+            sigma, mean = min(found)
+            means.append(mean)
+            variances.append(sigma**2)
     design = np.stack([np.ones(len(means)), np.maximum(means, 0.0)], axis=1)
     (read_variance, shot_variance), _ = nnls(design, np.asarray(variances))
     return float(np.sqrt(read_variance)), float(np.sqrt(shot_variance))
+
+
+def _temporal_reading(burst: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(responses, brightness) of the noise in one frame's difference to the reference, burst (N, H, W, C): the
+    frames are moved onto the reference by whole pixels (centre crop), and the frame whose difference leaves the
+    least texture is chosen, once for all brightness bins so that the choice does not pick each bin's luckiest
+    noise. A difference carries twice a frame's noise variance; its brightness is the reference's. None where the
+    crop is too small."""
+    from restore.ops.alignment import align_whole_pixels
+
+    height, width = (min(n, TEMPORAL_SIDE) for n in burst.shape[1:3])
+    top, left = (burst.shape[1] - height) // 2, (burst.shape[2] - width) // 2
+    crop = burst[:, top : top + height, left : left + width].astype(np.float64)  # a copy, aligned in place
+    margin = max(max(abs(dx), abs(dy)) for dx, dy in align_whole_pixels(crop))
+    crop = crop[:, margin : height - margin, margin : width - margin]
+    if min(crop.shape[1:3]) <= 8:
+        return None
+    channels = range(crop.shape[3])
+    brightness = [_responses(crop[0, ..., c])[1] for c in channels]
+    readings = []
+    for frame in crop[1:]:
+        differences = (_responses(frame[..., c] - crop[0, ..., c])[0] / np.sqrt(2) for c in channels)
+        readings.append(_pooled(zip(differences, brightness, strict=True)))
+    return min(readings, key=lambda reading: float(np.median(reading[0])))
+
+
+def _responses(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute noise-mask responses and local brightness (5x5 mean) of an image (H, W), 2 border pixels dropped,
+    both flattened and thinned to about ``SAMPLES`` pixels by a regular stride."""
+    response = np.abs(cv2.filter2D(image, -1, _MASK, borderType=cv2.BORDER_REFLECT))[2:-2, 2:-2]
+    level = cv2.blur(image, (5, 5))[2:-2, 2:-2]
+    step = max(1, math.ceil(math.sqrt(response.size / SAMPLES)))
+    return response[::step, ::step].ravel(), level[::step, ::step].ravel()
+
+
+def _pooled(pairs) -> tuple[np.ndarray, np.ndarray]:
+    """(responses, brightness) pairs -> the two concatenated."""
+    responses, levels = zip(*pairs, strict=True)
+    return np.concatenate(responses), np.concatenate(levels)
+
+
+def _bin_sigma(
+    response: np.ndarray, level: np.ndarray, low: float, high: float, quantile: float
+) -> tuple[float, float] | None:
+    """(noise standard deviation, mean brightness) of the pixels whose brightness lies in [low, high], from the
+    lower ``quantile`` of their responses; None for fewer than 100 pixels."""
+    chosen = (level >= low) & (level <= high)
+    if chosen.sum() < 100:
+        return None
+    values = response[chosen]
+    calm = values <= np.quantile(values, quantile)  # the flattest pixels of the bin
+    # |N(0, 36 s^2)| has median 0.6745 * 6 s; among the lower half, the median is the 25th percentile overall.
+    return float(np.median(values[calm]) / (6 * _half_normal_quantile(quantile / 2))), float(level[chosen].mean())
 
 
 def _half_normal_quantile(q: float) -> float:
