@@ -237,13 +237,15 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     """Burst (see ``burst_frames``), frame 0 the reference -> the restored reference in the burst's dtype and layout.
 
     Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
-    estimate them (``restore.ops.burst_noise``). ``options["align"]`` (networks only): pre-align the frames by whole
-    pixels. Classical methods restore color frames channel by channel.
+    estimate them (``restore.ops.burst_noise``): for a network, the noise of the frames' channel mean, which is what
+    it sees; for a classical method, which restores color frames channel by channel, that of the channels.
+    ``options["align"]`` (networks only): pre-align the frames by whole pixels.
     """
     from restore.ops.burst_noise import estimate_burst_noise
 
     frames = burst_frames(source)
-    read, shot = options["noise"] or estimate_burst_noise(frames.mean(axis=3))
+    seen = frames.mean(axis=3) if restorer.network is not None else frames
+    read, shot = options["noise"] or estimate_burst_noise(seen)
     restored = merge_burst(restorer, frames, read, shot, options.get("align", False))
     first = np.asarray(source[0])
     return in_burst_dtype(restored[..., 0] if first.ndim == 2 else restored, first.dtype)
