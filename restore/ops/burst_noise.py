@@ -22,6 +22,8 @@ import torch
 from scipy.optimize import nnls
 from torch import Tensor
 
+from restore.ops.alignment import align_whole_pixels
+
 __all__ = ["estimate_burst_noise", "noise_level_map"]
 
 TEMPORAL_SIDE = 1024  # the temporal reading's centre crop
@@ -69,8 +71,6 @@ def _temporal_reading(burst: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None
     least texture is chosen, once for all brightness bins so that the choice does not pick each bin's luckiest
     noise. A difference carries twice a frame's noise variance; its brightness is the reference's. None where the
     crop is too small."""
-    from restore.ops.alignment import align_whole_pixels
-
     height, width = (min(n, TEMPORAL_SIDE) for n in burst.shape[1:3])
     top, left = (burst.shape[1] - height) // 2, (burst.shape[2] - width) // 2
     crop = burst[:, top : top + height, left : left + width].astype(np.float64)  # a copy, aligned in place
