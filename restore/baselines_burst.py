@@ -118,7 +118,7 @@ def hdrplus_merge(
     raised-cosine window.
     """
     count, height, width = burst.shape
-    shifts = [(0, 0)] + [phase_translation(burst[0], frame) for frame in burst[1:]]  # on the frames, not the padding
+    shifts = [phase_translation(burst[0], frame) for frame in burst[1:]]  # on the frames, not on their padding
     pad = tile + search
     frames = np.pad(burst.astype(np.float64), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
     reference = frames[0]
@@ -128,7 +128,7 @@ def hdrplus_merge(
     variance = read**2 + shot**2 * np.maximum(ref_tiles.mean(axis=(2, 3)), 0.0)
     ref_spectrum = np.fft.fft2(ref_tiles)
     merged = ref_spectrum.copy()
-    for frame, (dx, dy) in zip(frames[1:], shifts[1:], strict=True):
+    for frame, (dx, dy) in zip(frames[1:], shifts, strict=True):
         smooth = cv2.GaussianBlur(frame, (0, 0), 1.5)  # match on smoothed tiles, so offsets do not fit the noise
         best = np.full((rows, cols), np.inf)
         chosen = np.zeros_like(ref_tiles)
