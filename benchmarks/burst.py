@@ -197,15 +197,15 @@ def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
     parser.add_argument("--timed-images", type=int, default=2)
     parser.add_argument("--output", default=task.name, help="result file stem in benchmarks/results/")
     args = parser.parse_args(argv)
-    command = f"python -m benchmarks.{task.name.replace('-', '_')} "
-    meta = provenance(command + shlex.join(sys.argv[1:] if argv is None else argv))
+    module = task.name.replace("-", "_")
+    meta = provenance(f"python -m benchmarks.{module} " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
     results, figure = run_sets(task, args.methods, restorers, args.test_dir, args.sets, args.limit, args.timed_images)
     md, js = write_quality_results(
         args.output,
         figure[0] if figure else None,
         title=task.title,
-        script=f"{task.name.replace('-', '_')}.py",
+        script=f"{module}.py",
         published=task.published,
         meta=meta,
         results=results,

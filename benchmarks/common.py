@@ -131,11 +131,11 @@ def write_results(stem: str, markdown: str, data: dict) -> tuple[Path, Path]:
 def write_quality_results(stem: str, figure: np.ndarray | None, **report) -> tuple[Path, Path]:
     """Write a quality benchmark's ``<stem>.md`` (``quality_report(**report)``) and ``<stem>.json`` (its meta,
     published reference and results), and its figure (an HxWx3 uint8 image) as ``<stem>.png`` where given."""
-    if figure is not None:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        restore.io.write_image(RESULTS_DIR / f"{stem}.png", figure)
     data = {key: report[key] for key in ("meta", "published", "results")}
-    return write_results(stem, quality_report(**report), data)
+    paths = write_results(stem, quality_report(**report), data)  # creates the results folder
+    if figure is not None:
+        restore.io.write_image(RESULTS_DIR / f"{stem}.png", figure)
+    return paths
 
 
 def cache_path(benchmark: str, method: str) -> Path:
