@@ -12,7 +12,7 @@ import numpy as np
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["blur", "motion_kernel", "random_trajectory"]
+__all__ = ["blur", "centred_kernel", "motion_kernel", "random_trajectory"]
 
 
 def random_trajectory(
@@ -66,6 +66,24 @@ def motion_kernel(trajectory: np.ndarray, size: int, exposure: float = 1.0) -> n
         inside = (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
         np.add.at(kernel, (rows[inside], cols[inside]), weight[inside])
     return kernel / kernel.sum()
+
+
+def centred_kernel(kernel: np.ndarray) -> np.ndarray:
+    """Move a (k, k) kernel by whole pixels so that its centre of mass lies within half a pixel of its centre (the
+    convention of ``motion_kernel``: blurring does not shift the image) -> (k', k') float64, k' = k + 2 * the larger
+    shift; the values themselves are unchanged.
+
+    A blind method can recover an image only up to translation; a kernel whose mass sits off-centre shifts the image
+    as it blurs it, and a network trained on centred kernels returns the unshifted image.
+    """
+    if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
+        raise ValueError(f"kernel must be (k, k) with k odd, got {kernel.shape}")
+    weights = kernel / kernel.sum()
+    positions = np.arange(kernel.shape[0]) - kernel.shape[0] // 2
+    offset = np.rint([(weights.sum(axis=1) * positions).sum(), (weights.sum(axis=0) * positions).sum()]).astype(int)
+    margin = int(np.abs(offset).max())
+    padded = np.pad(kernel.astype(np.float64), margin)
+    return np.roll(padded, tuple(-offset), axis=(0, 1))
 
 
 def blur(images: Tensor, kernels: Tensor) -> Tensor:

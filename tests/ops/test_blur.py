@@ -8,7 +8,7 @@ import torch
 
 from pipelines.blur_data import blur_batch
 from restore.baselines_deblur import richardson_lucy_deblur, unsharp, wiener_deblur
-from restore.ops.blur import blur, motion_kernel, random_trajectory
+from restore.ops.blur import blur, centred_kernel, motion_kernel, random_trajectory
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -32,6 +32,35 @@ def test_trajectory_has_the_requested_length() -> None:
 def test_even_or_tiny_kernel_sizes_are_refused(size: int) -> None:
     with pytest.raises(ValueError, match="odd"):
         motion_kernel(random_trajectory(np.random.default_rng(0)), size)
+
+
+def centre_of_mass(kernel: np.ndarray) -> np.ndarray:
+    rows, cols = np.mgrid[0 : kernel.shape[0], 0 : kernel.shape[1]]
+    return np.array([(kernel * rows).sum(), (kernel * cols).sum()]) / kernel.sum() - kernel.shape[0] // 2
+
+
+def test_centred_kernel_moves_an_off_centre_kernel_by_whole_pixels() -> None:
+    kernel = np.zeros((9, 9))
+    kernel[1, 6:9] = [0.2, 0.5, 0.3]  # centre of mass at (-3, +3.1) from the centre
+    centred = centred_kernel(kernel)
+    assert centred.shape == (15, 15) and np.abs(centre_of_mass(centred)).max() <= 0.5
+    assert np.array_equal(np.sort(centred[centred > 0]), np.sort(kernel[kernel > 0]))
+    # the original blurs and moves the image 3 px up and 3 px right; the centred kernel only blurs it
+    image = torch.rand(1, 1, 40, 40, dtype=torch.float64)
+    moved = blur(image, torch.from_numpy(centred)[None])
+    original = blur(image, torch.from_numpy(kernel)[None])
+    assert torch.allclose(original[..., 10:-10, 10:-10], moved[..., 13:-7, 7:-13])
+
+
+def test_centred_kernel_leaves_a_centred_kernel_alone() -> None:
+    kernel = motion_kernel(random_trajectory(np.random.default_rng(5), length=12), 17)
+    assert np.array_equal(centred_kernel(kernel), kernel)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 7), (5,)])
+def test_centred_kernel_refuses_even_or_non_square_kernels(shape) -> None:
+    with pytest.raises(ValueError, match="odd"):
+        centred_kernel(np.ones(shape))
 
 
 def test_blur_keeps_constants_and_delta_kernels_are_identity() -> None:
