@@ -39,19 +39,22 @@ __all__ = [
 KERNEL_SIZE = 31
 
 
-def kernel_bank(count: int, seed: int) -> np.ndarray:
-    """``count`` random camera-shake kernels (count, 31, 31) float32, each summing to 1."""
+def kernel_bank(count: int, seed: int, dwell: float = 0.0) -> np.ndarray:
+    """``count`` random camera-shake kernels (count, 31, 31) float32, each summing to 1. With ``dwell`` > 0 each
+    trajectory's speed varies (``random_trajectory``) by a dwell drawn from U(0, ``dwell``)."""
     rng = np.random.default_rng(seed)
     kernels = []
     for _ in range(count):
-        trajectory = random_trajectory(rng, length=rng.uniform(2.0, 25.0), steps=600)
+        length = rng.uniform(2.0, 25.0)
+        trajectory = random_trajectory(rng, length=length, steps=600, dwell=rng.uniform(0, dwell) if dwell else 0.0)
         kernels.append(motion_kernel(trajectory, KERNEL_SIZE, exposure=rng.uniform(0.5, 1.0)))
     return np.stack(kernels).astype(np.float32)
 
 
-def cached_kernel_bank(cache_dir: Path, count: int = 4000, seed: int = 0) -> np.ndarray:
+def cached_kernel_bank(cache_dir: Path, count: int = 4000, seed: int = 0, dwell: float = 0.0) -> np.ndarray:
     """``kernel_bank`` cached as ``.npy`` in ``cache_dir``."""
-    return cached_array(Path(cache_dir) / f"motion_kernels_{count}_{seed}.npy", lambda: kernel_bank(count, seed))
+    name = f"motion_kernels_{count}_{seed}" + (f"_dwell{dwell:g}" if dwell else "")
+    return cached_array(Path(cache_dir) / f"{name}.npy", lambda: kernel_bank(count, seed, dwell))
 
 
 def kernel_spread(kernels: Tensor) -> Tensor:

@@ -70,6 +70,7 @@ class TrainConfig(RunConfig):
     kernels: int = 4000  # size of the cached kernel bank
     nonuniform: float = 0.0  # share of patches blurred non-uniformly (NONUNIFORM_KERNELS blended)
     spread_bias: float = 0.0  # kernels drawn with probability proportional to kernel_spread ** spread_bias
+    dwell: float = 0.0  # speed variation of the bank's trajectories: each draws its dwell from U(0, dwell)
 
     @property
     def name(self) -> str:
@@ -150,7 +151,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     device = start_run(cfg)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
-    kernels = torch.from_numpy(cached_kernel_bank(cfg.cache_dir, cfg.kernels, cfg.seed)).to(device)
+    kernels = torch.from_numpy(cached_kernel_bank(cfg.cache_dir, cfg.kernels, cfg.seed, cfg.dwell)).to(device)
     crops = validation_crops(val_photos, 3)
     print(f"{cfg.name}: {bank.shape[0]} patches, {kernels.shape[0]} kernels, {len(crops)} validation crops")
 
@@ -181,7 +182,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "data": f"{len(train_photos)} photos from {cfg.data} ({bank.shape[0]} patches), {kernels.shape[0]} kernels",
             "synthesis": "pipelines.blur_data: camera-shake kernels, linear-light blur, noise U(0, 2%), 8-bit; "
             f"{cfg.nonuniform:.0%} of patches blurred non-uniformly ({NONUNIFORM_KERNELS} kernels blended); kernels "
-            f"drawn with probability proportional to RMS radius ** {cfg.spread_bias:g}",
+            f"drawn with probability proportional to RMS radius ** {cfg.spread_bias:g}; trajectory speed varying "
+            f"with dwell U(0, {cfg.dwell:g})",
             **run.record(),
         },
         "validation": {
@@ -212,6 +214,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         default=TrainConfig.spread_bias,
         help="draw kernels with probability proportional to their RMS radius to this power (0: uniformly)",
     )
+    parser.add_argument(
+        "--dwell",
+        type=float,
+        default=TrainConfig.dwell,
+        help="let the shake slow down and speed up (random_trajectory's dwell, drawn from U(0, this)); 0: steady",
+    )
     args = parser.parse_args(argv)
     if args.patch % 4 or not 16 <= args.patch <= BANK.patch:
         parser.error(f"--patch must be a multiple of 4 between 16 and {BANK.patch}")
@@ -219,6 +227,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         parser.error("--nonuniform must be a share between 0 and 1")
     if not 0.0 <= args.spread_bias <= 4.0:
         parser.error("--spread-bias must be between 0 and 4")
+    if not 0.0 <= args.dwell <= 8.0:
+        parser.error("--dwell must be between 0 and 8")
     return replace(TrainConfig(), **vars(args))
 
 

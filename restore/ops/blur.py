@@ -22,6 +22,7 @@ def random_trajectory(
     anxiety: float | None = None,
     jerks: float | None = None,
     centripetal: float | None = None,
+    dwell: float = 0.0,
 ) -> np.ndarray:
     """A random camera-shake trajectory: (steps, 2) positions (y, x) in pixels whose larger extent is ``length``.
 
@@ -29,11 +30,17 @@ def random_trajectory(
     standard deviation over the whole exposure), is pulled back towards the start (``centripetal``) and takes on
     average ``jerks`` impulsive changes. Unset parameters are drawn: anxiety U(0.5, 3), jerks U(0, 3),
     centripetal U(0, 5): from nearly straight strokes to curled, jittery ones.
+
+    ``dwell`` > 0 also lets the hand slow down and speed up: the speed is multiplied by exp of a Brownian motion
+    with standard deviation ``dwell`` over the exposure, so the kernel gathers its mass where the hand lingers, as
+    recorded shake does (Levin et al.'s kernels put 37-53% of their mass in the brightest tenth of their support,
+    uniform-speed ones about a third). At 0 (the default) no random numbers are drawn for it.
     """
     anxiety = rng.uniform(0.5, 3.0) if anxiety is None else anxiety
     jerks = rng.uniform(0.0, 3.0) if jerks is None else jerks
     centripetal = rng.uniform(0.0, 5.0) if centripetal is None else centripetal
     dt = 1.0 / steps
+    speeds = np.exp(dwell * np.sqrt(dt) * np.cumsum(rng.standard_normal(steps))) if dwell > 0 else np.ones(steps)
     angle = rng.uniform(0, 2 * np.pi)
     velocity = np.array([np.sin(angle), np.cos(angle)])
     position = np.zeros(2)
@@ -42,7 +49,7 @@ def random_trajectory(
         velocity = velocity + anxiety * np.sqrt(dt) * rng.standard_normal(2) - centripetal * position * dt
         if rng.random() < jerks * dt:
             velocity = velocity + 1.5 * rng.standard_normal(2) * max(np.linalg.norm(velocity), 0.5)
-        position = position + velocity * dt
+        position = position + speeds[step] * velocity * dt
         positions[step] = position
     extent = np.ptp(positions, axis=0).max()
     return (positions - positions.mean(axis=0)) * (length / max(extent, 1e-9))
