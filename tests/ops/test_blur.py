@@ -28,6 +28,29 @@ def test_trajectory_has_the_requested_length() -> None:
     assert np.ptp(trajectory, axis=0).max() == pytest.approx(17.0)
 
 
+def brightest_tenth_mass(kernel: np.ndarray) -> float:
+    support = np.sort(kernel[kernel > 1e-3 * kernel.max()])[::-1]
+    return float(support[: int(np.ceil(0.1 * support.size))].sum() / kernel.sum())
+
+
+def test_dwell_gathers_kernel_mass_where_the_hand_lingers() -> None:
+    def kernels(dwell: float) -> list[np.ndarray]:
+        rng = np.random.default_rng(7)
+        return [motion_kernel(random_trajectory(rng, length=15, dwell=dwell), 31) for _ in range(30)]
+
+    steady, lingering = kernels(0.0), kernels(4.0)
+    assert (
+        np.mean([brightest_tenth_mass(k) for k in lingering])
+        > np.mean([brightest_tenth_mass(k) for k in steady]) + 0.05
+    )
+    for kernel in lingering:
+        assert kernel.sum() == pytest.approx(1.0) and kernel.min() >= 0
+    # a trajectory is still normalized to its length
+    assert np.ptp(random_trajectory(np.random.default_rng(1), length=9.0, dwell=4.0), axis=0).max() == pytest.approx(
+        9.0
+    )
+
+
 @pytest.mark.parametrize("size", [2, 1, 10])
 def test_even_or_tiny_kernel_sizes_are_refused(size: int) -> None:
     with pytest.raises(ValueError, match="odd"):
