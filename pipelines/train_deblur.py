@@ -17,6 +17,11 @@ the default 128 px patches instead (batch 6, 14914 steps) changed the six Levin 
 +0.24 dB (+0.11 on average) and kept both GoPro pairs above their blurred frames: that is the shipped deblur-ms.
 A further 18355 steps the same way (49269 in all, validation 29.78 -> 29.90 dB) added 0.01-0.11 dB to those six
 means but dropped the GoPro Flower pair 0.01 dB below its blurred frame, so it was not shipped (2026-12-02).
+``--dwell 3`` lets each trajectory slow down and speed up, so its kernel gathers mass where the hand lingers, as Levin
+et al.'s recorded kernels do. On top of the shipped deblur-ms, 2573 CPU steps with it (70 minutes, one thread, lr
+1e-4, beside a plain run of 2481 steps, 2026-12-03) moved no Levin mean by more than 0.03 dB and added 0.04-0.13 dB on
+held-out synthetic shake (plain: 0.00-0.03), with both GoPro pairs still above their blurred frames: too short a run
+to tell, so not shipped (``RESTORE_WEIGHTS_DIR=<staging> python -m benchmarks.deblur --methods deblur-ms``).
 ``--shared`` (one set of weights for all scales, a third of the parameters) trained from scratch beside the default
 with the same settings (96 px, batch 8, lr 3e-4, 115 minutes on one AVX2 thread) validated at 28.69 dB after 4034
 steps against 28.72 after 3900, so it is not registered (README, 2026-12-02).
