@@ -118,7 +118,8 @@ def hdrplus_merge(
     raised-cosine window.
     """
     count, height, width = burst.shape
-    shifts = [phase_translation(burst[0], frame) for frame in burst[1:]]  # on the frames, not on their padding
+    # whole-pixel global shifts (dx, dy), estimated on the frames, not on their padding
+    shifts = [tuple(round(v) for v in phase_translation(burst[0], frame)) for frame in burst[1:]]
     pad = tile + search
     frames = np.pad(burst.astype(np.float64), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
     reference = frames[0]
@@ -134,7 +135,7 @@ def hdrplus_merge(
         chosen = np.zeros_like(ref_tiles)
         for oy in range(-search, search + 1):
             for ox in range(-search, search + 1):
-                roll = (oy + round(dy), ox + round(dx))
+                roll = (oy + dy, ox + dx)
                 distance = np.abs(_tiles(np.roll(smooth, roll, axis=(0, 1)), tile) - smooth_ref_tiles).sum(axis=(2, 3))
                 better = distance < best
                 best[better] = distance[better]
