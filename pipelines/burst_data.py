@@ -16,19 +16,20 @@ are then in packed pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from restore.io.raw import CFA
+from restore.ops.alignment import align_whole_pixels
 from restore.ops.bayer import mosaic_rgb, pack_bayer
 from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
 from restore.ops.unprocess import random_cameras, unprocess
 
-__all__ = ["Burst", "BurstSpec", "synthesize_bursts"]
+__all__ = ["Burst", "BurstSpec", "prealigned", "synthesize_bursts"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +128,16 @@ def synthesize_bursts(
     noise = torch.randn(clean_frames.shape, generator=generator, device=device)
     noisy = clean_frames + noise * std
     return Burst(noisy, clean_frames[:, 0], read, shot, noise_level_map(noisy[:, 0], read, shot))
+
+
+def prealigned(burst: Burst) -> Burst:
+    """``burst`` with frames 1.. of every burst moved onto its reference by whole pixels, as ``kpn-burst``'s inference
+    does (``restore.ops.alignment.align_whole_pixels``, on the CPU): the network then trains on the misalignment that
+    inference leaves it, at most half a pixel plus the estimate's error, instead of learning to distrust displaced
+    frames that inference would have brought back. The reference, the clean target and the noise level are unchanged.
+    """
+    frames = burst.noisy.detach().permute(0, 1, 3, 4, 2).cpu().numpy().copy()  # (B, N, H, W, C)
+    for burst_frames in frames:
+        align_whole_pixels(burst_frames)
+    aligned = torch.from_numpy(frames).permute(0, 1, 4, 2, 3).contiguous().to(burst.noisy.device)
+    return replace(burst, noisy=aligned)

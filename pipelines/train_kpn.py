@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipelines.burst_data import BurstSpec, synthesize_bursts
+from pipelines.burst_data import Burst, BurstSpec, prealigned, synthesize_bursts
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
@@ -59,12 +59,19 @@ class TrainConfig(RunConfig):
     anneal: float = 0.9998  # per-step decay of the per-frame loss terms
     max_shift: float = 2.0  # frame translations in output pixels (per axis); see --max-shift
     bayer: bool = False  # raw Bayer bursts (packed RGGB planes) for kpn-burst-raw, instead of gray ones
+    prealign: bool = False  # train on bursts pre-aligned by whole pixels, as kpn-burst's inference sees them
     weights_dtype: str = "float32"  # how the exported weights are stored: float32, or float16 (half the file)
 
     @property
     def burst_spec(self) -> BurstSpec:
         """Gray frames come from 4x downsampled photos; raw frames from 2x, then packed (another 2x)."""
         return BurstSpec(size=self.size, max_shift=self.max_shift, bayer=self.bayer, downsample=2 if self.bayer else 4)
+
+
+def training_bursts(crops: torch.Tensor, spec: BurstSpec, generator: torch.Generator, prealign: bool) -> Burst:
+    """Synthetic bursts from clean crops, pre-aligned by whole pixels (``prealigned``) if ``prealign``."""
+    burst = synthesize_bursts(crops, spec, generator)
+    return prealigned(burst) if prealign else burst
 
 
 def gamma(x: torch.Tensor) -> torch.Tensor:
@@ -94,9 +101,9 @@ def sample_crops(bank: torch.Tensor, spec: BurstSpec, batch: int, generator: tor
 
 
 @torch.inference_mode()
-def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch.device) -> dict:
+def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch.device, prealign: bool) -> dict:
     """Mean PSNR after gamma (8-pixel border crop; raw bursts: over the packed planes) on bursts from held-out
-    crops (H, W, C) uint8: KPN and the plain average."""
+    crops (H, W, C) uint8, made as in training (``training_bursts``): KPN and the plain average."""
     model.eval()
     ours, average = [], []
 
@@ -106,7 +113,7 @@ def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch
     for seed, crop in enumerate(crops):
         generator = torch.Generator(device=device).manual_seed(seed)
         clean = torch.from_numpy(crop[: spec.crop, : spec.crop]).float().div(255).permute(2, 0, 1)[None].to(device)
-        burst = synthesize_bursts(clean, spec, generator)
+        burst = training_bursts(clean, spec, generator, prealign)
         merged, _ = model(burst.noisy, burst.noise_level)
         target = shown(burst.clean)
         ours.append(psnr(shown(merged), target))
@@ -131,7 +138,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     run = ResumableRun.for_config(cfg, name, model, optimizer, command, device, adapt_init=adapt)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
     while run.running():
-        burst = synthesize_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator)
+        burst = training_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator, cfg.prealign)
         run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, burst, run.step, cfg.anneal)
     run.finish()
 
@@ -139,7 +146,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     with torch.no_grad():  # validate exactly what is exported (the training state keeps float32)
         for parameter in model.parameters():
             parameter.copy_(parameter.to(dtype))
-    validation = validate(model, crops, spec, device)
+    validation = validate(model, crops, spec, device, cfg.prealign)
     print(f"validation PSNR at step {run.step}: {validation}")
     card = {
         "architecture": {"class": "KPN", "frames": 8, "kernel_size": 5, "widths": list(cfg.widths), "planes": planes},
@@ -147,7 +154,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
         "training": {
             "data": f"{len(train_photos)} photos from {cfg.data} ({bank.shape[0]} {'RGB' if cfg.bayer else 'gray'} "
             f"crops of {spec.crop})",
-            "synthesis": f"pipelines.burst_data, {asdict(spec)}",
+            "synthesis": f"pipelines.burst_data, {asdict(spec)}"
+            + (", pre-aligned by whole pixels" if cfg.prealign else ""),
             **run.record(),
         },
         "validation": {
@@ -172,6 +180,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         "plus the estimate's error)",
     )
     parser.add_argument("--bayer", action="store_true", help="train kpn-burst-raw on raw Bayer bursts (packed RGGB)")
+    parser.add_argument(
+        "--prealign",
+        action="store_true",
+        help="move every burst's frames onto its reference by whole pixels before the network sees them, as "
+        "kpn-burst's inference does (pipelines.burst_data.prealigned)",
+    )
     parser.add_argument(
         "--weights-dtype",
         choices=["float32", "float16"],

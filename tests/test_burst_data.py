@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipelines.burst_data import BurstSpec, synthesize_bursts
+from pipelines.burst_data import BurstSpec, prealigned, synthesize_bursts
 from restore.models.kpn import KPN
 from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
@@ -40,6 +40,24 @@ def test_other_frames_are_shifted() -> None:
     burst = synthesize_bursts(crops, SPEC, generator, read=tiny, shot=tiny)
     differs = (burst.noisy[:, 1:, 0] - burst.clean[:, None, 0]).abs().amax(dim=(-2, -1)) > 1e-3
     assert differs.float().mean() > 0.5
+
+
+def test_prealigned_moves_displaced_frames_back_onto_the_reference_and_keeps_the_rest() -> None:
+    # whole-pixel displacements (downsample 1), up to 4 pixels: alignment undoes them exactly, but at the edges
+    spec = BurstSpec(frames=6, size=48, downsample=1, max_shift=0, outlier_probability=1.0, outlier_shift=4.0)
+    generator = torch.Generator().manual_seed(3)
+    texture = F.avg_pool2d(torch.rand(4, 1, spec.crop + 6, spec.crop + 6, generator=generator), 7, stride=1)
+    tiny = torch.full((4,), 1e-4)
+    burst = synthesize_bursts(texture, spec, generator, read=tiny, shot=tiny)
+    aligned = prealigned(burst)
+
+    def misfit(frames: torch.Tensor) -> torch.Tensor:  # mean |frame - reference| inside a 6-px border, per frame
+        return (frames[:, 1:] - frames[:, :1]).abs()[..., 6:-6, 6:-6].mean(dim=(-3, -2, -1))
+
+    assert misfit(burst.noisy).amin() > 0.005  # every frame displaced (none drew a zero shift with this seed)
+    assert misfit(aligned.noisy).amax() < 0.1 * misfit(burst.noisy).mean()
+    assert torch.equal(aligned.noisy[:, 0], burst.noisy[:, 0])
+    assert aligned.clean is burst.clean and aligned.noise_level is burst.noise_level
 
 
 @pytest.mark.parametrize(("read", "shot"), [(0.01, 0.05), (0.03, 0.01)])

@@ -18,6 +18,7 @@ CONFIGS = {
     "lowlight": (train_lowlight, {"batch": 2, "patch": 64, "features": 4}),
     "invisp": (train_invisp, {"batch": 2, "patch": 32, "blocks": 2, "hidden": 4}),
     "kpn": (train_kpn, {"batch": 1, "size": 16, "widths": (4, 8)}),
+    "kpn-prealign": (train_kpn, {"batch": 1, "size": 16, "widths": (4, 8), "prealign": True}),
     "deblur": (train_deblur, {"batch": 2, "patch": 32, "features": 4, "blocks": 1, "kernels": 8, "nonuniform": 0.5}),
 }
 
