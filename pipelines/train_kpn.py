@@ -159,7 +159,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
             **run.record(),
         },
         "validation": {
-            "what": f"mean PSNR (dB) after gamma, 8-px border crop, bursts from {len(crops)} held-out photos",
+            "what": f"mean PSNR (dB) after gamma, 8-px border crop, bursts from {len(crops)} held-out photos"
+            + (", pre-aligned by whole pixels (both the network's input and the average)" if cfg.prealign else ""),
             "psnr": validation,
         },
     }

@@ -46,3 +46,10 @@ def test_a_burst_benchmark_reports_every_method_at_every_gain(test_dir, module, 
 def test_a_burst_benchmark_refuses_an_unknown_set(test_dir):
     with pytest.raises(FileNotFoundError):
         burst.main(["--test-dir", str(test_dir / "tests"), "--sets", "nowhere", "--methods", "burst-average"])
+
+
+def test_a_burst_benchmark_of_the_model_alone_shows_it_beside_reference_and_clean(test_dir):
+    argv = ["--test-dir", str(test_dir / "tests"), "--sets", "tiny", "--methods", "kpn-burst", "--output", "alone"]
+    burst.main(argv)
+    figure = cv2.imread(str(test_dir / "results" / "alone.png"))
+    assert figure.shape[1] == 3 * figure.shape[0], "reference / model / clean: no baseline ran"
