@@ -12,6 +12,9 @@ random camera's linear raw RGB (``restore.ops.unprocess``: inverse tone curve, s
 balance), windowed and downsampled the same way to twice the output size, sampled through an RGGB color filter
 array and packed into 4 half-resolution planes (R, G, G, B); the noise is added to each raw pixel. Shifts and sizes
 are then in packed pixels.
+
+``prealigned`` moves a synthetic burst's frames onto its reference by whole pixels, as ``kpn-burst``'s inference does
+before its network sees them.
 """
 
 from __future__ import annotations
