@@ -147,7 +147,7 @@ def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor
                 save_cache(task.name, method, cache)
         if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and task.model in outputs:
             scored = [m for m in task.baselines if m in outputs]  # none when only learned methods run
-            best = [max(scored, key=lambda m: score(outputs[m], clean)["psnr"])] if scored else []
+            best = [max(scored, key=lambda m: rows[m][-1]["psnr"])] if scored else []  # scored just above
             labels = ["reference", "burst-average", *best, task.model, "clean"]
             figure.append(np.concatenate([task.show(outputs[label]) for label in labels if label in outputs], axis=1))
     label = f"{gain:g}" + ("" if shift_factor == 1 else f" (shift x{shift_factor:g})")
