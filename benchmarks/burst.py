@@ -42,7 +42,7 @@ from benchmarks.common import (
     load_cache,
     load_method,
     provenance,
-    save_cache,
+    remember,
     test_images,
     write_quality_results,
 )
@@ -140,11 +140,9 @@ def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor
             start = time.perf_counter()
             estimate = task.call(restorers[method], method, noisy, read, shot)
             seconds[method].append(time.perf_counter() - start)
-            rows[method].append({"image": path.name, **score(estimate, clean)})
+            row = {"image": path.name, **score(estimate, clean)}
+            rows[method].append(row if cache is None else remember(task.name, method, cache, key, row))
             outputs[method] = estimate
-            if cache is not None:
-                cache[key] = rows[method][-1]
-                save_cache(task.name, method, cache)
         if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and task.model in outputs:
             scored = [m for m in task.baselines if m in outputs]  # none when only learned methods run
             best = [max(scored, key=lambda m: rows[m][-1]["psnr"])] if scored else []  # scored just above

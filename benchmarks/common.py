@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEST_DIR = REPO.parent / "shared" / "data" / "test"
 RESULTS_DIR = REPO / "benchmarks" / "results"
 CACHE_DIR = REPO / "benchmarks" / "cache"
+CACHE_TOLERANCE_DB = 1e-3  # a re-timed image whose PSNR moved less than this keeps its cached row
 HELDOUT = "skimage"  # the held-out set: photos that are not in shared/ (scikit-image's bundled sample photographs)
 HELDOUT_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
 ENSEMBLE_SUFFIX = "+x8"  # a method name ending in it: the model with its geometric self-ensemble (ensemble=True)
@@ -155,3 +156,16 @@ def save_cache(benchmark: str, method: str, cache: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     merged = {**load_cache(benchmark, method), **cache}
     write_atomic(path, json.dumps(merged, indent=1, sort_keys=True) + "\n")
+
+
+def remember(benchmark: str, method: str, cache: dict, key: str, row: dict) -> dict:
+    """Cache a method's freshly scored row under ``key`` and return the row to report. An image scored again only to
+    time it keeps its cached row when the PSNRs agree to ``CACHE_TOLERANCE_DB`` (BM3D's and BM4D's float sums move
+    the 6th decimal from run to run), so a rerun leaves the committed cache as it was; otherwise the fresh row
+    replaces it."""
+    cached = cache.get(key)
+    if cached is not None and abs(cached["psnr"] - row["psnr"]) <= CACHE_TOLERANCE_DB:
+        return cached
+    cache[key] = row
+    save_cache(benchmark, method, cache)
+    return row

@@ -39,7 +39,7 @@ from benchmarks.common import (
     method_spec,
     provenance,
     provenance_lines,
-    save_cache,
+    remember,
     test_images,
     write_results,
 )
@@ -112,10 +112,7 @@ def evaluate(
             "ssim": ssim(out, clean),
             "pixels": clean.shape[0] * clean.shape[1],
         }
-        rows.append(row)
-        if method in CACHED_METHODS:
-            cache[key] = row
-            save_cache("denoise", method, cache)
+        rows.append(remember("denoise", method, cache, key, row) if method in CACHED_METHODS else row)
     summary = {
         "psnr": float(np.mean([r["psnr"] for r in rows])),
         "ssim": float(np.mean([r["ssim"] for r in rows])),

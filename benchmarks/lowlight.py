@@ -44,7 +44,7 @@ from benchmarks.common import (
     load_cache,
     provenance,
     provenance_lines,
-    save_cache,
+    remember,
     test_images,
     write_results,
 )
@@ -95,12 +95,9 @@ def run_set(test_set: str, paths: list[Path], ratio: float, methods: list[str], 
             out = to_uint8(restorers[method](dng, ratio=ratio))
             seconds[method].append(time.perf_counter() - start)
             row = {"image": path.name, "psnr": psnr(out, clean), "ssim": ssim(out, clean)}
-            rows[method].append(row)
+            rows[method].append(row if cache is None else remember("lowlight", method, cache, key, row))
             if index == 0:
                 first_outputs[method] = out
-            if cache is not None:
-                cache[key] = row
-                save_cache("lowlight", method, cache)
         if index == 0:
             first_outputs["clean"] = clean
     results = [
