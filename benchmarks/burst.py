@@ -39,6 +39,7 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
+    cached_row,
     load_cache,
     load_method,
     provenance,
@@ -134,8 +135,9 @@ def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor
         for method in methods:
             key = f"{test_set}|{path.name}|{gain:g}|{shift_factor:g}"
             cache = caches.get(method)
-            if cache is not None and key in cache and index >= timed_images:
-                rows[method].append(cache[key])
+            cached = cached_row(cache, key, index, timed_images)
+            if cached is not None:
+                rows[method].append(cached)
                 continue
             start = time.perf_counter()
             estimate = task.call(restorers[method], method, noisy, read, shot)

@@ -158,6 +158,12 @@ def save_cache(benchmark: str, method: str, cache: dict) -> None:
     write_atomic(path, json.dumps(merged, indent=1, sort_keys=True) + "\n")
 
 
+def cached_row(cache: dict | None, key: str, index: int, timed_images: int) -> dict | None:
+    """A method's cached row for image ``key``, or None when the image has to be scored: no cache, no entry, or one of
+    the first ``timed_images`` images of a set, which always run so that the method is timed."""
+    return None if cache is None or index < timed_images else cache.get(key)
+
+
 def remember(benchmark: str, method: str, cache: dict, key: str, row: dict) -> dict:
     """Cache a method's freshly scored row under ``key`` and return the row to report. An image scored again only to
     time it keeps its cached row when the PSNRs agree to ``CACHE_TOLERANCE_DB`` (BM3D's and BM4D's float sums move

@@ -34,6 +34,7 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
+    cached_row,
     load_cache,
     load_method,
     method_spec,
@@ -97,8 +98,9 @@ def evaluate(
             raise ValueError(f"{path} is not grayscale")
         seed = noise_seed(test_set, path.name, sigma)
         key = f"{test_set}|{path.name}|{sigma:g}|{seed}"
-        if key in cache and index >= timed_images:
-            rows.append(cache[key])
+        cached = cached_row(cache, key, index, timed_images)
+        if cached is not None:
+            rows.append(cached)
             continue
         noisy = add_gaussian_noise_np(clean, sigma, seed)
         start = time.perf_counter()

@@ -41,6 +41,7 @@ from benchmarks.common import (
     HELDOUT,
     REPO,
     RESULTS_DIR,
+    cached_row,
     load_cache,
     provenance,
     provenance_lines,
@@ -88,8 +89,9 @@ def run_set(test_set: str, paths: list[Path], ratio: float, methods: list[str], 
         for method in methods:
             key = f"{test_set}|{path.name}|{ratio:g}"
             cache = caches.get(method)
-            if cache is not None and key in cache and index >= args.timed_images:
-                rows[method].append(cache[key])
+            cached = cached_row(cache, key, index, args.timed_images)
+            if cached is not None:
+                rows[method].append(cached)
                 continue
             start = time.perf_counter()
             out = to_uint8(restorers[method](dng, ratio=ratio))
