@@ -13,8 +13,9 @@ Train ``kpn-burst`` with ``--prealign``: its inference moves every frame onto th
 and a network trained on such bursts learns to trust the other frames. From the same weights, 110 minutes on one
 thread (2026-12-03) with ``--prealign`` added 1.0-1.9 dB in every row of the burst benchmark, the same run without it
 0.00-0.04 dB; 95 more pre-aligned minutes on two threads, from those weights with a new optimizer, added
-0.01-0.15 dB, and 110 more resumed from that run's training state (``--state``, optimizer included) 0.16-0.41 dB:
-continue a run from its state where it is kept. ``kpn-burst-raw`` does not pre-align by default, so it trains without.
+0.01-0.15 dB, and 110 more resumed from that run's training state (``--state``, optimizer included) 0.16-0.41 dB,
+then 130 more from the same state (25 minutes on one thread, 105 on two) 0.18-0.36 dB: continue a run from its state
+where it is kept. ``kpn-burst-raw`` does not pre-align by default, so it trains without.
 
 Loss (the paper's): in gamma space (the sRGB curve), L2 on the image plus L1 on its gradients, for the merged output
 and, annealed, for every frame's filtered output alone: ``loss(merged) + beta * alpha^step * sum_n loss(frame_n)``
