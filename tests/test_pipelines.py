@@ -1,8 +1,8 @@
-"""The DnCNN training pipeline on tiny synthetic photos: export, card, resume, and the checkpoint round trip."""
+"""Training plumbing on tiny data: packed photos, the checkpoint round trip, schedules and cached banks (the runs of
+every pipeline are in test_training_runs)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,15 +10,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
 
-import restore
-import restore.api
 from pipelines.array_cache import cached_array, cached_arrays
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.pack_photos import pack_photos
 from pipelines.photos import split_photos
-from pipelines.train_dncnn import TrainConfig, learning_rate, train
+from pipelines.train_dncnn import TrainConfig, learning_rate
 from pipelines.training import ResumableRun
 from restore.models.dncnn import DnCNN
 
@@ -29,48 +26,6 @@ def photo_folder(photo_folder_factory):
     return photo_folder_factory(72, 96, 3, 0, 3)
 
 
-def tiny_config(photo_folder, tmp_path, steps: int) -> TrainConfig:
-    return TrainConfig(
-        name="dncnn-gray",
-        data=photo_folder,
-        steps=steps,
-        batch=2,
-        patch=16,
-        threads=1,
-        weights_dir=tmp_path / "weights",
-        cache_dir=tmp_path / "cache",
-    )
-
-
-def test_training_exports_loadable_weights_and_resumes(photo_folder, tmp_path, monkeypatch):
-    card_path = train(tiny_config(photo_folder, tmp_path, steps=3), command="first")
-    card = json.loads(card_path.read_text())
-    assert card["training"]["steps_done"] == 3 and card["training"]["complete"]
-    assert set(card["validation"]["psnr"]) == {"sigma15", "sigma25", "sigma50"}
-
-    card_path = train(tiny_config(photo_folder, tmp_path, steps=5), command="second")
-    card = json.loads(card_path.read_text())
-    sessions = card["training"]["sessions"]
-    assert card["training"]["steps_done"] == 5
-    assert [(s["command"], s["start_step"], s["end_step"]) for s in sessions] == [("first", 0, 3), ("second", 3, 5)]
-
-    monkeypatch.setenv("RESTORE_WEIGHTS_DIR", str(tmp_path / "weights"))
-    restore.api._cached_load.cache_clear()
-    out = restore.load("dncnn-gray", device="cpu")(np.full((20, 24), 0.5, np.float32))
-    assert out.shape == (20, 24) and np.isfinite(out).all()
-    restore.api._cached_load.cache_clear()
-
-
-def test_a_new_run_can_start_from_exported_weights(photo_folder, tmp_path):
-    init = train(tiny_config(photo_folder, tmp_path / "first", steps=2), command="first").with_suffix(".safetensors")
-    cfg = replace(tiny_config(photo_folder, tmp_path / "second", steps=2), init=init, minutes=0)
-    card = json.loads(train(cfg, command="second").read_text())
-    assert card["training"]["initialized_from"].startswith("dncnn-gray.safetensors (sha256 ")
-    exported, started_from = load_file(tmp_path / "second" / "weights" / "dncnn-gray.safetensors"), load_file(init)
-    assert exported.keys() == started_from.keys()
-    assert all(torch.equal(exported[k], started_from[k]) for k in exported)
-
-
 def test_packed_photos_keep_the_split(photo_folder, tmp_path):
     packed = tmp_path / "packed"
     assert pack_photos(photo_folder, packed, long_side=48) > 0
@@ -79,12 +34,6 @@ def test_packed_photos_keep_the_split(photo_folder, tmp_path):
     assert len(train_photos) == len(original_train) and len(validation_photos) == len(original_validation)
     assert all(p.stem.endswith(o.stem) for p, o in zip(validation_photos, original_validation))
     assert max(cv2.imread(str(train_photos[0])).shape[:2]) == 48
-
-
-def test_export_only_writes_no_new_session(photo_folder, tmp_path):
-    train(tiny_config(photo_folder, tmp_path, steps=2), command="train")
-    card_path = train(replace(tiny_config(photo_folder, tmp_path, steps=2), minutes=0), command="export")
-    assert [s["command"] for s in json.loads(card_path.read_text())["training"]["sessions"]] == ["train"]
 
 
 def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):

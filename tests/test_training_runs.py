@@ -12,9 +12,10 @@ import torch
 
 import restore
 import restore.api
-from pipelines import train_deblur, train_invisp, train_kpn, train_lowlight
+from pipelines import train_deblur, train_dncnn, train_invisp, train_kpn, train_lowlight
 
 CONFIGS = {
+    "dncnn": (train_dncnn, {"name": "dncnn-gray", "batch": 2, "patch": 16}),
     "lowlight": (train_lowlight, {"batch": 2, "patch": 64, "features": 4}),
     "invisp": (train_invisp, {"batch": 2, "patch": 32, "blocks": 2, "hidden": 4}),
     "kpn": (train_kpn, {"batch": 1, "size": 16, "widths": (4, 8)}),
@@ -27,7 +28,7 @@ def tiny_config(module, overrides: dict, photos, tmp_path, **changes):
     """``module``'s TrainConfig with the tiny ``overrides`` (a ``CONFIGS`` entry) on ``photos``, one CPU thread,
     weights and caches under ``tmp_path``, then ``changes``."""
     defaults = {"data": photos, "threads": 1, "weights_dir": tmp_path / "weights", "cache_dir": tmp_path / "cache"}
-    return replace(module.TrainConfig(), **{**defaults, **overrides, **changes})
+    return module.TrainConfig(**{**defaults, **overrides, **changes})
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -44,28 +45,26 @@ def test_training_exports_and_resumes(name, training_photos, tmp_path):
     assert (tmp_path / "weights" / card["weights"]).is_file()
 
 
-def test_exported_lowlight_weights_load_through_the_registry(training_photos, tmp_path, monkeypatch):
-    cfg = replace(
-        train_lowlight.TrainConfig(),
-        data=training_photos,
-        steps=1,
-        batch=1,
-        patch=64,
-        threads=1,
-        weights_dir=tmp_path / "weights",
-        cache_dir=tmp_path / "cache",
-    )
-    train_lowlight.train(cfg, command="one step")
+REGISTERED_SIZES = {"lowlight": {"features": train_lowlight.TrainConfig.features}}  # as the registry builds them
+
+
+@pytest.mark.parametrize("name, model", [("lowlight", "lowlight-raw"), ("dncnn", "dncnn-gray")])
+def test_exported_weights_load_through_the_registry(name, model, training_photos, tmp_path, monkeypatch):
+    module, overrides = CONFIGS[name]
+    cfg = tiny_config(module, overrides, training_photos, tmp_path, steps=1, **REGISTERED_SIZES.get(name, {}))
+    module.train(cfg, command="one step")
     monkeypatch.setenv("RESTORE_WEIGHTS_DIR", str(tmp_path / "weights"))
     restore.api._cached_load.cache_clear()
-    assert restore.load("lowlight-raw", device="cpu").info.card["training"]["steps_done"] == 1
+    loaded = restore.load(model, device="cpu")
+    assert loaded.info.card["training"]["steps_done"] == 1
     restore.api._cached_load.cache_clear()
 
 
-def test_a_new_run_starts_from_exported_weights_and_says_so(training_photos, tmp_path):
+@pytest.mark.parametrize("name", ["deblur", "dncnn"])
+def test_a_new_run_starts_from_exported_weights_and_says_so(name, training_photos, tmp_path):
     from safetensors.torch import load_file
 
-    module, overrides = CONFIGS["deblur"]
+    module, overrides = CONFIGS[name]
     base = tiny_config(module, overrides, training_photos, tmp_path)
     first = module.train(replace(base, steps=2, weights_dir=tmp_path / "a"), command="first")
     weights = first.with_suffix(".safetensors")
@@ -79,6 +78,15 @@ def test_a_new_run_starts_from_exported_weights_and_says_so(training_photos, tmp
     assert card["training"]["steps_including_lineage"] == 2
     exported = load_file(tmp_path / "b" / card["weights"])
     assert all(np.array_equal(exported[k], v) for k, v in load_file(weights).items())
+
+
+def test_export_only_writes_no_new_session(training_photos, tmp_path):
+    module, overrides = CONFIGS["dncnn"]
+    base = tiny_config(module, overrides, training_photos, tmp_path, steps=2)
+    module.train(base, command="train")
+    card = json.loads(module.train(replace(base, minutes=0), command="export").read_text())
+    assert [s["command"] for s in card["training"]["sessions"]] == ["train"]
+    assert set(card["validation"]["psnr"]) == {"sigma15", "sigma25", "sigma50"}
 
 
 def test_bfloat16_training_steps_learn_and_export_float32_weights(training_photos, tmp_path):
