@@ -9,13 +9,13 @@
 The raw model can start from the gray model's weights (``--init``): its first layer is widened to read each frame's
 four planes and four noise maps, so that it begins as the gray network on the planes' mean (``widen_to_planes``).
 
-Train ``kpn-burst`` with ``--prealign``: its inference moves every frame onto the reference by whole pixels first,
-and a network trained on such bursts learns to trust the other frames. From the same weights, 110 minutes on one
-thread (2026-12-03) with ``--prealign`` added 1.0-1.9 dB in every row of the burst benchmark, the same run without it
-0.00-0.04 dB; 95 more pre-aligned minutes on two threads, from those weights with a new optimizer, added
-0.01-0.15 dB, and 110 more resumed from that run's training state (``--state``, optimizer included) 0.16-0.41 dB,
-then 130 more from the same state (25 minutes on one thread, 105 on two) 0.18-0.36 dB: continue a run from its state
-where it is kept. ``kpn-burst-raw`` does not pre-align by default, so it trains without.
+Train ``kpn-burst`` with ``--prealign``: its inference moves every frame onto the reference by whole pixels first, and
+a network trained on such bursts learns to trust the other frames. From the same weights, 110 minutes on one thread
+(2026-12-03) with ``--prealign`` added 1.0-1.9 dB in every row of the burst benchmark, the same run without it
+0.00-0.04 dB; 95 more pre-aligned minutes on two threads, from those weights with a new optimizer, added 0.01-0.15 dB,
+and the legs resumed from that run's training state since (``--state``, optimizer included; 110, 130, 123 and 85
+minutes) 0.16-0.41, 0.18-0.36, 0.05-0.19 and 0.04-0.10 dB: continue a run from its state where it is kept.
+``kpn-burst-raw`` does not pre-align by default, so it trains without.
 
 Loss (the paper's): in gamma space (the sRGB curve), L2 on the image plus L1 on its gradients, for the merged output
 and, annealed, for every frame's filtered output alone: ``loss(merged) + beta * alpha^step * sum_n loss(frame_n)``
