@@ -55,7 +55,7 @@ train dncnn-color python -m pipelines.train_dncnn dncnn-color --batch 128 --lr 3
   --init weights/dncnn-color.safetensors --state "$work/dncnn-color.train.safetensors" &
 train kpn-burst python -m pipelines.train_kpn --prealign --batch 64 --size 32 --lr 1e-4 --anneal 0.9 --max-shift 1.0 \
   --init weights/kpn-burst.safetensors --state "$work/kpn-burst.train.safetensors" &
-train kpn-burst-raw python -m pipelines.train_kpn --bayer --batch 64 --size 32 --lr 1e-4 --anneal 0.9 \
+train kpn-burst-raw python -m pipelines.train_kpn --bayer --prealign --batch 64 --size 32 --lr 1e-4 --anneal 0.9 \
   --max-shift 1.0 --weights-dtype float16 --init weights/kpn-burst-raw.safetensors \
   --state "$work/kpn-burst-raw.train.safetensors" &
 if is_selected deblur-ms; then

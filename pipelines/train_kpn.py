@@ -4,7 +4,7 @@
     python -m pipelines.train_kpn --minutes 60                  # CPU, as far as it goes (resumable)
     python -m pipelines.train_kpn --steps 50000 --device cuda   # a GPU run
     python -m pipelines.train_kpn --minutes 0                   # only validate and export the saved state
-    python -m pipelines.train_kpn --bayer --init weights/kpn-burst.safetensors --minutes 60   # the raw model
+    python -m pipelines.train_kpn --bayer --prealign --init weights/kpn-burst.safetensors --minutes 60 # the raw model
 
 The raw model can start from the gray model's weights (``--init``): its first layer is widened to read each frame's
 four planes and four noise maps, so that it begins as the gray network on the planes' mean (``widen_to_planes``).
@@ -14,8 +14,10 @@ a network trained on such bursts learns to trust the other frames. From the same
 (2026-12-03) with ``--prealign`` added 1.0-1.9 dB in every row of the burst benchmark, the same run without it
 0.00-0.04 dB; 95 more pre-aligned minutes on two threads, from those weights with a new optimizer, added 0.01-0.15 dB,
 and the legs resumed from that run's training state since (``--state``, optimizer included; 110, 130, 123 and 85
-minutes) 0.16-0.41, 0.18-0.36, 0.05-0.19 and 0.04-0.10 dB: continue a run from its state where it is kept.
-``kpn-burst-raw`` does not pre-align by default, so it trains without.
+minutes) 0.16-0.41, 0.18-0.36, 0.05-0.19 and 0.04-0.10 dB: continue a run from its state where it is kept. Train
+``kpn-burst-raw`` with ``--prealign`` too (its packed planes move by whole 2x2 blocks, as its inference moves them):
+100 minutes of it on two threads (2026-12-04), from weights trained 19572 steps without, added 0.42-1.20 dB in every
+row of the raw burst benchmark.
 
 Loss (the paper's): in gamma space (the sRGB curve), L2 on the image plus L1 on its gradients, for the merged output
 and, annealed, for every frame's filtered output alone: ``loss(merged) + beta * alpha^step * sum_n loss(frame_n)``
