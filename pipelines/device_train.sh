@@ -17,6 +17,8 @@
 # Photos packed at 288 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
 # train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). The CUDA tests (tests/test_gpu.py)
 # run beside the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here.
+# That machine has no kornia, rawpy or bm3d and no room to carry them; the trainings here need none of them
+# (tests/test_imports.py). Only the invisp training needs rawpy, so it is not among the models here.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
 usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"

@@ -1,4 +1,5 @@
-"""``import restore`` and the training pipelines work without rawpy and bm3d (as on a bare GPU training machine)."""
+"""``import restore`` and the training pipelines work without rawpy, bm3d and kornia (as on the bare GPU training
+machine), and so do the sRGB curves that every training pipeline's data synthesis goes through."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ class Block:
             raise ImportError(f"{name} is not installed here")
 
 sys.meta_path.insert(0, Block())
-import restore, pipelines.train_dncnn
+import torch
+import restore, pipelines.train_deblur, pipelines.train_dncnn, pipelines.train_kpn, pipelines.train_lowlight
+from restore.ops.color import develop, linear_from_srgb
+linear = linear_from_srgb(torch.rand(2, 3, 8, 8))
+assert develop(linear, torch.eye(3)).shape == linear.shape
 print(len(restore.models()))
 """
 

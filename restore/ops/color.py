@@ -1,8 +1,8 @@
 """Color steps of a simple camera pipeline, differentiable, on (B, 3, H, W) tensors.
 
-``develop`` turns white-balanced linear camera RGB into display sRGB: color matrix, clip, sRGB transfer curve
-(kornia), then a global tone curve. ``restore.ops.unprocess`` inverts each step, so developing an unprocessed photo
-gives the photo back.
+``develop`` turns white-balanced linear camera RGB into display sRGB: color matrix, clip, sRGB transfer curve, then a
+global tone curve. ``restore.ops.unprocess`` inverts each step, so developing an unprocessed photo gives the photo
+back.
 """
 
 from __future__ import annotations
@@ -14,28 +14,19 @@ __all__ = ["apply_color_matrix", "develop", "inverse_tone_curve", "srgb_from_lin
 
 
 def srgb_from_linear(linear: Tensor) -> Tensor:
-    """The sRGB transfer curve (IEC 61966-2-1, kornia's), linear on [0, 1] -> sRGB on [0, 1].
+    """The sRGB transfer curve (IEC 61966-2-1), linear on [0, 1] -> sRGB on [0, 1], elementwise on any shape.
 
-    Elementwise on (*, C, H, W) with any C (gray, RGB, bursts) or (H, W).
+    Plain torch rather than kornia's ``linear_rgb_to_rgb`` (which it equals, see tests/test_color.py) so that the
+    training pipelines run on the lent GPU machine, which has no kornia and no room to carry it.
     """
-    from kornia.color import linear_rgb_to_rgb  # imported here: `import restore` works where kornia is missing
-
-    return _on_any_channels(linear_rgb_to_rgb, linear)
+    knee = 0.0031308
+    return torch.where(linear > knee, 1.055 * linear.clamp(min=knee) ** (1 / 2.4) - 0.055, 12.92 * linear)
 
 
 def linear_from_srgb(srgb: Tensor) -> Tensor:
-    """Inverse of ``srgb_from_linear``, same shapes."""
-    from kornia.color import rgb_to_linear_rgb
-
-    return _on_any_channels(rgb_to_linear_rgb, srgb)
-
-
-def _on_any_channels(curve, x: Tensor) -> Tensor:
-    """Apply kornia's elementwise ``curve``, which insists on (*, 3, H, W), to (*, C, H, W) or (H, W)."""
-    if x.ndim >= 3 and x.shape[-3] == 3:
-        return curve(x)
-    planes = x.reshape(-1, 1, *x.shape[-2:]).expand(-1, 3, -1, -1)
-    return curve(planes)[:, :1].reshape(x.shape)
+    """Inverse of ``srgb_from_linear`` (kornia's ``rgb_to_linear_rgb``), elementwise on any shape."""
+    knee = 0.04045
+    return torch.where(srgb > knee, ((srgb + 0.055).clamp(min=0.0) / 1.055) ** 2.4, srgb / 12.92)
 
 
 def tone_curve(x: Tensor) -> Tensor:
