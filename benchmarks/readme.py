@@ -50,14 +50,26 @@ def load_results(stem: str) -> tuple[list[dict], dict]:
 
 def training_status(card: dict | None) -> str:
     training = (card or {}).get("training", {})
-    status = f"{training.get('steps_done', 0)} of {training.get('steps_planned', '?')} steps"
-    status += "" if training.get("complete") else " (partial)"
+    status = run_extent(training)
     lineage = training.get("lineage", [])
     if lineage:
         status += f", started from weights trained {training['steps_including_lineage'] - training['steps_done']} steps"
     sessions = [s for entry in [training, *lineage] for s in entry.get("sessions", [])]
     hardware = hardware_summary([session["device"] for session in sessions])
     return status + (f", {hardware}" if hardware else "")
+
+
+def run_extent(training: dict) -> str:
+    """How far the card's own run got: "500 of 1000 steps (partial)", or, for a run of one session that used up its
+    ``--minutes`` (whose learning rate then annealed fully, see ``ResumableRun.progress``), "23302 steps in 7.5 min"."""
+    done = training.get("steps_done", 0)
+    minutes = float(training.get("config", {}).get("minutes") or 0)
+    timed_out = len(training.get("sessions", [])) == 1 and training.get("train_seconds", 0) >= 0.99 * 60 * minutes
+    if training.get("complete") or not minutes or not timed_out:
+        return f"{done} of {training.get('steps_planned', '?')} steps" + (
+            "" if training.get("complete") else " (partial)"
+        )
+    return f"{done} steps in {minutes:g} min"
 
 
 def hardware_summary(devices: list[str]) -> str:

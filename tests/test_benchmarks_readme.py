@@ -32,6 +32,16 @@ def test_hardware_of_sessions_that_differ_only_in_threads_is_merged():
     )
 
 
+def test_a_run_that_used_up_its_minutes_is_described_by_its_time_not_as_partial():
+    training = {"steps_done": 23302, "steps_planned": 10**9, "complete": False, "config": {"minutes": "7.5"}}
+    one_session = {**training, "train_seconds": 450.0, "sessions": [{}]}
+    assert readme.run_extent(one_session) == "23302 steps in 7.5 min"
+    stopped_early = {**one_session, "train_seconds": 200.0}
+    assert readme.run_extent(stopped_early) == "23302 of 1000000000 steps (partial)"
+    resumed = {**training, "train_seconds": 900.0, "sessions": [{}, {}]}  # minutes are per session
+    assert readme.run_extent(resumed) == "23302 of 1000000000 steps (partial)"
+
+
 def test_training_status_of_a_run_from_scratch():
     card = {"training": {"steps_done": 10, "steps_planned": 10, "complete": True, "sessions": [{"device": "cpu A"}]}}
     assert training_status(card) == "10 of 10 steps, cpu A"
