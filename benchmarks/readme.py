@@ -14,7 +14,7 @@ import re
 
 from benchmarks.common import REPO, RESULTS_DIR
 from restore.api import models
-from restore.registry import get_spec
+from restore.registry import get_spec, run_used_its_minutes
 
 START, END = "<!-- models-table:start -->", "<!-- models-table:end -->"
 SPEED_START, SPEED_END = "<!-- speed:start -->", "<!-- speed:end -->"
@@ -60,16 +60,12 @@ def training_status(card: dict | None) -> str:
 
 
 def run_extent(training: dict) -> str:
-    """How far the card's own run got: "500 of 1000 steps (partial)", or, for a run of one session that used up its
-    ``--minutes`` (whose learning rate then annealed fully, see ``ResumableRun.progress``), "23302 steps in 7.5 min"."""
+    """How far the card's own run got: "500 of 1000 steps (partial)", or "23302 steps in 7.5 min" for a run that
+    used up its minutes (``restore.registry.run_used_its_minutes``)."""
     done = training.get("steps_done", 0)
-    minutes = float(training.get("config", {}).get("minutes") or 0)
-    timed_out = len(training.get("sessions", [])) == 1 and training.get("train_seconds", 0) >= 0.99 * 60 * minutes
-    if training.get("complete") or not minutes or not timed_out:
-        return f"{done} of {training.get('steps_planned', '?')} steps" + (
-            "" if training.get("complete") else " (partial)"
-        )
-    return f"{done} steps in {minutes:g} min"
+    if not training.get("complete") and run_used_its_minutes(training):
+        return f"{done} steps in {float(training['config']['minutes']):g} min"
+    return f"{done} of {training.get('steps_planned', '?')} steps" + ("" if training.get("complete") else " (partial)")
 
 
 def hardware_summary(devices: list[str]) -> str:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from restore import api, io
 from restore.errors import RestoreError
-from restore.registry import get_spec
+from restore.registry import get_spec, run_used_its_minutes
 from restore.runs import write_burst_dng, write_invisp_dng
 from restore.runtime import tune_allocator
 
@@ -356,7 +356,8 @@ def command_models(args: argparse.Namespace) -> int:
             status = "weights missing"
         else:
             steps = training.get("steps_including_lineage", training.get("steps_done", "?"))  # the weights' whole chain
-            status = f"{steps} steps" + ("" if training.get("complete") else " (partial)")
+            finished = training.get("complete") or run_used_its_minutes(training)
+            status = f"{steps} steps" + ("" if finished else " (partial)")
         channels = "/".join("gray" if c == 1 else "rgb" for c in info.channels)
         rows.append([info.name, info.task, info.input_kind, channels, status, info.summary])
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]

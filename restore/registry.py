@@ -189,6 +189,15 @@ def model_info(spec: ModelSpec) -> ModelInfo:
     )
 
 
+def run_used_its_minutes(training: dict) -> bool:
+    """Whether a card's ``training`` run was one session that ran until its ``--minutes`` were up. Its learning rate
+    then annealed fully (``pipelines.training.ResumableRun.progress``): the run is finished, though with fewer steps
+    than ``steps_planned``."""
+    minutes = float(training.get("config", {}).get("minutes") or 0)
+    one_session = len(training.get("sessions", [])) == 1  # --minutes is per session
+    return bool(minutes) and one_session and training.get("train_seconds", 0) >= 0.99 * 60 * minutes
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()

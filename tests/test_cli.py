@@ -66,6 +66,10 @@ def test_models_counts_the_steps_of_the_runs_the_weights_were_started_from(monke
     monkeypatch.setattr("restore.api.models", lambda: [info])
     assert main(["models"]) == 0
     assert "2500 steps (partial)" in capsys.readouterr().out
+    training.update(config={"minutes": "7.5"}, train_seconds=450.0, sessions=[{"device": "gpu"}])
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "2500 steps" in out and "partial" not in out, "a run that used up its minutes is finished"
 
 
 def test_recursive_run_keeps_structure_and_bit_depth(untrained_weights, photo_tree, tmp_path, capsys):
