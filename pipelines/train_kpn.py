@@ -110,15 +110,25 @@ def sample_crops(bank: torch.Tensor, spec: BurstSpec, batch: int, generator: tor
     return random_dihedral(generator)(crops)
 
 
+def validation_border(spec: BurstSpec) -> int:
+    """Pixels cropped from each side of a validation frame before PSNR: 8, a quarter of frames under 32 px."""
+    return min(8, spec.size // 4)
+
+
 @torch.inference_mode()
 def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch.device, prealign: bool) -> dict:
-    """Mean PSNR after gamma (8-pixel border crop; raw bursts: over the packed planes) on bursts from held-out
-    crops (H, W, C) uint8, made as in training (``training_bursts``): KPN and the plain average."""
+    """Mean PSNR after gamma (``validation_border`` cropped; raw bursts: over the packed planes) on bursts from
+    held-out crops (H, W, C) uint8, made as in training (``training_bursts``): KPN and the plain average; {} without
+    crops."""
+    if not crops:  # no held-out photo holds a whole crop (tiny test photos): no number rather than NaN
+        return {}
     model.eval()
     ours, average = [], []
 
+    border = validation_border(spec)
+
     def shown(x: torch.Tensor) -> np.ndarray:  # (1, C, H, W) linear -> (H, W, C) uint8 after gamma, border cropped
-        return to_uint8(gamma(x)[0, :, 8:-8, 8:-8].permute(1, 2, 0).cpu().numpy())
+        return to_uint8(gamma(x)[0, :, border:-border, border:-border].permute(1, 2, 0).cpu().numpy())
 
     for seed, crop in enumerate(crops):
         generator = torch.Generator(device=device).manual_seed(seed)
@@ -139,6 +149,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     train_photos, val_photos = split_photos(cfg.data)
     bank_spec = BankSpec(channels=spec.channels, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
+    if bank.shape[0] == 0:
+        raise ValueError(f"no training photo in {cfg.data} holds a {spec.crop} px crop (--size {spec.size})")
     crops = [c for c in validation_crops(val_photos, spec.channels, size=spec.crop) if min(c.shape[:2]) >= spec.crop]
     print(f"{name}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
 
@@ -169,7 +181,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
             **run.record(),
         },
         "validation": {
-            "what": f"mean PSNR (dB) after gamma, 8-px border crop, bursts from {len(crops)} held-out photos"
+            "what": f"mean PSNR (dB) after gamma, {validation_border(spec)}-px border crop, bursts from {len(crops)} "
+            "held-out photos"
             + (", pre-aligned by whole pixels (both the network's input and the average)" if cfg.prealign else ""),
             "psnr": validation,
         },

@@ -24,6 +24,15 @@ CONFIGS = {
 }
 
 
+def read_card(path) -> dict:
+    """The card at ``path``, parsed as strict JSON (NaN or Infinity, which ``json`` writes unasked, fail)."""
+
+    def reject(constant: str):
+        raise ValueError(f"{path.name} holds {constant}, which is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=reject)
+
+
 def tiny_config(module, overrides: dict, photos, tmp_path, **changes):
     """``module``'s TrainConfig with the tiny ``overrides`` (a ``CONFIGS`` entry) on ``photos``, one CPU thread,
     weights and caches under ``tmp_path``, then ``changes``."""
@@ -35,11 +44,10 @@ def tiny_config(module, overrides: dict, photos, tmp_path, **changes):
 def test_training_exports_and_resumes(name, training_photos, tmp_path):
     module, overrides = CONFIGS[name]
     base = tiny_config(module, overrides, training_photos, tmp_path)
-    first = json.loads(module.train(replace(base, steps=2), command="first").read_text())
+    first = read_card(module.train(replace(base, steps=2), command="first"))
     assert first["training"]["steps_done"] == 2 and first["training"]["complete"]
     assert first["validation"] and len(first["sha256"]) == 64
-    card_path = module.train(replace(base, steps=3), command="second")
-    card = json.loads(card_path.read_text())
+    card = read_card(module.train(replace(base, steps=3), command="second"))
     sessions = [(s["command"], s["start_step"], s["end_step"]) for s in card["training"]["sessions"]]
     assert card["training"]["steps_done"] == 3 and sessions == [("first", 0, 2), ("second", 2, 3)]
     assert (tmp_path / "weights" / card["weights"]).is_file()
@@ -127,3 +135,10 @@ def test_an_unknown_precision_is_refused():
 
     with pytest.raises(ValueError, match="precision"):
         mixed_precision(torch.device("cpu"), "fp8")
+
+
+def test_kpn_training_on_photos_too_small_for_a_crop_says_so(photo_folder_factory, tmp_path):
+    module, overrides = CONFIGS["kpn"]
+    cfg = tiny_config(module, overrides, photo_folder_factory(40, 48, 4, 3, 2), tmp_path, steps=1)
+    with pytest.raises(ValueError, match=r"holds a \d+ px crop \(--size 16\)"):
+        module.train(cfg, command="too small")
