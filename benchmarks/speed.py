@@ -217,8 +217,9 @@ def machine_peak(device: str, precision: str) -> dict:
     with torch.inference_mode():
         matmul = rate(lambda: a @ b, 2 * n**3)
         convolution = rate(lambda: conv(x), 2 * 64 * 64 * 9 * 512 * 512)
+    name = f"{target} ({torch.cuda.get_device_name(target)})" if target.type == "cuda" else str(target)
     return {
-        "device": str(target),
+        "device": name,
         "precision": str(dtype).removeprefix("torch."),
         "matmul_gflops": matmul,
         "conv3x3_gflops": convolution,
