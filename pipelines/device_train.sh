@@ -6,8 +6,10 @@
 #
 #   here:    python -m pipelines.pack_photos --out cache/photos --long-side 288   # 13.1 MB: the checkout (52 MB) and
 #                                                                                 # what it carries must fit in 64 MiB
-#   device:  run(command="bash pipelines/device_train.sh 7 cache/photos", carry=["cache/photos"], timeout_s=600)
-#            (or "... 7 cache/photos dncnn-color dncnn-gray-25" for those two only)
+#   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos",
+#                carry=["cache/photos"], timeout_s=600)   (or "... 7 cache/photos dncnn-color dncnn-gray-25" for two)
+#            RESTORE_COMMIT: `git rev-parse --short HEAD` run here, written into the command; the device gets the
+#            working tree but the .git of the session's start, so its own git names a stale commit in the cards.
 #   here:    for t in <files_at>/*.tar; do tar -xf "$t" -C cache/staging; done
 #            RESTORE_WEIGHTS_DIR=cache/staging python -m benchmarks.denoise ... (and the other benchmarks), copy what
 #            beats weights/ into it, rerun the benchmarks with the new weights.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,11 @@ from restore.runtime import cpu_description
 
 
 def git_commit() -> str:
-    """The current commit (with ``-dirty`` if the tree has changes), or ``unknown`` outside git."""
+    """The current commit (with ``-dirty`` if the tree has changes), or ``unknown`` outside git. ``RESTORE_COMMIT``
+    overrides it where the tree is a copy whose git metadata lags behind it (the GPU machine of the ``device`` tool
+    gets the working tree but the ``.git`` of the session's start): set it to the commit the copy was made from."""
+    if os.environ.get("RESTORE_COMMIT"):
+        return os.environ["RESTORE_COMMIT"]
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
         dirty = subprocess.run(

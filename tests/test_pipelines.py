@@ -13,6 +13,7 @@ import torch
 
 from pipelines.array_cache import cached_array, cached_arrays
 from pipelines.checkpoint import load_training_state, save_training_state
+from pipelines.model_card import git_commit
 from pipelines.pack_photos import pack_photos
 from pipelines.photos import split_photos
 from pipelines.train_dncnn import TrainConfig, learning_rate
@@ -34,6 +35,14 @@ def test_packed_photos_keep_the_split(photo_folder, tmp_path):
     assert len(train_photos) == len(original_train) and len(validation_photos) == len(original_validation)
     assert all(p.stem.endswith(o.stem) for p, o in zip(validation_photos, original_validation))
     assert max(cv2.imread(str(train_photos[0])).shape[:2]) == 48
+
+
+def test_the_recorded_commit_is_git_s_unless_restore_commit_names_it(monkeypatch):
+    monkeypatch.delenv("RESTORE_COMMIT", raising=False)
+    found = git_commit()
+    assert found == "unknown" or len(found.removesuffix("-dirty")) >= 7
+    monkeypatch.setenv("RESTORE_COMMIT", "5be2f74")
+    assert git_commit() == "5be2f74"
 
 
 def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
