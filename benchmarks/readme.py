@@ -3,7 +3,7 @@
     python -m benchmarks.readme
 
 Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json``, the runs on other
-machines (``SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is typed by hand: training status comes
+machines (``SPEED_RESULTS``), the GPU run (``GPU_SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is typed by hand: training status comes
 from the cards, PSNR from the benchmark results (one headline setting per task, ``HEADLINES``).
 """
 
@@ -38,6 +38,8 @@ DEBLUR_ENSEMBLE_RESULTS = "deblur-ensemble"  # deblur-ms with and without its se
 SPEED_RESULTS = {
     "speed-avx2": "The same on a CPU without native bfloat16 (AVX2 only), where bf16 is emulated:",
 }
+GPU_SPEED_RESULTS = "speed-h200"  # a GPU run (``--device cuda``), compared with ``speed.json`` at 12 MP
+GPU_LARGE = "4000x3000"
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
@@ -182,15 +184,55 @@ def speed_table(stem: str) -> list[str]:
     ]
 
 
+def gpu_speed_table(stem: str) -> list[str]:
+    """The GPU run ``benchmarks/results/<stem>.json`` beside the CPU's float32 rows of ``speed.json``: MPx/s at
+    1024x1024, seconds and peak memory for a 12 MP photo, the speed-up over the CPU at 12 MP, and how far the GPU's
+    precision moves the output from float32. Ends with where the numbers came from."""
+    results, meta = load_results(stem)
+    peaks = json.loads((RESULTS_DIR / f"{stem}.json").read_text())["machine_peaks"]
+    cpu = {(r["model"], r["size"]): r for r in load_results("speed")[0] if r["precision"] == "float32"}
+    rows = {(r["model"], r["size"]): r for r in results}
+    header = (
+        "| model | precision | MPx/s at 1024x1024 | s per 12 MP photo | CPU s per 12 MP photo | speed-up "
+        "| peak memory at 12 MP (GB) | output vs fp32 (dB) |"
+    )
+    lines = [header, "|---" * (header.count("|") - 1) + "|"]
+    for name in sorted({model for model, _ in rows}):
+        small, large = rows.get((name, "1024x1024")), rows.get((name, GPU_LARGE))
+        if not (small and large):
+            continue
+        on_cpu = cpu.get((name, GPU_LARGE))
+        agreement = small.get("psnr_vs_float32")
+        lines.append(
+            f"| `{name}` | {small['precision']} | {small['megapixels_per_second']:.1f} | {large['seconds']:.2f} | "
+            + (f"{on_cpu['seconds']:.1f} | {on_cpu['seconds'] / large['seconds']:.0f}x" if on_cpu else "- | -")
+            + f" | {large['peak_memory_gb']:.2f} | "
+            + (f"{agreement:.1f} |" if agreement else "- |")
+        )
+    measured_peaks = "; ".join(f"{p['device']} {precision} {p['conv3x3_gflops']:.0f}" for precision, p in peaks.items())
+    return [
+        *lines,
+        "",
+        (
+            f"From `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
+            f"{meta['date']}; convolution peak in GFLOP/s measured in the same run: {measured_peaks}); the CPU "
+            f"column from `benchmarks/results/speed.md` above (float32)."
+        ),
+    ]
+
+
 def speed_summary() -> str:
-    """The speed table of ``speed.json``, then one for each run on another machine (``SPEED_RESULTS``), then the
-    peak memory of a 24 MP photo from ``speed-24mp.json``."""
+    """The speed table of ``speed.json``, then one for each run on another machine (``SPEED_RESULTS``), the GPU run
+    (``GPU_SPEED_RESULTS``), then the peak memory of a 24 MP photo from ``speed-24mp.json``."""
     if not load_results("speed")[0]:
         return "No speed results yet: `python -m benchmarks.speed`."
     lines = speed_table("speed")
     for stem, caption in SPEED_RESULTS.items():
         if load_results(stem)[0]:
             lines += ["", caption, "", *speed_table(stem)]
+    if load_results(GPU_SPEED_RESULTS)[0]:
+        caption = 'On a GPU, with `precision="auto"` (bfloat16 on CUDA), against the first CPU above in float32:'
+        lines += ["", caption, "", *gpu_speed_table(GPU_SPEED_RESULTS)]
     large, large_meta = load_results("speed-24mp")
     if large:
         memory = ", ".join(f"`{r['model']}` {r['peak_memory_gb']:.2f}" for r in sorted(large, key=lambda r: r["model"]))

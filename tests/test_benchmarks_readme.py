@@ -80,3 +80,33 @@ def test_speed_summary_has_a_table_per_machine(tmp_path, monkeypatch):
     first, second = summary.split(readme.SPEED_RESULTS["speed-avx2"])
     assert "| `dncnn-gray` | 0.200 | 10.0 | 200% | 0.400 | 2.00x | 55.0 |" in first and "cpu A" in first
     assert "| `dncnn-gray` | 0.200 | 10.0 | 200% | 0.010 | 0.05x | 55.0 |" in second and "cpu B" in second
+
+
+def test_gpu_speed_table_compares_a_12_mp_photo_with_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(readme, "RESULTS_DIR", tmp_path)
+
+    def row(size, device, precision, seconds, rate, agreement=None):
+        return {
+            "model": "dncnn-gray",
+            "size": size,
+            "device": device,
+            "precision": precision,
+            "seconds": seconds,
+            "megapixels_per_second": rate,
+            "peak_memory_gb": 4.5,
+            "psnr_vs_float32": agreement,
+        }
+
+    def run(machine, rows):
+        peak = {"device": machine, "conv3x3_gflops": 100.0}
+        meta = {"command": "python -m benchmarks.speed", "commit": "abc", "machine": machine, "date": "today"}
+        return {"meta": meta, "machine_peaks": {rows[0]["precision"]: peak}, "results": rows}
+
+    cpu = [row("4000x3000", "cpu", "float32", 90.0, 0.13), row("4000x3000", "cpu", "bfloat16", 45.0, 0.27, 55.0)]
+    (tmp_path / "speed.json").write_text(json.dumps(run("cpu A", cpu)))
+    assert "On a GPU" not in readme.speed_summary()
+    gpu = [row("1024x1024", "cuda", "bfloat16", 0.01, 97.4, 55.7), row("4000x3000", "cuda", "bfloat16", 0.18, 66.7)]
+    (tmp_path / f"{readme.GPU_SPEED_RESULTS}.json").write_text(json.dumps(run("cuda (GPU B)", gpu)))
+    _, gpu_part = readme.speed_summary().split("On a GPU")
+    assert "| `dncnn-gray` | bfloat16 | 97.4 | 0.18 | 90.0 | 500x | 4.50 | 55.7 |" in gpu_part
+    assert "cuda (GPU B) bfloat16 100" in gpu_part
