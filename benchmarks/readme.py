@@ -3,8 +3,9 @@
     python -m benchmarks.readme
 
 Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json``, the runs on other
-machines (``SPEED_RESULTS``), the GPU run (``GPU_SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is typed by hand: training status comes
-from the cards, PSNR from the benchmark results (one headline setting per task, ``HEADLINES``).
+machines (``SPEED_RESULTS``), the GPU run (``GPU_SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is
+typed by hand: training status comes from the cards, PSNR from the benchmark results (one headline setting per task,
+``HEADLINES``).
 """
 
 from __future__ import annotations

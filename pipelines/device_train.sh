@@ -18,12 +18,13 @@
 #
 # Photos packed at 288 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
 # train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). That hurts: 8.5 minutes of it
-# (2026-12-04, 2594 and 2241 steps) lowered both burst models by up to 0.3 dB on their benchmarks, and deblur-ms (434
-# patches of 128 px from these photos, 12819 steps) moved -0.25 to +0.22 dB; none was shipped. So the DnCNNs are the
-# default; name the others only with photos that hold their crops. The CUDA tests (tests/test_gpu.py)
-# run beside the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here.
-# That machine has no kornia, rawpy or bm3d and no room to carry them; the trainings here need none of them
-# (tests/test_imports.py). Only the invisp training needs rawpy, so it is not among the models here.
+# (2026-12-04, 2594 and 2241 steps) lowered 12 and 14 of the 15 benchmark rows of kpn-burst and kpn-burst-raw, by up
+# to 0.33 dB, and deblur-ms (434 patches of 128 px from these photos, 12819 steps) moved -0.25 to +0.22 dB; none was
+# shipped. So the DnCNNs are the default; name the others only with photos that hold their crops. The CUDA tests
+# (tests/test_gpu.py) run beside the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute
+# make a dry run here (tests/test_device_train.py). That machine has no kornia, rawpy or bm3d and no room to carry
+# them; the trainings here need none of them (tests/test_imports.py). Only the invisp training needs rawpy, so it is
+# not among the models here. The exit status is 1 if a training failed.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
 usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"
@@ -49,7 +50,8 @@ train() {  # name, then the command's own arguments; skips a model not selected
   local name=$1
   shift
   is_selected "$name" || return 0
-  "$@" "${common[@]}" > "$work/logs/$name.log" 2>&1 || echo "$name failed, see logs.tar:$name.log" | tee -a "$work/failed"
+  "$@" "${common[@]}" > "$work/logs/$name.log" 2>&1 ||
+    echo "$name failed, see logs.tar:$name.log" | tee -a "$work/failed"
 }
 
 for level in 15 25 50; do
@@ -82,4 +84,4 @@ for log in "$work"/logs/*.log; do
   echo "== $(basename "$log")"
   grep -E "validation|Error|error|passed|failed" "$log" | tail -3
 done
-[[ ! -s "$work/failed" ]]  # the exit status: 1 if a training failed
+[[ ! -s "$work/failed" ]]

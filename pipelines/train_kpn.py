@@ -124,7 +124,6 @@ def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch
         return {}
     model.eval()
     ours, average = [], []
-
     border = validation_border(spec)
 
     def shown(x: torch.Tensor) -> np.ndarray:  # (1, C, H, W) linear -> (H, W, C) uint8 after gamma, border cropped
