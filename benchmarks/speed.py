@@ -11,7 +11,7 @@ memory is its own: one warm-up call on a 64x64 input, then the timed calls (best
 at 12 and 24 MP). Inputs: noisy uint8 photos (the bundled sample resized) for denoisers, an in-memory raw (``RawImage``)
 for raw models, linear raw RGB for ``invisp``, 8-frame gray bursts (linear, noise (0.01, 0.05)) for burst models,
 whose megapixels are those of one frame (the output); the time is the ``Restorer`` call (conversion, tiling,
-inference).
+inference), and for a burst model also the part of it spent aligning the frames (on the CPU, before the network).
 The machine's peak is measured in the same run: a 2048^3 fp32 matmul and a 3x3 64->64 convolution (channels_last,
 1x64x512x512) at the run's precision; every model's rate is also given as a fraction of that convolution rate.
 Classical baselines run at the sizes in ``--classical-sizes`` only (CBM3D needs minutes per 12 MP image), once.
@@ -25,6 +25,7 @@ Writes ``benchmarks/results/speed.md`` and ``.json`` (``--output`` for another s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import shlex
@@ -120,6 +121,27 @@ def agreement_db(output, reference) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(peak**2 / mse)
 
 
+@contextlib.contextmanager
+def timed_alignment(seconds: list[float]):
+    """Within the block, every whole-pixel burst alignment (``restore.ops.alignment.align_whole_pixels``, which runs
+    on the CPU before a burst network) appends its duration to ``seconds``."""
+    from restore.ops import alignment
+
+    align = alignment.align_whole_pixels
+
+    def timed(burst: np.ndarray) -> list[tuple[int, int]]:
+        start = time.perf_counter()
+        shifts = align(burst)
+        seconds.append(time.perf_counter() - start)
+        return shifts
+
+    alignment.align_whole_pixels = timed
+    try:
+        yield
+    finally:
+        alignment.align_whole_pixels = align
+
+
 def measure(name: str, size: str, device: str, precision: str, repeats: int, tile: str | int | None = "auto") -> dict:
     """Time one model at one size in this process; returns rate, peak memory and FLOPs per pixel (and, below
     float32, the PSNR of its output against the float32 output)."""
@@ -141,16 +163,18 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int, til
     cuda = restorer.device.type == "cuda"
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(1 if size in LARGE else repeats):
-        if cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        output = restorer(image, **options)
-        if cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+    times, aligning = [], []
+    with timed_alignment(aligning):
+        for _ in range(1 if size in LARGE else repeats):
+            if cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            output = restorer(image, **options)
+            if cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
     seconds = min(times)
+    alignment_seconds = aligning[times.index(seconds)] if len(aligning) == len(times) else None
     peak = (
         torch.cuda.max_memory_allocated() / 2**30
         if cuda
@@ -176,6 +200,7 @@ def measure(name: str, size: str, device: str, precision: str, repeats: int, til
         "precision": str(restorer.dtype).removeprefix("torch."),
         "tile": restorer.tile,
         "psnr_vs_float32": versus_float32,
+        "alignment_seconds": alignment_seconds,
     }
 
 
@@ -265,6 +290,17 @@ def markdown(rows: list[dict], tiling: list[dict], peaks: dict, meta: dict) -> s
             f"{r['seconds']:.2f} | {r['peak_memory_gb']:.2f} ({r['memory_kind']}) | {per_mpx} | "
             f"{conv_fraction(r, peaks)} | {'-' if versus is None else f'{versus:.1f}'} |"
         )
+    aligned = [r for r in rows if r.get("alignment_seconds") is not None]
+    if aligned:
+        lines += [
+            "",
+            "Of a burst model's time, the whole-pixel alignment of its frames (on the CPU, before the network):",
+            "",
+        ]
+        lines += [
+            f"- {r['model']} at {r['size']} ({r['precision']}): {r['alignment_seconds']:.2f} of {r['seconds']:.2f} s"
+            for r in aligned
+        ]
     if tiling:
         untiled = next((r for r in tiling if r["tile"] is None), tiling[0])
         lines += [

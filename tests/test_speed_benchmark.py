@@ -1,0 +1,56 @@
+"""benchmarks/speed.py on tiny inputs: what one measurement records, and the burst alignment's share of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import speed
+
+
+@pytest.fixture
+def tiny_size(monkeypatch):
+    monkeypatch.setitem(speed.SIZES, "64", (64, 64))
+    return "64"
+
+
+def test_a_burst_network_s_time_includes_its_alignment_timed_apart(tiny_size):
+    row = speed.measure("kpn-burst", tiny_size, "cpu", "fp32", repeats=2)
+    assert row["size"] == "64x64" and row["device"] == "cpu" and row["precision"] == "float32"
+    assert 0 < row["alignment_seconds"] < row["seconds"]
+    assert row["megapixels_per_second"] == pytest.approx(64 * 64 / 1e6 / row["seconds"])
+
+
+def test_a_single_image_model_has_no_alignment_time(tiny_size):
+    row = speed.measure("dncnn-gray", tiny_size, "cpu", "fp32", repeats=1)
+    assert row["alignment_seconds"] is None and row["flops_per_pixel"] > 0
+
+
+def test_the_alignment_is_restored_after_timing():
+    from restore.ops import alignment
+
+    original, seconds = alignment.align_whole_pixels, []
+    with pytest.raises(RuntimeError), speed.timed_alignment(seconds):
+        assert alignment.align_whole_pixels is not original
+        raise RuntimeError("a failed call")
+    assert alignment.align_whole_pixels is original and seconds == []
+
+
+def test_the_report_lists_the_alignment_share_of_burst_rows():
+    rows = [
+        {
+            "model": model,
+            "size": "64x64",
+            "device": "cpu",
+            "precision": "float32",
+            "megapixels_per_second": 1.0,
+            "seconds": 2.0,
+            "peak_memory_gb": 0.1,
+            "memory_kind": "peak RSS",
+            "flops_per_pixel": None,
+            "alignment_seconds": aligned,
+        }
+        for model, aligned in (("kpn-burst", 0.5), ("dncnn-gray", None))
+    ]
+    meta = {"command": "c", "commit": "abc", "machine": "m", "torch": "t", "date": "d"}
+    report = speed.markdown(rows, [], {}, meta)
+    assert "- kpn-burst at 64x64 (float32): 0.50 of 2.00 s" in report and "- dncnn-gray at" not in report
