@@ -6,6 +6,8 @@ noise standard deviation on the 8-bit scale, or ``None`` to estimate it from the
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from skimage.restoration import denoise_nl_means, estimate_sigma
 
@@ -27,7 +29,9 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     """Gaussian noise level on the 8-bit scale, by scikit-image's wavelet estimator (averaged over channels); 0 for a
     perfectly flat image (the estimator skips zero wavelet coefficients and would give NaN there)."""
     channel_axis = -1 if image.ndim == 3 else None
-    sigma = float(estimate_sigma(image, channel_axis=channel_axis, average_sigmas=True)) * 255.0
+    with warnings.catch_warnings():  # its "mean of empty slice" on a flat image: the NaN handled here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sigma = float(estimate_sigma(image, channel_axis=channel_axis, average_sigmas=True)) * 255.0
     return 0.0 if np.isnan(sigma) else sigma
 
 
