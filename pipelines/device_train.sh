@@ -38,6 +38,7 @@ for name in "${selected[@]}"; do
 done
 out=${OUT:?run this through the device tool, which sets OUT}
 work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT  # everything worth keeping is in $OUT by then
 export PYTHONPATH=. PYTHONUNBUFFERED=1
 common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000 --data "$data"
         --weights-dir "$work/weights" --cache-dir "$work/cache" --checkpoint-minutes 1000)
