@@ -144,12 +144,27 @@ def models_table() -> str:
     return "\n".join(lines)
 
 
+def load_speed_results(stem: str) -> tuple[list[dict], dict, dict]:
+    """A speed run's rows, provenance and machine peaks (``benchmarks/results/<stem>.json``)."""
+    results, meta = load_results(stem)
+    return results, meta, json.loads((RESULTS_DIR / f"{stem}.json").read_text())["machine_peaks"]
+
+
+def speed_source(stem: str, meta: dict, peaks: dict, addendum: str = "") -> str:
+    """The line under a speed table that says where its numbers came from, with the peaks measured in the same run;
+    ``addendum`` goes between the closing parenthesis and the full stop."""
+    measured_peaks = "; ".join(f"{p['device']} {precision} {p['conv3x3_gflops']:.0f}" for precision, p in peaks.items())
+    return (
+        f"From `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
+        f"{meta['date']}; convolution peak in GFLOP/s measured in the same run: {measured_peaks}){addendum}."
+    )
+
+
 def speed_table(stem: str) -> list[str]:
     """The headline speed table of ``benchmarks/results/<stem>.json``: each model's MPx/s at 512x512 in float32, its
     multiple of CBM3D's and its fraction of the machine's convolution peak measured in the same run; where the run
     also measured bfloat16, its rate and how far it moves the output. Ends with where the numbers came from."""
-    results, meta = load_results(stem)
-    peaks = json.loads((RESULTS_DIR / f"{stem}.json").read_text())["machine_peaks"]
+    results, meta, peaks = load_speed_results(stem)
     at_512 = [r for r in results if r["size"] == "512x512"]
     full = {r["model"]: r for r in at_512 if r["precision"] == "float32"}
     half = {r["model"]: r for r in at_512 if r["precision"] == "bfloat16"}
@@ -174,23 +189,14 @@ def speed_table(stem: str) -> list[str]:
                 else " - | - | - |"
             )
         lines.append(line)
-    measured_peaks = "; ".join(f"{p['device']} {precision} {p['conv3x3_gflops']:.0f}" for precision, p in peaks.items())
-    return [
-        *lines,
-        "",
-        (
-            f"From `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
-            f"{meta['date']}; convolution peak in GFLOP/s measured in the same run: {measured_peaks})."
-        ),
-    ]
+    return [*lines, "", speed_source(stem, meta, peaks)]
 
 
 def gpu_speed_table(stem: str) -> list[str]:
     """The GPU run ``benchmarks/results/<stem>.json`` beside the CPU's float32 rows of ``speed.json``: MPx/s at
     1024x1024, seconds and peak memory for a 12 MP photo, the speed-up over the CPU at 12 MP, and how far the GPU's
     precision moves the output from float32. Ends with where the numbers came from."""
-    results, meta = load_results(stem)
-    peaks = json.loads((RESULTS_DIR / f"{stem}.json").read_text())["machine_peaks"]
+    results, meta, peaks = load_speed_results(stem)
     cpu = {(r["model"], r["size"]): r for r in load_results("speed")[0] if r["precision"] == "float32"}
     rows = {(r["model"], r["size"]): r for r in results}
     header = (
@@ -210,16 +216,8 @@ def gpu_speed_table(stem: str) -> list[str]:
             + f" | {large['peak_memory_gb']:.2f} | "
             + (f"{agreement:.1f} |" if agreement else "- |")
         )
-    measured_peaks = "; ".join(f"{p['device']} {precision} {p['conv3x3_gflops']:.0f}" for precision, p in peaks.items())
-    return [
-        *lines,
-        "",
-        (
-            f"From `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
-            f"{meta['date']}; convolution peak in GFLOP/s measured in the same run: {measured_peaks}); the CPU "
-            f"column from `benchmarks/results/speed.md` above (float32)."
-        ),
-    ]
+    cpu_column = "; the CPU column from `benchmarks/results/speed.md` above (float32)"
+    return [*lines, "", speed_source(stem, meta, peaks, cpu_column)]
 
 
 def speed_summary() -> str:
