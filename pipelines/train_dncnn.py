@@ -80,6 +80,15 @@ def learning_rate(cfg: TrainConfig, progress: float) -> float:
     return cosine_learning_rate(progress, peak, cfg.final_lr_fraction)
 
 
+def bank_spec(channels: int, patch: int) -> BankSpec:
+    """How the patch bank is cut for training patches of ``patch`` pixels: the default bank (50 px on a 40 px stride)
+    up to 50, larger bank patches (10 px of crop freedom, a stride of ``patch``) above it."""
+    default = BankSpec(channels)
+    if patch <= default.patch:
+        return default
+    return replace(default, patch=patch + 10, stride=patch)
+
+
 def sample_batch(bank: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> torch.Tensor:
     """A random batch (B, C, patch, patch) float on [0, 1]: random patches, a random crop and a dihedral flip."""
     index = torch.randint(0, bank.shape[0], (cfg.batch,), generator=generator, device=bank.device)
@@ -127,7 +136,12 @@ def train(cfg: TrainConfig, command: str) -> Path:
     device = start_run(cfg)
 
     train_photos, val_photos = split_photos(cfg.data)
-    bank = torch.from_numpy(cached_patch_bank(train_photos, BankSpec(recipe.channels), cfg.cache_dir)).to(device)
+    spec = bank_spec(recipe.channels, cfg.patch)
+    bank = torch.from_numpy(cached_patch_bank(train_photos, spec, cfg.cache_dir)).to(device)
+    if bank.shape[0] == 0:
+        raise ValueError(
+            f"no photo in {cfg.data} holds a {spec.patch} px patch; give larger photos or a smaller --patch"
+        )
     crops = validation_crops(val_photos, recipe.channels)
     print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
 
@@ -170,7 +184,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=sorted(RECIPES), help="model to train")
     add_run_arguments(parser, TrainConfig(name=min(RECIPES)))  # --lr defaults to None: the recipe's
-    parser.add_argument("--patch", type=int, default=TrainConfig.patch)
+    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="training patch side in pixels")
     args = parser.parse_args(argv)
     return replace(TrainConfig(name=args.name), **{k: v for k, v in vars(args).items() if k != "name"})
 

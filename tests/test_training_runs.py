@@ -97,6 +97,20 @@ def test_export_only_writes_no_new_session(training_photos, tmp_path):
     assert set(card["validation"]["psnr"]) == {"sigma15", "sigma25", "sigma50"}
 
 
+def test_dncnn_trains_on_patches_larger_than_the_default_bank(training_photos, tmp_path):
+    module, overrides = CONFIGS["dncnn"]
+    card = read_card(module.train(tiny_config(module, overrides, training_photos, tmp_path, steps=1, patch=72), "big"))
+    assert card["training"]["steps_done"] == 1
+    (bank,) = (tmp_path / "cache").glob("patches_*.npy")
+    assert np.load(bank, mmap_mode="r").shape[-2:] == (82, 82)  # 10 px of crop freedom around each patch
+
+
+def test_dncnn_patches_larger_than_every_photo_are_refused_clearly(training_photos, tmp_path):
+    module, overrides = CONFIGS["dncnn"]
+    with pytest.raises(ValueError, match="--patch"):
+        module.train(tiny_config(module, overrides, training_photos, tmp_path, steps=1, patch=500), "too big")
+
+
 def test_bfloat16_training_steps_learn_and_export_float32_weights(training_photos, tmp_path):
     from safetensors.torch import load_file
 
