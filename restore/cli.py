@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import deque
@@ -22,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from restore import api, io
+from restore.catalog import parse_sigma
 from restore.errors import RestoreError
 from restore.registry import get_spec, run_used_its_minutes
 from restore.runs import write_burst_dng, write_invisp_dng
@@ -153,7 +155,12 @@ def write_job(loaded: Loaded, result: np.ndarray, options: dict, bit_depth: int)
         io.write_image(target, result, metadata=loaded.metadata)
 
 
-FAILURES = (RestoreError, OSError, ValueError)
+EXPECTED_FAILURES = (RestoreError, OSError, ValueError)  # a bad file, told in its own words
+
+
+def failure_reason(error: Exception) -> str:
+    """Why one file failed: the message of an expected failure, else the error's type too (out of memory, a bug)."""
+    return str(error) if isinstance(error, EXPECTED_FAILURES) else f"{type(error).__name__}: {error}"
 
 
 def run_jobs(
@@ -175,15 +182,16 @@ def run_jobs(
                 loaded = reads.popleft().result()
                 result = restorer(loaded.image, **options)
                 writes.append((job, pool.submit(write_job, loaded, result, options, bit_depth)))
-            except FAILURES as error:
-                summary.failed.append((job.source, str(error)))
+            except Exception as error:  # noqa: BLE001 - one file's failure, whatever it is, must not stop the run
+                summary.failed.append((job.source, failure_reason(error)))
             while len(writes) > 2 or (writes and index + 1 == len(due)):
                 finish_write(*writes.popleft(), summary)
 
 
-def plan_writes(jobs: list[Job], overwrite: bool, summary: Summary) -> list[Job]:
-    """The jobs to run: refuses outputs that would overwrite an input or collide, skips existing outputs."""
-    sources = {job.source.resolve() for job in jobs}
+def plan_writes(jobs: list[Job], overwrite: bool, summary: Summary, inputs: list[Path] | None = None) -> list[Job]:
+    """The jobs to run: refuses outputs that would overwrite an input (``inputs``, default the jobs' sources) or
+    collide, skips existing outputs."""
+    sources = {path.resolve() for path in (inputs if inputs is not None else [job.source for job in jobs])}
     targets: set[Path] = set()
     due = []
     for job in jobs:
@@ -204,8 +212,8 @@ def finish_write(job: Job, write: Future, summary: Summary) -> None:
     try:
         write.result()
         summary.restored.append(job.source)
-    except FAILURES as error:
-        summary.failed.append((job.source, str(error)))
+    except Exception as error:  # noqa: BLE001 - as in run_jobs
+        summary.failed.append((job.source, failure_reason(error)))
 
 
 def parse_tile(value: str) -> int | str | None:
@@ -277,27 +285,50 @@ def restore_burst(restorer: api.Restorer, frames: list[Path], target: Path, opti
 
 
 def run_bursts(restorer: api.Restorer, bursts, options: dict, overwrite: bool, summary: Summary) -> None:
-    """Restore every burst into one file, carrying on past failures (a burst is reported by its first frame)."""
-    for frames, target in tqdm(bursts, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not bursts):
-        if target.exists() and not overwrite:
-            summary.skipped.append(frames[0])
-            continue
+    """Restore every burst into one file, carrying on past failures (a burst is reported by its first frame). As
+    for single images (``plan_writes``), no output replaces a frame or another burst's output of this run."""
+    frames_of = {target: frames for frames, target in bursts}
+    every_frame = [frame for frames, _ in bursts for frame in frames]
+    due = plan_writes([Job(frames[0], target) for frames, target in bursts], overwrite, summary, every_frame)
+    for job in tqdm(due, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not due):
+        frames = frames_of[job.target]
         try:
-            restore_burst(restorer, frames, target, options)
+            restore_burst(restorer, frames, job.target, options)
             summary.restored.append(frames[0])
-        except FAILURES as error:
-            summary.failed.append((frames[0], f"burst of {len(frames)} frames: {error}"))
+        except Exception as error:  # noqa: BLE001 - as in run_jobs
+            summary.failed.append((frames[0], f"burst of {len(frames)} frames: {failure_reason(error)}"))
 
 
 def read_kernel(path: Path | None) -> np.ndarray | None:
-    """A blur kernel from a ``.npy`` file (2-D array) or a grayscale image (weights = pixel values)."""
+    """A blur kernel from a ``.npy`` file (2-D array) or a grayscale image (weights = pixel values; an RGB image
+    gives the mean of its channels)."""
     if path is None:
         return None
     try:
         kernel = np.load(path) if path.suffix.lower() == ".npy" else io.read_image(path)
     except (OSError, ValueError, RestoreError) as error:
         raise UsageError(f"cannot read the kernel {path}: {error}") from None
-    return kernel.mean(axis=2) if kernel.ndim == 3 else kernel
+    if path.suffix.lower() == ".npy" or kernel.ndim == 2:
+        return kernel  # an array is taken as it is: parse_kernel refuses one that is not 2-D
+    if kernel.shape[2] != 3:
+        raise UsageError(f"the kernel image {path} has an alpha channel; give a grayscale image without one")
+    return kernel.mean(axis=2)
+
+
+def prepare_output_folder(outdir: Path) -> None:
+    """Make ``outdir`` (and its parents) before any inference, so that a bad ``-o`` is told at once.
+
+    Raises:
+        UsageError: ``outdir`` is a file, cannot be made, or cannot be written to.
+    """
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"output {outdir} is a file, not a folder; -o takes a folder")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot make the output folder {outdir}: {error.strerror or error}") from None
+    if not os.access(outdir, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write into the output folder {outdir}")
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -312,6 +343,7 @@ def command_run(args: argparse.Namespace) -> int:
     }
     options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
+    prepare_output_folder(args.output)
     summary = Summary()
     if spec.input_kind in ("burst", "raw-burst"):
         bursts = plan_bursts(args.inputs, args.output, args.format, raw=spec.input_kind == "raw-burst")
@@ -385,6 +417,12 @@ def command_demo(args: argparse.Namespace) -> int:
     from restore.metrics import psnr, to_uint8
     from restore.ops.noise import add_gaussian_noise_np
 
+    if get_spec(args.model).task != "denoise":
+        raise UsageError(
+            f"the demo denoises a photo; --model takes a denoiser (see 'restore models'), not {args.model}"
+        )
+    parse_sigma(args.sigma)
+    prepare_output_folder(args.output)
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as sample:
         clean = io.read_image(sample)
     noisy = add_gaussian_noise_np(clean, args.sigma, seed=0)
@@ -405,7 +443,6 @@ def command_demo(args: argparse.Namespace) -> int:
         rows.append(f"{args.compare}: {psnr(baseline, clean):.2f} dB in {time.monotonic() - start:.2f} s")
         panels.insert(2, baseline)
         labels.insert(2, args.compare)
-    args.output.mkdir(parents=True, exist_ok=True)
     figure = args.output / "demo_before_after.png"
     io.write_image(figure, side_by_side(panels, labels))
     io.write_image(args.output / "demo_restored.png", restored8)

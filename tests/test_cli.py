@@ -174,22 +174,65 @@ def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_pa
         (["run", "deblur-wiener", "IN", "-o", "OUT"], "non-blind"),
         (["run", "deblur-wiener", "IN", "-o", "OUT", "--kernel", "MISSING"], "cannot read the kernel"),
         (["run", "cbm3d", "IN", "-o", "OUT", "--ensemble"], "ensemble"),
+        (["run", "dncnn-gray", "IN", "-o", "OUT", "--sigma", "200"], "must lie in [0, 55]"),
+        (["run", "dncnn-color", "IN", "-o", "IN/a.png"], "is a file, not a folder"),
+        (["demo", "-o", "OUT", "--sigma", "-5"], "sigma"),
+        (["demo", "-o", "OUT", "--model", "kpn-burst"], "takes a denoiser"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(untrained_weights, photo_tree, tmp_path, capsys, args, message):
-    args = [
-        str(photo_tree)
-        if a == "IN"
-        else str(tmp_path / "out")
-        if a == "OUT"
-        else str(tmp_path / a)
-        if a == "MISSING"
-        else a
-        for a in args
-    ]
+    places = {"IN": str(photo_tree), "OUT": str(tmp_path / "out"), "MISSING": str(tmp_path / "MISSING")}
+    args = [places.get(a, a.replace("IN/", f"{photo_tree}/")) for a in args]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # told before any output
+
+
+def test_an_unexpected_error_on_one_file_is_reported_and_the_run_goes_on(
+    untrained_weights, tmp_path, monkeypatch, capsys
+):
+    import restore.api
+
+    root = tmp_path / "in"
+    for name in ("a.png", "b.png", "c.png"):
+        write_png(root / name, noisy_uint((16, 16, 3), np.uint8))
+    call = restore.api.Restorer.__call__
+
+    def out_of_memory_on_b(self, image, **options):
+        if image.shape == (16, 16, 3) and image[0, 0, 0] == 255:
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+        return call(self, image, **options)
+
+    image = cv2.imread(str(root / "b.png"))
+    image[0, 0] = 255
+    cv2.imwrite(str(root / "b.png"), image)
+    monkeypatch.setattr(restore.api.Restorer, "__call__", out_of_memory_on_b)
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(root), "-o", str(out), "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert (out / "a.png").exists() and (out / "c.png").exists() and not (out / "b.png").exists()
+    assert "RuntimeError: DefaultCPUAllocator" in captured.err and "2 restored" in captured.out
+
+
+def test_a_burst_output_never_replaces_a_frame_or_another_burst(tmp_path, capsys):
+    frames = [noisy_uint((32, 32), np.uint8, seed) for seed in range(3)]
+    folder = tmp_path / "x"
+    for index, frame in enumerate(frames):
+        write_png(folder / f"f{index}.png", frame)
+    write_png(folder / "f0-burst.png", frames[0])  # what the files given by name would be written to
+    before = digest(folder)
+    named = [str(folder / f"f{index}.png") for index in range(3)] + [str(folder / "f0-burst.png")]
+    assert main(["run", "burst-average", *named, "-o", str(folder), "--overwrite"]) == 1
+    assert digest(folder) == before and "overwrite an input" in capsys.readouterr().err
+    for parent in ("a", "b"):  # two folders named alike give one output name
+        for index, frame in enumerate(frames):
+            write_png(tmp_path / parent / "ok" / f"f{index}.png", frame)
+    out = tmp_path / "out"
+    bursts = [str(tmp_path / parent / "ok") for parent in ("a", "b")]
+    assert main(["run", "burst-average", *bursts, "-o", str(out), "--overwrite"]) == 1
+    captured = capsys.readouterr()
+    assert "1 restored" in captured.out and "already written by another input" in captured.err
 
 
 def test_raw_file_given_to_an_image_model_fails_clearly(untrained_weights, tmp_path, capsys):
