@@ -308,4 +308,9 @@ def restore(
     See ``Restorer`` for the accepted inputs and ``load`` for the arguments; ``options`` are per-call options of
     the model, e.g. ``sigma=25``.
     """
-    return _cached_load(model, device, precision, tile, ensemble)(image, **options)
+    arguments = (model, device, precision, tile, ensemble)
+    try:
+        hash(arguments)
+    except TypeError:  # e.g. a list: load uncached, so that the argument's own check refuses it by name
+        return load(model, device=device, precision=precision, tile=tile, ensemble=ensemble)(image, **options)
+    return _cached_load(*arguments)(image, **options)

@@ -16,6 +16,7 @@ import torch
 from skimage.filters import unsharp_mask
 from skimage.restoration import richardson_lucy, wiener
 
+from restore.errors import InvalidOptionError
 from restore.ops.color import linear_from_srgb, srgb_from_linear
 
 __all__ = ["richardson_lucy_deblur", "unsharp", "wiener_deblur"]
@@ -31,6 +32,17 @@ RICHARDSON_LUCY_PAD = 8  # kernel sizes of reflect padding (see the module docst
 
 
 def _deconvolve_linear(image: np.ndarray, kernel: np.ndarray, deconvolve, pad_kernels: int = 1) -> np.ndarray:
+    """``deconvolve`` (plane -> plane) run on each linear-light plane of ``image``, reflect-padded by ``pad_kernels``
+    kernel sizes.
+
+    Raises:
+        InvalidOptionError: a kernel larger than the image (a blur that wide leaves nothing of the image to recover).
+    """
+    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+        raise InvalidOptionError(
+            f"the kernel ({kernel.shape[0]}x{kernel.shape[1]}) is larger than the image "
+            f"({image.shape[0]}x{image.shape[1]}); give the blur kernel at the image's scale"
+        )
     pad = pad_kernels * max(kernel.shape)
     planes = linear_from_srgb(torch.from_numpy(np.moveaxis(np.atleast_3d(image), -1, 0).copy())).numpy()
     out = [deconvolve(np.pad(plane, pad, mode="reflect"))[pad:-pad, pad:-pad] for plane in planes]

@@ -52,10 +52,10 @@ def parse_noise(value: Any) -> tuple[float, float] | None:
     return read, shot
 
 
-def parse_flag(value: Any) -> bool:
-    """A yes/no option: ``True`` or ``False`` only (no truthy strings)."""
+def parse_flag(value: Any, name: str) -> bool:
+    """The yes/no option ``name``: ``True`` or ``False`` only (no truthy strings)."""
     if not isinstance(value, bool):
-        raise InvalidOptionError(f"expected True or False, got {value!r}")
+        raise InvalidOptionError(f"{name} must be True or False, got {value!r}")
     return value
 
 
@@ -73,7 +73,15 @@ def parse_kernel(value: Any) -> np.ndarray:
     """A blur kernel: a 2-D array of finite non-negative weights with a positive sum, returned normalized to sum 1."""
     if value is None:
         raise InvalidOptionError("this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25")
-    kernel = np.asarray(value, dtype=np.float64)
+    try:
+        kernel = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        raise InvalidOptionError(
+            "kernel must be a 2-D array of finite weights, got rows of different lengths"
+        ) from None
+    if kernel.dtype.kind not in "biuf":
+        raise InvalidOptionError(f"kernel must be a 2-D array of real weights, got {kernel.dtype} values")
+    kernel = kernel.astype(np.float64)
     if kernel.ndim != 2 or min(kernel.shape) < 1 or not np.all(np.isfinite(kernel)):
         raise InvalidOptionError(f"kernel must be a 2-D array of finite weights, got shape {kernel.shape}")
     if np.any(kernel < 0) or kernel.sum() <= 0:
@@ -86,8 +94,25 @@ def parse_ratio(value: Any) -> float | None:
     return _number_or_auto(value, "ratio", "(e.g. 100)", "an amplification factor", 1, 10_000)
 
 
+BLIND_SIGMA_RANGE = (0, 55)  # the noise levels the blind DnCNNs are trained on (8-bit scale)
+
+
+def parse_blind_sigma(value: Any) -> float | None:
+    """A noise level on the 8-bit scale within what the blind models are trained on, or ``None`` for "auto"."""
+    return _number_or_auto(
+        value,
+        "sigma",
+        "on the 8-bit scale (e.g. 25)",
+        "a noise level on the 8-bit scale that the blind model is trained for",
+        *BLIND_SIGMA_RANGE,
+    )
+
+
 BLIND_SIGMA = Option(
-    "sigma", None, parse_sigma, "noise level on the 8-bit scale; checked but not needed: the model is blind (0-55)"
+    "sigma",
+    None,
+    parse_blind_sigma,
+    "noise level on the 8-bit scale; checked but not needed: the model is blind (0-55)",
 )
 SIGMA = Option("sigma", None, parse_sigma, "noise level on the 8-bit scale (25 means 25/255); 'auto' estimates it")
 
@@ -220,7 +245,9 @@ register(
         summary="invertible ISP: camera raw -> sRGB, and sRGB/JPEG -> raw with inverse=True (Canon 550D colors)",
         channels=(3,),
         input_kind="raw",
-        options=(Option("inverse", False, parse_flag, "True: sRGB or JPEG image -> linear raw RGB"),),
+        options=(
+            Option("inverse", False, partial(parse_flag, name="inverse"), "True: sRGB or JPEG image -> linear raw RGB"),
+        ),
         build=InvertibleISP,
         weights="invisp",
         receptive_radius=48,
@@ -229,7 +256,10 @@ register(
 )
 NOISE = Option("noise", "auto", parse_noise, "(read, shot) noise standard deviations on [0, 1], or 'auto'")
 ALIGN = Option(
-    "align", True, parse_flag, "True: move the frames onto the reference by whole pixels (phase correlation) first"
+    "align",
+    True,
+    partial(parse_flag, name="align"),
+    "True: move the frames onto the reference by whole pixels (phase correlation) first",
 )
 
 

@@ -127,10 +127,9 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 def get_spec(name: str) -> ModelSpec:
     """The spec of a registered model, or ``UnknownModelError`` listing the known names."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}") from None
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
 
 
 def list_specs() -> list[ModelSpec]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import cv2
@@ -153,10 +154,40 @@ def test_numpy_scalar_sigma_is_accepted(color, sigma):
     assert color(image, sigma=sigma).shape == image.shape
 
 
-@pytest.mark.parametrize("sigma", [-1, 256, "x", float("nan"), float("inf"), True, [25]], ids=repr)
+@pytest.mark.parametrize("sigma", [-1, 56, 256, "x", float("nan"), float("inf"), True, [25]], ids=repr)
 def test_invalid_sigma_raises(color, sigma):
     with pytest.raises(InvalidOptionError, match="sigma"):
         color(numpy_input((16, 16, 3), np.uint8), sigma=sigma)
+
+
+def test_a_per_level_model_takes_any_sigma_on_the_8_bit_scale(untrained_weights):
+    image = numpy_input((16, 16), np.uint8)
+    assert restore.restore(image, model="dncnn-gray-50", device="cpu", sigma=75).shape == image.shape
+
+
+@pytest.mark.parametrize(
+    ("kernel", "message"),
+    [
+        ("abc", "real weights"),
+        ({"a": 1}, "real weights"),
+        (np.ones((3, 3), complex), "real weights"),
+        ([[1, 2], [3]], "different lengths"),
+        (np.ones((5, 5, 2)), "2-D"),
+        (np.ones((31, 3)), "larger than the image"),
+    ],
+    ids=["text", "dict", "complex", "ragged", "3-D", "too large"],
+)
+@pytest.mark.parametrize("model", ["deblur-wiener", "deblur-rl"])
+def test_bad_blur_kernels_are_refused_clearly(model, kernel, message):
+    with pytest.raises(InvalidOptionError, match=message):
+        restore.restore(numpy_input((24, 20), np.uint8), model=model, kernel=kernel)
+
+
+@pytest.mark.parametrize("option", ["align", "inverse"])
+def test_a_flag_that_is_not_a_bool_is_refused_by_name(untrained_weights, option):
+    model = {"align": "kpn-burst", "inverse": "invisp"}[option]
+    with pytest.raises(InvalidOptionError, match=f"{option} must be True or False, got 'no'"):
+        restore.load(model, device="cpu").spec.parse_options({option: "no"})
 
 
 def test_unknown_option_raises(color, untrained_weights):
@@ -165,6 +196,12 @@ def test_unknown_option_raises(color, untrained_weights):
         color(image, ratio=3)
     with pytest.raises(InvalidOptionError, match="ratio"):
         restore.restore(image, model="dncnn-color", device="cpu", ratio=3)
+
+
+@pytest.mark.parametrize("argument", [{"model": ["dncnn-color"]}, {"tile": [512]}], ids=["model", "tile"])
+def test_an_unhashable_argument_gets_its_own_clear_error(untrained_weights, argument):
+    with pytest.raises((UnknownModelError, InvalidOptionError), match=re.escape(str(next(iter(argument.values()))))):
+        restore.restore(numpy_input((16, 16), np.uint8), **{"model": "dncnn-gray", "device": "cpu", **argument})
 
 
 def test_unknown_model_lists_known_names():
