@@ -127,6 +127,15 @@ def test_bad_bursts_raise_clear_errors(burst, options, message) -> None:
         restore.restore(burst, model="burst-average", **options)
 
 
+def test_a_burst_too_small_to_read_its_noise_from_asks_for_it() -> None:
+    import restore
+
+    burst = np.random.default_rng(0).normal(0.5, 0.02, (8, 12, 12))
+    with pytest.raises(ValueError, match=r"too few pixels to estimate the noise from; give noise=\(read, shot\)"):
+        restore.restore(burst, model="burst-bm3d")
+    assert restore.restore(burst, model="burst-bm3d", noise=(0.02, 0.0)).shape == (12, 12)
+
+
 @pytest.mark.parametrize(("read", "shot"), [(0.03, 0.1), (0.01, 0.05), (0.002, 0.02)])
 def test_noise_is_estimated_from_the_burst(read: float, shot: float) -> None:
     from restore.ops.burst_noise import estimate_burst_noise

@@ -110,6 +110,8 @@ def write_linear_rgb_dng(
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidImageError(f"write_linear_rgb_dng takes (H, W, 3) linear RGB, got shape {rgb.shape}")
     rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
+    if min(rgb.shape[:2]) < _MIN_SIDE:
+        raise InvalidImageError(f"LibRaw reads mosaics of at least {_MIN_SIDE}x{_MIN_SIDE}, got {rgb.shape[:2]}")
     mosaic = mosaic_rgb(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None], _parse_cfa(cfa))[0, 0]
     values = np.round(np.clip(mosaic.numpy(), 0.0, 1.0) * (white_level - black_level) + black_level)
     write_dng(

@@ -22,12 +22,14 @@ import torch
 from scipy.optimize import nnls
 from torch import Tensor
 
+from restore.errors import InvalidImageError
 from restore.ops.alignment import align_whole_pixels
 
 __all__ = ["estimate_burst_noise", "noise_level_map"]
 
 TEMPORAL_SIDE = 1024  # the temporal reading's centre crop
 SAMPLES = 1 << 20  # pixels per image, about
+MIN_BIN_PIXELS = 100  # a brightness bin with fewer pixels gives no reading
 _MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 
 
@@ -45,9 +47,20 @@ def estimate_burst_noise(burst: np.ndarray, bins: int = 12, quantile: float = 0.
     (one frame works too: then only the spatial reading). Each channel is read on its own, against the same channel
     of the reference. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE`` pixels a side,
     and each image contributes at most about ``SAMPLES`` pixels, so that a large burst costs no more than a
-    small one."""
+    small one.
+
+    Raises:
+        InvalidImageError: too few pixels for one brightness bin of ``MIN_BIN_PIXELS`` (for 8 frames, under about
+            20x20 pixels; for a raw burst, of its packed Bayer planes).
+    """
     burst = np.asarray(burst)
     burst = burst if burst.ndim == 4 else burst[..., None]
+    too_small = InvalidImageError(
+        f"{burst.shape[0]} frames of {burst.shape[1]}x{burst.shape[2]} (packed planes, for a raw burst) hold too few "
+        "pixels to estimate the noise from; give noise=(read, shot)"
+    )
+    if min(burst.shape[1:3]) < 5:  # no 3x3 noise-mask window inside the 1 px border (_responses)
+        raise too_small
     channels = range(burst.shape[3])
     spatial = _pooled(_responses(frame[..., c].astype(np.float64)) for frame in burst for c in channels)
     temporal = _temporal_reading(burst) if len(burst) > 1 else None
@@ -60,6 +73,8 @@ def estimate_burst_noise(burst: np.ndarray, bins: int = 12, quantile: float = 0.
             sigma, mean = min(found)
             means.append(mean)
             variances.append(sigma**2)
+    if not means:
+        raise too_small
     design = np.stack([np.ones(len(means)), np.maximum(means, 0.0)], axis=1)
     (read_variance, shot_variance), _ = nnls(design, np.asarray(variances))
     return float(np.sqrt(read_variance)), float(np.sqrt(shot_variance))
@@ -106,9 +121,9 @@ def _bin_sigma(
     response: np.ndarray, level: np.ndarray, low: float, high: float, quantile: float
 ) -> tuple[float, float] | None:
     """(noise standard deviation, mean brightness) of the pixels whose brightness lies in [low, high], from the
-    lower ``quantile`` of their responses; None for fewer than 100 pixels."""
+    lower ``quantile`` of their responses; None for fewer than ``MIN_BIN_PIXELS``."""
     chosen = (level >= low) & (level <= high)
-    if chosen.sum() < 100:
+    if chosen.sum() < MIN_BIN_PIXELS:
         return None
     values = response[chosen]
     calm = values <= np.quantile(values, quantile)  # the flattest pixels of the bin

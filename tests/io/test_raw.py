@@ -193,6 +193,15 @@ def test_write_dng_refuses_bad_mosaics(tmp_path: Path, values: np.ndarray) -> No
     assert not (tmp_path / "x.dng").exists()
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 3), (21, 64, 3)], ids=str)
+def test_linear_rgb_too_small_for_libraw_is_refused(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    from restore.io import write_linear_rgb_dng
+
+    with pytest.raises(InvalidImageError, match="at least 22x22"):
+        write_linear_rgb_dng(tmp_path / "x.dng", np.full(shape, 0.5, np.float32))
+    assert not (tmp_path / "x.dng").exists()
+
+
 @pytest.mark.parametrize(
     "options",
     [
