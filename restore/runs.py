@@ -162,6 +162,11 @@ def burst_frames(source: Any) -> np.ndarray:
         raise InvalidImageError(f"a burst is an array (N, H, W[, C]) or a list of frames, not {type(source).__name__}")
     if source.ndim not in (3, 4) or not 2 <= source.shape[0] <= 16 or min(source.shape[1:3]) < 8:
         raise InvalidImageError(f"a burst is 2 to 16 frames of at least 8x8, (N, H, W[, C]); got shape {source.shape}")
+    if source.ndim == 4 and source.shape[3] not in (1, 2, 3, 4):
+        raise InvalidImageError(
+            f"burst frames of shape {source.shape[1:]} have {source.shape[3]} channels; expected 1 (gray), "
+            "2 (gray+alpha), 3 (RGB) or 4 (RGBA)"
+        )
     scale = BURST_SCALES.get(source.dtype)
     if scale is None:
         raise InvalidImageError(f"unsupported dtype {source.dtype}; bursts must be uint8, uint16, float32 or float64")
@@ -234,7 +239,8 @@ def in_burst_dtype(restored: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
-    """Burst (see ``burst_frames``), frame 0 the reference -> the restored reference in the burst's dtype and layout.
+    """Burst (see ``burst_frames``), frame 0 the reference -> the restored reference in the burst's dtype and layout;
+    an alpha channel (gray+alpha, RGBA frames) is not merged: the reference's comes back untouched.
 
     Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
     estimate them (``restore.ops.burst_noise``): for a network, the noise of the frames' channel mean, which is what
@@ -244,11 +250,16 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     from restore.ops.burst_noise import estimate_burst_noise
 
     frames = burst_frames(source)
+    first = np.asarray(source[0])
+    has_alpha = first.ndim == 3 and first.shape[2] in (2, 4)
+    if has_alpha:
+        frames = frames[..., :-1]
     seen = frames.mean(axis=3) if restorer.network is not None else frames
     read, shot = options["noise"] or estimate_burst_noise(seen)
-    restored = merge_burst(restorer, frames, read, shot, options.get("align", False))
-    first = np.asarray(source[0])
-    return in_burst_dtype(restored[..., 0] if first.ndim == 2 else restored, first.dtype)
+    restored = in_burst_dtype(merge_burst(restorer, frames, read, shot, options.get("align", False)), first.dtype)
+    if has_alpha:
+        return np.concatenate([restored, first[..., -1:]], axis=2)  # the reference's alpha, untouched
+    return restored[..., 0] if first.ndim == 2 else restored
 
 
 def raw_burst_mosaics(source: Any, cfa: CFA | None) -> tuple[np.ndarray, CFA, RawImage | None]:

@@ -127,6 +127,25 @@ def test_bad_bursts_raise_clear_errors(burst, options, message) -> None:
         restore.restore(burst, model="burst-average", **options)
 
 
+@pytest.mark.parametrize("channels", [2, 4], ids=["gray+alpha", "RGBA"])
+def test_the_references_alpha_comes_back_untouched_and_is_not_merged(channels) -> None:
+    import restore
+
+    burst = (np.random.default_rng(0).random((4, 24, 24, channels)) * 255).astype(np.uint8)
+    out = restore.restore(burst, model="burst-average", noise=(0.01, 0.0))
+    assert out.shape == burst.shape[1:] and out.dtype == np.uint8
+    assert np.array_equal(out[..., -1], burst[0, ..., -1])
+    color = restore.restore(np.ascontiguousarray(burst[..., :-1]), model="burst-average", noise=(0.01, 0.0))
+    assert np.array_equal(out[..., :-1], color.reshape(out[..., :-1].shape))
+
+
+def test_frames_of_five_channels_are_refused() -> None:
+    import restore
+
+    with pytest.raises(ValueError, match="5 channels"):
+        restore.restore(np.zeros((3, 16, 16, 5), np.float32), model="burst-average")
+
+
 def test_a_burst_too_small_to_read_its_noise_from_asks_for_it() -> None:
     import restore
 
