@@ -29,8 +29,11 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     """Gaussian noise level on the 8-bit scale, by scikit-image's wavelet estimator (averaged over channels); 0 for a
     perfectly flat image (the estimator skips zero wavelet coefficients and would give NaN there)."""
     channel_axis = -1 if image.ndim == 3 else None
-    with warnings.catch_warnings():  # its "mean of empty slice" on a flat image: the NaN handled here
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore", RuntimeWarning
+        )  # its "mean of empty slice" on a flat image: the NaN handled here
+        warnings.filterwarnings("ignore", "image is size 3 on the last axis", UserWarning)  # the layout is known here
         sigma = float(estimate_sigma(image, channel_axis=channel_axis, average_sigmas=True)) * 255.0
     return 0.0 if np.isnan(sigma) else sigma
 

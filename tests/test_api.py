@@ -442,6 +442,14 @@ def test_the_noise_estimate_of_a_flat_image_is_zero():
                 assert 0.0 <= estimate_noise_sigma(np.full(shape, level, np.float32)) < 1e-6
 
 
+def test_a_gray_image_three_pixels_wide_is_not_taken_for_color():
+    from restore.baselines import estimate_noise_sigma
+
+    with warnings.catch_warnings():  # scikit-image warns that a last axis of 3 may be color: the layout is known
+        warnings.simplefilter("error")
+        assert estimate_noise_sigma(numpy_input((2, 3), np.float32)) >= 0.0
+
+
 def test_classical_sigma_auto_is_estimated(smooth_image, add_noise):
     clean = smooth_image(32, 32)
     noisy = add_noise(clean, sigma=25, seed=8)
