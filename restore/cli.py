@@ -265,6 +265,17 @@ def plan_bursts(inputs: list[Path], outdir: Path, fmt: str, raw: bool = False) -
     return bursts
 
 
+def other_kind_hint(inputs: list[Path], spec) -> str:
+    """For a burst model that found no frames: a hint when the folders hold the other kind (raws or images)."""
+    raw = spec.input_kind == "raw-burst"
+    found = {p.suffix.lower() for given in inputs if given.is_dir() for p in given.iterdir()}
+    if not raw and found & io.RAW_SUFFIXES:
+        return " (they hold camera raws: use kpn-burst-raw)"
+    if raw and found & io.IMAGE_SUFFIXES:
+        return " (they hold images, not camera raws: use kpn-burst or a burst-* baseline)"
+    return ""
+
+
 def burst_suffix(reference: Path, fmt: str, raw: bool) -> str:
     """A burst output's suffix: DNG for a raw burst, else as for single images (``output_suffix``)."""
     return INVERSE_FORMAT["dng"] if raw else output_suffix(reference, fmt)
@@ -348,7 +359,7 @@ def command_run(args: argparse.Namespace) -> int:
     if spec.input_kind in ("burst", "raw-burst"):
         bursts = plan_bursts(args.inputs, args.output, args.format, raw=spec.input_kind == "raw-burst")
         if not bursts:
-            raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}")
+            raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{other_kind_hint(args.inputs, spec)}")
         restorer = load_model(args)
         start = time.monotonic()
         run_bursts(restorer, bursts, options, args.overwrite, summary)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -131,3 +132,14 @@ def test_cli_turns_a_folder_of_raws_into_one_denoised_dng(untrained_weights, tmp
     assert result.white_level == reference.white_level and np.allclose(result.wb_gains, reference.wb_gains, atol=1e-5)
     assert np.allclose(result.color_matrix, reference.color_matrix, atol=1e-4)
     assert np.abs(result.mosaic - clean).mean() < 0.6 * np.abs(reference.mosaic - clean).mean()
+
+
+def test_cli_names_the_burst_model_for_the_kind_of_files_found(tmp_path, capsys) -> None:
+    noisy, _ = flat_color_burst(CFA.RGGB, frames=2, height=32, width=40)
+    write_dng_burst(tmp_path / "raws", noisy)
+    assert cli_main(["run", "kpn-burst", str(tmp_path / "raws"), "-o", str(tmp_path / "out")]) == 2
+    assert "use kpn-burst-raw" in capsys.readouterr().err
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "frame0.png"), np.zeros((8, 8), np.uint8))
+    assert cli_main(["run", "kpn-burst-raw", str(tmp_path / "images"), "-o", str(tmp_path / "out")]) == 2
+    assert "use kpn-burst or a burst-* baseline" in capsys.readouterr().err
