@@ -51,7 +51,7 @@ def estimate_burst_noise(burst: np.ndarray, bins: int = 12, quantile: float = 0.
 
     Raises:
         InvalidImageError: too few pixels for one brightness bin of ``MIN_BIN_PIXELS`` (for 8 frames, under about
-            20x20 pixels; for a raw burst, of its packed Bayer planes).
+            18x18 pixels; for a raw burst, of its packed Bayer planes).
     """
     burst = np.asarray(burst)
     burst = burst if burst.ndim == 4 else burst[..., None]
