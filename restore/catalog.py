@@ -254,7 +254,17 @@ register(
         run=run_invisp,
     )
 )
+
+
+def parse_reference(value: Any) -> int:
+    """The index of a burst's reference frame: a whole number >= 0 (checked against the burst when it runs)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise InvalidOptionError(f"reference is the index of the reference frame, a whole number >= 0, got {value!r}")
+    return int(value)
+
+
 NOISE = Option("noise", "auto", parse_noise, "(read, shot) noise standard deviations on [0, 1], or 'auto'")
+REFERENCE = Option("reference", 0, parse_reference, "index of the reference frame, the one restored (default 0)")
 ALIGN = Option(
     "align",
     True,
@@ -274,7 +284,7 @@ register(
         summary="kernel prediction network (Mildenhall et al. 2018): 5x5 kernels per pixel and frame, trained on 8",
         channels=(1, 3),
         input_kind="burst",
-        options=(NOISE, ALIGN),
+        options=(NOISE, ALIGN, REFERENCE),
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256)),
         weights="kpn-burst",
         receptive_radius=80,
@@ -294,6 +304,7 @@ register(
         options=(
             NOISE,
             ALIGN,
+            REFERENCE,
             Option("cfa", None, parse_cfa, "the mosaics' Bayer pattern (arrays only; raw files carry theirs): RGGB..."),
         ),
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256), planes=4),
@@ -317,7 +328,7 @@ for name, function, summary in (
             summary=summary,
             channels=(1, 3),
             input_kind="burst",
-            options=(NOISE,),
+            options=(NOISE, REFERENCE),
             classical=function,
             run=run_burst,
         )

@@ -288,7 +288,7 @@ def restore_burst(restorer: api.Restorer, frames: list[Path], target: Path, opti
         raws = [io.read_raw(frame) for frame in frames]
         mosaic = restorer(raws, **options)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_burst_dng(target, mosaic, raws[0])
+        write_burst_dng(target, mosaic, raws[options.get("reference", 0)])
     else:
         result = restorer([io.read_image(frame) for frame in frames], **options)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -350,6 +350,7 @@ def command_run(args: argparse.Namespace) -> int:
         "inverse": args.inverse or None,
         "noise": args.noise,
         "align": False if args.no_align else None,
+        "reference": args.reference,
         "kernel": read_kernel(args.kernel),
     }
     options = {name: value for name, value in given.items() if value is not None}
@@ -515,6 +516,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--no-align", action="store_true", help="burst networks: no whole-pixel pre-alignment of the frames"
+    )
+    run.add_argument(
+        "--reference",
+        type=int,
+        default=None,
+        metavar="INDEX",
+        help="burst models: the frame to restore, by its place in the burst (a folder's frames in name order, files "
+        "named in the order given; default 0)",
     )
     run.add_argument("--inverse", action="store_true", help="invisp: sRGB/JPEG images -> raw, written as DNG")
     run.add_argument(

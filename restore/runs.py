@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from restore.convert import from_model_tensor, to_model_tensor
-from restore.errors import InvalidImageError
+from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, read_raw
 from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
 from restore.ops.unprocess import CAMERA_FROM_XYZ
@@ -176,6 +176,23 @@ def burst_frames(source: Any) -> np.ndarray:
     return frames if frames.ndim == 4 else frames[..., None]
 
 
+def reference_first(source: Any, reference: int) -> Any:
+    """The burst ``source`` (an array (N, ...) or a list of frames) with frame ``reference`` moved to the front and
+    the others in their order; anything else as it is, for the burst's own checks to refuse.
+
+    Raises:
+        InvalidOptionError: ``reference`` is not a frame of the burst.
+    """
+    if reference == 0 or not isinstance(source, (list, tuple, np.ndarray)) or np.ndim(source) == 0:
+        return source
+    if reference >= len(source):
+        raise InvalidOptionError(
+            f"reference={reference}, but the burst has {len(source)} frames (0 to {len(source) - 1})"
+        )
+    order = [reference, *(index for index in range(len(source)) if index != reference)]
+    return source[order] if isinstance(source, np.ndarray) else [source[index] for index in order]
+
+
 def burst_groups(count: int, size: int) -> list[np.ndarray]:
     """Frame indices (0 the reference) of the groups of exactly ``size`` frames a fixed-size network sees.
 
@@ -239,8 +256,9 @@ def in_burst_dtype(restored: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
-    """Burst (see ``burst_frames``), frame 0 the reference -> the restored reference in the burst's dtype and layout;
-    an alpha channel (gray+alpha, RGBA frames) is not merged: the reference's comes back untouched.
+    """Burst (see ``burst_frames``) -> its restored reference frame (``options["reference"]``, default 0) in the
+    burst's dtype and layout; an alpha channel (gray+alpha, RGBA frames) is not merged: the reference's comes back
+    untouched.
 
     Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
     estimate them (``restore.ops.burst_noise``): for a network, the noise of the frames' channel mean, which is what
@@ -249,6 +267,7 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     """
     from restore.ops.burst_noise import estimate_burst_noise
 
+    source = reference_first(source, options["reference"])
     frames = burst_frames(source)
     first = np.asarray(source[0])
     has_alpha = first.ndim == 3 and first.shape[2] in (2, 4)
@@ -287,8 +306,9 @@ def raw_burst_mosaics(source: Any, cfa: CFA | None) -> tuple[np.ndarray, CFA, Ra
 
 
 def run_raw_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
-    """Raw burst (see ``raw_burst_mosaics``), frame 0 the reference -> its denoised mosaic (H, W): in the arrays'
-    dtype and scale, or float32 on ``RawImage.mosaic``'s scale for raw files.
+    """Raw burst (see ``raw_burst_mosaics``) -> the denoised mosaic (H, W) of its reference frame
+    (``options["reference"]``, default 0): in the arrays' dtype and scale, or float32 on ``RawImage.mosaic``'s scale
+    for raw files.
 
     The mosaics are packed into RGGB planes (``restore.ops.bayer``; other CFAs are mirrored) and merged by the
     network like a 4-channel burst. ``options["noise"]``: (read, shot) on the mosaic's scale, or ``None`` to estimate
@@ -297,6 +317,7 @@ def run_raw_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     from restore.ops.bayer import pack_bayer, pad_to_even, unpack_bayer
     from restore.ops.burst_noise import estimate_burst_noise
 
+    source = reference_first(source, options["reference"])
     mosaics, cfa, reference = raw_burst_mosaics(source, options["cfa"])
     even, (height, width) = pad_to_even(torch.from_numpy(mosaics)[:, None])
     planes = pack_bayer(even, cfa).permute(0, 2, 3, 1).numpy().copy()  # (N, h, w, 4), writeable for alignment

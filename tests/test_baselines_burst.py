@@ -139,6 +139,26 @@ def test_the_references_alpha_comes_back_untouched_and_is_not_merged(channels) -
     assert np.array_equal(out[..., :-1], color.reshape(out[..., :-1].shape))
 
 
+@pytest.mark.parametrize("as_list", [False, True], ids=["array", "list"])
+def test_reference_picks_the_frame_restored(as_list) -> None:
+    import restore
+
+    burst = burst_of(scene(), SHIFTED)
+    order = [2, 0, 1, *range(3, len(burst))]
+    given = list(burst) if as_list else burst
+    chosen = restore.restore(given, model="burst-bm3d", noise=(READ, SHOT), reference=2)
+    assert np.array_equal(chosen, restore.restore(burst[order], model="burst-bm3d", noise=(READ, SHOT)))
+    assert not np.allclose(chosen, restore.restore(given, model="burst-bm3d", noise=(READ, SHOT)))
+
+
+@pytest.mark.parametrize(("reference", "message"), [(8, "has 8 frames"), (-1, ">= 0"), (True, ">= 0"), (1.0, ">= 0")])
+def test_a_reference_that_is_not_a_frame_is_refused(reference, message) -> None:
+    import restore
+
+    with pytest.raises(ValueError, match=message):
+        restore.restore(np.zeros((8, 16, 16)), model="burst-average", noise=(0.01, 0.0), reference=reference)
+
+
 def test_frames_of_five_channels_are_refused() -> None:
     import restore
 

@@ -143,3 +143,15 @@ def test_cli_names_the_burst_model_for_the_kind_of_files_found(tmp_path, capsys)
     cv2.imwrite(str(tmp_path / "images" / "frame0.png"), np.zeros((8, 8), np.uint8))
     assert cli_main(["run", "kpn-burst-raw", str(tmp_path / "images"), "-o", str(tmp_path / "out")]) == 2
     assert "use kpn-burst or a burst-* baseline" in capsys.readouterr().err
+
+
+def test_the_reference_option_restores_that_raw_frame(untrained_weights, tmp_path) -> None:
+    noisy, _ = flat_color_burst(CFA.RGGB, frames=3, height=32, width=40)
+    chosen = restore.restore(noisy, model="kpn-burst-raw", noise=(0.02, 0.0), reference=1)
+    assert np.array_equal(chosen, restore.restore(noisy[[1, 0, 2]], model="kpn-burst-raw", noise=(0.02, 0.0)))
+    assert not np.array_equal(chosen, restore.restore(noisy, model="kpn-burst-raw", noise=(0.02, 0.0)))
+    paths = write_dng_burst(tmp_path / "burst", noisy)
+    out = tmp_path / "out"
+    assert cli_main(["run", "kpn-burst-raw", str(tmp_path / "burst"), "-o", str(out), "--reference", "1"]) == 0
+    from_files = restore.restore([paths[1], paths[0], paths[2]], model="kpn-burst-raw")
+    assert np.allclose(read_raw(out / "burst.dng").mosaic, from_files, atol=1 / 4000)
