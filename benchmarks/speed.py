@@ -124,14 +124,15 @@ def agreement_db(output, reference) -> float:
 @contextlib.contextmanager
 def timed_alignment(seconds: list[float]):
     """Within the block, every whole-pixel burst alignment (``restore.ops.alignment.align_whole_pixels``, which runs
-    on the CPU before a burst network) appends its duration to ``seconds``."""
+    before a burst network: on the CPU, or its correlation on the network's GPU) appends its duration to
+    ``seconds``."""
     from restore.ops import alignment
 
     align = alignment.align_whole_pixels
 
-    def timed(burst: np.ndarray) -> list[tuple[int, int]]:
+    def timed(burst: np.ndarray, device=None) -> list[tuple[int, int]]:
         start = time.perf_counter()
-        shifts = align(burst)
+        shifts = align(burst, device)
         seconds.append(time.perf_counter() - start)
         return shifts
 

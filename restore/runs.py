@@ -207,19 +207,19 @@ def burst_groups(count: int, size: int) -> list[np.ndarray]:
 def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, align: bool) -> np.ndarray:
     """Burst (N, H, W, C) float32 -> the network's merged reference (H, W, C) float64, one pass per frame group.
 
-    With ``align`` the frames are first moved onto the reference by whole pixels (``restore.ops.alignment``), so
-    that shifts larger than the kernels' reach are merged too; that happens in place in ``frames`` when it is
-    writeable (``run_burst`` passes its own converted copy), so a large burst is not held twice. The network takes a fixed number of frames
-    (``network.frames``); ``burst_groups`` adapts any burst length to it and the groups' results are averaged,
-    weighted by their distinct frames. The channels of a frame share its kernels; the noise map comes from the
-    reference's channel mean, or from each of its planes for a network that sees every plane (``network.planes``).
-    """
+    With ``align`` the frames are first moved onto the reference by whole pixels (``restore.ops.alignment``; on CUDA
+    the translations are found on the GPU), so that shifts larger than the kernels' reach are merged too; that
+    happens in place in ``frames`` when it is writeable (``run_burst`` passes its own converted copy), so a large
+    burst is not held twice. The network takes a fixed number of frames (``network.frames``); ``burst_groups``
+    adapts any burst length to it and the groups' results are averaged, weighted by their distinct frames. The
+    channels of a frame share its kernels; the noise map comes from the reference's channel mean, or from each of
+    its planes for a network that sees every plane (``network.planes``)."""
     from restore.ops.alignment import align_whole_pixels
     from restore.ops.burst_noise import noise_level_map
 
     if align:
         frames = frames if frames.flags.writeable else frames.copy()
-        align_whole_pixels(frames)
+        align_whole_pixels(frames, restorer.device if restorer.device.type == "cuda" else None)
 
     burst = torch.from_numpy(frames).float().permute(0, 3, 1, 2)  # (N, C, H, W); no copy for float32
     channels = burst.shape[1]

@@ -26,6 +26,17 @@ def test_cuda_matches_cpu(precision, smooth_image, add_noise):
     assert psnr(to_uint8(gpu), to_uint8(cpu)) > (50 if precision == "fp32" else 40)
 
 
+def test_burst_alignment_on_cuda_moves_frames_as_on_the_cpu():
+    from restore.ops.alignment import align_whole_pixels
+
+    rng = np.random.default_rng(0)
+    scene = rng.random((180, 220))
+    offsets = [(0, 0), (4, -3), (-6, 2), (1, 5), (7, 7)]
+    burst = np.stack([scene[20 + dy : 160 + dy, 20 + dx : 200 + dx] for dx, dy in offsets])
+    burst = (burst + rng.normal(0, 0.05, burst.shape))[..., None].astype(np.float32)
+    assert align_whole_pixels(burst.copy(), "cuda") == align_whole_pixels(burst.copy()) == offsets
+
+
 def test_auto_device_picks_cuda_and_keeps_tensors_there(smooth_image):
     image = torch.from_numpy(smooth_image(64, 64, 3)).float().permute(2, 0, 1).cuda()
     restorer = restore.load("dncnn-color")

@@ -29,7 +29,8 @@ def test_phase_translation_finds_the_shift_that_moves_a_frame_onto_the_reference
     assert dx == pytest.approx(3, abs=0.25) and dy == pytest.approx(-2, abs=0.25)
 
 
-def test_a_noisy_burst_is_aligned_by_whole_pixels_without_touching_the_pixels():
+@pytest.mark.parametrize("device", [None, "cpu"], ids=["opencv", "torch"])
+def test_a_noisy_burst_is_aligned_by_whole_pixels_without_touching_the_pixels(device):
     rng = np.random.default_rng(1)
     scene = textured(140, 170)
     offsets = [(0, 0), (4, -3), (-6, 2), (1, 5)]
@@ -37,7 +38,7 @@ def test_a_noisy_burst_is_aligned_by_whole_pixels_without_touching_the_pixels():
         [scene[20 + dy : 120 + dy, 20 + dx : 150 + dx] + rng.normal(0, 0.05, (100, 130)) for dx, dy in offsets]
     )[..., None].astype(np.float32)
     aligned = burst.copy()
-    shifts = align_whole_pixels(aligned)  # in place
+    shifts = align_whole_pixels(aligned, device)  # in place
     assert shifts == offsets  # frame n shows the scene moved by its offset; moving it back by the same aligns it
     assert aligned.dtype == burst.dtype and np.array_equal(aligned[0], burst[0])
     inner = np.s_[8:-8, 8:-8, 0]
@@ -53,15 +54,36 @@ def test_odd_sizes_are_not_biased_by_half_a_pixel():
     assert dx == pytest.approx(4, abs=0.15) and dy == pytest.approx(2, abs=0.15)
 
 
-def test_a_featureless_noisy_burst_is_left_where_it_is():
+@pytest.mark.parametrize("device", [None, "cpu"], ids=["opencv", "torch"])
+def test_a_featureless_noisy_burst_is_left_where_it_is(device):
     """Phase correlation of noise-dominated frames peaks anywhere; a move that does not match better is not made."""
     rng = np.random.default_rng(2)
     y, x = np.mgrid[0:100, 0:130] / 130
     scene = 0.2 + 0.5 * x + 0.2 * y  # a smooth ramp: nothing for the correlation to lock on to but the noise
     burst = (scene + rng.normal(0, 0.05, (8, 100, 130)))[..., None].astype(np.float32)
     aligned = burst.copy()
-    assert align_whole_pixels(aligned) == [(0, 0)] * 8
+    assert align_whole_pixels(aligned, device) == [(0, 0)] * 8
     assert np.array_equal(aligned, burst)
+
+
+def test_the_batched_torch_alignment_moves_every_frame_as_opencv_does():
+    """``align_whole_pixels`` given a device (the GPU path) against OpenCV frame by frame: textured and featureless
+    scenes, odd and even sizes, light to heavy noise; the whole-pixel shifts must be the same."""
+    rng = np.random.default_rng(4)
+    for trial in range(12):
+        height, width = (int(n) for n in rng.integers(24, 160, 2))
+        if trial % 3 == 2:
+            y, x = np.mgrid[0 : height + 40, 0 : width + 40] / (width + 40)
+            scene = 0.2 + 0.5 * x + 0.2 * y
+        else:
+            scene = textured(height + 40, width + 40, seed=trial)
+        offsets = [(0, 0)] + [tuple(int(v) for v in rng.integers(-8, 9, 2)) for _ in range(int(rng.integers(1, 8)))]
+        noise = float(rng.choice([0.01, 0.05, 0.2]))
+        burst = np.stack(
+            [scene[20 + dy : 20 + dy + height, 20 + dx : 20 + dx + width] for dx, dy in offsets]
+        ) + rng.normal(0, noise, (len(offsets), height, width))
+        burst = burst[..., None].astype(np.float32)
+        assert align_whole_pixels(burst.copy(), "cpu") == align_whole_pixels(burst.copy()), (trial, offsets)
 
 
 def test_kpn_burst_on_a_featureless_burst_is_not_hurt_by_its_alignment():
