@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from torch import Tensor
 
 from restore.convert import from_model_tensor, to_model_tensor
 from restore.errors import InvalidImageError, InvalidOptionError
+from restore.io.image import IMAGE_SUFFIXES
 from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, read_raw
 from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
 from restore.ops.unprocess import CAMERA_FROM_XYZ
@@ -116,6 +118,11 @@ def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | T
 
         source = read_image(source)
     elif not inverse and _is_raw_source(source):
+        if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() in IMAGE_SUFFIXES:
+            raise InvalidImageError(
+                f"{source} is an image, not a camera raw: invisp renders raws to sRGB; give inverse=True to turn an "
+                "sRGB image into raw"
+            )
         source = develop_linear_raw(source)
     x, layout = to_model_tensor(source)
     if x.shape[1] != 3:

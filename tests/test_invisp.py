@@ -84,6 +84,15 @@ def test_api_runs_both_directions(tmp_path) -> None:
 
 
 @pytest.mark.usefixtures("untrained_weights")
+def test_an_image_file_given_for_rendering_points_to_inverse(tmp_path) -> None:
+    from restore.io import write_image
+
+    write_image(tmp_path / "photo.png", np.zeros((32, 32, 3), np.uint8))
+    with pytest.raises(InvalidImageError, match="not a camera raw.*give inverse=True"):
+        restore.restore(tmp_path / "photo.png", model="invisp")
+
+
+@pytest.mark.usefixtures("untrained_weights")
 @pytest.mark.parametrize(
     ("image", "options", "error"),
     [

@@ -133,7 +133,11 @@ def read_raw(source: str | os.PathLike[str] | rawpy.RawPy) -> RawImage:
         with rawpy.imread(str(path)) as raw:
             return _from_rawpy(raw, str(path))
     except rawpy.LibRawError as error:
-        raise UnreadableFileError(f"cannot read {str(path)!r}: LibRaw cannot read it ({_reason(error)})") from error
+        from restore.io.image import IMAGE_SUFFIXES
+
+        hint = f"; a {path.suffix} file is an image, not a camera raw" if path.suffix.lower() in IMAGE_SUFFIXES else ""
+        message = f"cannot read {str(path)!r}: LibRaw cannot read it ({_reason(error)}){hint}"
+        raise UnreadableFileError(message) from error
 
 
 def _reason(error: Exception) -> str:
