@@ -298,11 +298,10 @@ def restore_burst(restorer: api.Restorer, frames: list[Path], target: Path, opti
 def run_bursts(restorer: api.Restorer, bursts, options: dict, overwrite: bool, summary: Summary) -> None:
     """Restore every burst into one file, carrying on past failures (a burst is reported by its first frame). As
     for single images (``plan_writes``), no output replaces a frame or another burst's output of this run."""
-    frames_of = {target: frames for frames, target in bursts}
-    every_frame = [frame for frames, _ in bursts for frame in frames]
-    due = plan_writes([Job(frames[0], target) for frames, target in bursts], overwrite, summary, every_frame)
-    for job in tqdm(due, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not due):
-        frames = frames_of[job.target]
+    jobs = [Job(frames[0], target) for frames, target in bursts]
+    due = {id(job) for job in plan_writes(jobs, overwrite, summary, [f for frames, _ in bursts for f in frames])}
+    todo = [(job, frames) for job, (frames, _) in zip(jobs, bursts, strict=True) if id(job) in due]
+    for job, frames in tqdm(todo, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not todo):
         try:
             restore_burst(restorer, frames, job.target, options)
             summary.restored.append(frames[0])

@@ -225,14 +225,15 @@ def test_a_burst_output_never_replaces_a_frame_or_another_burst(tmp_path, capsys
     named = [str(folder / f"f{index}.png") for index in range(3)] + [str(folder / "f0-burst.png")]
     assert main(["run", "burst-average", *named, "-o", str(folder), "--overwrite"]) == 1
     assert digest(folder) == before and "overwrite an input" in capsys.readouterr().err
-    for parent in ("a", "b"):  # two folders named alike give one output name
-        for index, frame in enumerate(frames):
-            write_png(tmp_path / parent / "ok" / f"f{index}.png", frame)
+    for parent, level in (("a", 60), ("b", 200)):  # two folders named alike give one output name
+        for index in range(3):
+            write_png(tmp_path / parent / "ok" / f"f{index}.png", np.full((32, 32), level, np.uint8))
     out = tmp_path / "out"
     bursts = [str(tmp_path / parent / "ok") for parent in ("a", "b")]
-    assert main(["run", "burst-average", *bursts, "-o", str(out), "--overwrite"]) == 1
+    assert main(["run", "burst-average", *bursts, "-o", str(out), "--overwrite", "--noise", "0.01", "0"]) == 1
     captured = capsys.readouterr()
     assert "1 restored" in captured.out and "already written by another input" in captured.err
+    assert (cv2.imread(str(out / "ok.png"), cv2.IMREAD_UNCHANGED) == 60).all()  # the first burst's, not the second's
 
 
 def test_raw_file_given_to_an_image_model_fails_clearly(untrained_weights, tmp_path, capsys):
