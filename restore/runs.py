@@ -190,7 +190,7 @@ def reference_first(source: Any, reference: int) -> Any:
     Raises:
         InvalidOptionError: ``reference`` is not a frame of the burst.
     """
-    if reference == 0 or not isinstance(source, (list, tuple, np.ndarray)) or np.ndim(source) == 0:
+    if reference == 0 or not isinstance(source, (list, tuple, np.ndarray)) or getattr(source, "ndim", 1) == 0:
         return source
     if reference >= len(source):
         raise InvalidOptionError(

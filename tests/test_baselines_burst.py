@@ -159,6 +159,14 @@ def test_a_reference_that_is_not_a_frame_is_refused(reference, message) -> None:
         restore.restore(np.zeros((8, 16, 16)), model="burst-average", noise=(0.01, 0.0), reference=reference)
 
 
+def test_a_reference_on_mismatched_frames_still_gets_the_burst_error() -> None:
+    import restore
+
+    frames = [np.zeros((16, 16)), np.zeros((16, 17)), np.zeros((16, 16))]
+    with pytest.raises(ValueError, match="same shape"):
+        restore.restore(frames, model="burst-average", reference=1)
+
+
 def test_frames_of_five_channels_are_refused() -> None:
     import restore
 
