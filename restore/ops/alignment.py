@@ -1,11 +1,13 @@
 """Global alignment of burst frames to the reference (frame 0) by a translation found with phase correlation.
 
-``phase_translation`` is the sub-pixel estimate (OpenCV, Hann window), checked: phase correlation whitens the spectrum,
-so on a featureless or noise-dominated frame its peak lands anywhere, and a translation that does not bring the
-frame closer to the reference is replaced by none. ``align_whole_pixels`` moves every frame, in
-place, by the nearest whole-pixel translation: the pixels themselves are only moved, not interpolated, so each frame's noise
-keeps the statistics the burst noise model gives it, and what is left of the misalignment (at most half a pixel plus
-the estimate's error) is within the reach of a burst network's kernels.
+``phase_translation`` is the sub-pixel estimate (OpenCV, Hann window), checked: phase correlation whitens the
+spectrum, so on a featureless or noise-dominated frame its peak lands anywhere, and a translation that does not bring
+the frame closer to the reference is replaced by none. ``align_whole_pixels`` moves every frame, in place, by the
+nearest whole-pixel translation: the pixels themselves are only moved, not interpolated, so each frame's noise keeps
+the statistics the burst noise model gives it, and what is left of the misalignment (at most half a pixel plus the
+estimate's error) is within the reach of a burst network's kernels. Given a torch device (a burst network on CUDA
+gives its GPU), it finds the translations of all frames at once there (``whole_pixel_shifts``), the same ones OpenCV
+finds.
 """
 
 from __future__ import annotations
