@@ -171,6 +171,11 @@ class Restorer:
         x, layout = to_model_tensor(image)
         color, alpha = split_alpha(x)
         restored = self._restore_channels(color, parsed)
+        if not bool(torch.isfinite(restored).all()):
+            raise InvalidImageError(
+                f"model {self.spec.name!r} overflowed: the image's values (up to {float(color.abs().max()):.3g} in "
+                f"magnitude) lie far outside the [0, 1] scale it works on"
+            )
         if alpha is not None:
             restored = torch.cat([restored, alpha.to(restored.device)], dim=1)
         return from_model_tensor(restored, layout)

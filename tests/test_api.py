@@ -281,6 +281,12 @@ def test_invalid_image_through_the_api(color):
         color(np.full((16, 16, 3), np.nan, dtype=np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finite_values_too_large_for_the_network_are_an_error_not_nan(color, dtype):
+    with pytest.raises(InvalidImageError, match="overflowed.*1e\\+38"):
+        color(np.full((16, 16, 3), 1e38, dtype=dtype))
+
+
 def test_restorer_repr_and_info(color):
     assert "dncnn-color" in repr(color)
     assert color.info.name == "dncnn-color"
