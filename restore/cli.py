@@ -239,10 +239,12 @@ def number_or_auto(option: str) -> Callable[[str], float | str]:
     return parse
 
 
-def plan_bursts(inputs: list[Path], outdir: Path, fmt: str, raw: bool = False) -> list[tuple[list[Path], Path]]:
-    """Bursts to restore: each input folder is one burst (its images sorted by name, the first the reference), and
-    the files named on the command line together form one more. Returns (frames, output file) pairs. Raw bursts
-    (``raw``) take camera raw files and give a DNG.
+def plan_bursts(
+    inputs: list[Path], outdir: Path, fmt: str, raw: bool = False, reference: int = 0
+) -> list[tuple[list[Path], Path]]:
+    """Bursts to restore: each input folder is one burst (its images sorted by name), and the files named on the
+    command line together form one more, named after its ``reference`` frame. Returns (frames, output file) pairs.
+    Raw bursts (``raw``) take camera raw files and give a DNG.
 
     Raises:
         UsageError: a missing input, or ``outdir`` inside an input folder.
@@ -261,7 +263,8 @@ def plan_bursts(inputs: list[Path], outdir: Path, fmt: str, raw: bool = False) -
         if frames:
             bursts.append((frames, outdir / (given.name + burst_suffix(frames[0], fmt, raw))))
     if files:
-        bursts.append((files, outdir / (files[0].stem + "-burst" + burst_suffix(files[0], fmt, raw))))
+        named = files[reference] if reference < len(files) else files[0]  # too large: the run refuses it
+        bursts.append((files, outdir / (named.stem + "-burst" + burst_suffix(named, fmt, raw))))
     return bursts
 
 
@@ -357,7 +360,8 @@ def command_run(args: argparse.Namespace) -> int:
     prepare_output_folder(args.output)
     summary = Summary()
     if spec.input_kind in ("burst", "raw-burst"):
-        bursts = plan_bursts(args.inputs, args.output, args.format, raw=spec.input_kind == "raw-burst")
+        raw = spec.input_kind == "raw-burst"
+        bursts = plan_bursts(args.inputs, args.output, args.format, raw, options.get("reference", 0))
         if not bursts:
             raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{other_kind_hint(args.inputs, spec)}")
         restorer = load_model(args)

@@ -291,3 +291,13 @@ def test_non_blind_deblurring_reads_the_kernel_file(tmp_path):
     target = clean.transpose(1, 2, 0)[16:-16, 16:-16]
     error = np.abs(restored[16:-16, 16:-16] - target).mean()
     assert error < 0.7 * np.abs(blurred.permute(1, 2, 0).numpy()[16:-16, 16:-16] - target).mean()
+
+
+def test_named_frames_with_a_reference_are_written_under_its_name(tmp_path):
+    frames = [tmp_path / f"f{index}.png" for index in range(3)]
+    for index, path in enumerate(frames):
+        write_png(path, np.full((32, 32), 50 * (index + 1), np.uint8))
+    out = tmp_path / "out"
+    args = ["run", "burst-bm3d", *map(str, frames), "-o", str(out), "--noise", "0.01", "0", "--reference", "2"]
+    assert main(args) == 0
+    assert abs(float(cv2.imread(str(out / "f2-burst.png"), cv2.IMREAD_UNCHANGED).mean()) - 150) < 2  # frame 2's
