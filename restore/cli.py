@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from restore import api, io
+from restore import __version__, api, io
 from restore.catalog import parse_sigma
 from restore.errors import RestoreError
 from restore.registry import get_spec, run_used_its_minutes
@@ -486,6 +486,7 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="restore", description="Learned image restoration.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     models = commands.add_parser("models", help="list the models and baselines")

@@ -301,3 +301,11 @@ def test_named_frames_with_a_reference_are_written_under_its_name(tmp_path):
     args = ["run", "burst-bm3d", *map(str, frames), "-o", str(out), "--noise", "0.01", "0", "--reference", "2"]
     assert main(args) == 0
     assert abs(float(cv2.imread(str(out / "f2-burst.png"), cv2.IMREAD_UNCHANGED).mean()) - 150) < 2  # frame 2's
+
+
+def test_version_is_printed(capsys):
+    import restore
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"restore {restore.__version__}"
