@@ -357,6 +357,8 @@ def command_run(args: argparse.Namespace) -> int:
     }
     options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
+    if args.bit_depth is not None and (spec.input_kind != "raw" or args.inverse):
+        raise UsageError(f"--bit-depth sets the bits of raw renderings; {args.model} keeps each input's bit depth")
     prepare_output_folder(args.output)
     summary = Summary()
     if spec.input_kind in ("burst", "raw-burst"):
@@ -374,7 +376,7 @@ def command_run(args: argparse.Namespace) -> int:
         raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))} (use --recursive for subfolders?)")
     restorer = load_model(args)
     start = time.monotonic()
-    run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth)
+    run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth or 16)
     return report(summary, args.output, time.monotonic() - start)
 
 
@@ -534,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--kernel", type=Path, default=None, help="non-blind deblurring: the blur kernel, .npy or a grayscale image"
     )
     run.add_argument(
-        "--bit-depth", type=int, choices=[8, 16], default=16, help="bits of raw renderings in PNG/TIFF (default 16)"
+        "--bit-depth", type=int, choices=[8, 16], default=None, help="bits of raw renderings in PNG/TIFF (default 16)"
     )
     run.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (never inputs)")
     add_device_options(run)

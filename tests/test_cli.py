@@ -177,6 +177,7 @@ def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_pa
         (["run", "dncnn-gray", "IN", "-o", "OUT", "--sigma", "200"], "must lie in [0, 55]"),
         (["run", "dncnn-color", "IN", "-o", "IN/a.png"], "is a file, not a folder"),
         (["demo", "-o", "OUT", "--sigma", "-5"], "sigma"),
+        (["run", "dncnn-color", "IN", "-o", "OUT", "--bit-depth", "8"], "--bit-depth sets the bits of raw renderings"),
         (["demo", "-o", "OUT", "--model", "kpn-burst"], "takes a denoiser"),
     ],
 )
