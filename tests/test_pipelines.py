@@ -37,6 +37,20 @@ def test_packed_photos_keep_the_split(photo_folder, tmp_path):
     assert max(cv2.imread(str(train_photos[0])).shape[:2]) == 48
 
 
+def test_lossy_packing_is_smaller_and_close_to_the_lossless_photos(photo_folder, tmp_path):
+    from pipelines.photos import read_photo
+    from restore.metrics import psnr
+
+    lossless = pack_photos(photo_folder, tmp_path / "lossless", long_side=96)
+    assert pack_photos(photo_folder, tmp_path / "lossy", long_side=96, quality=90) < lossless
+    for exact, lossy in zip(
+        *(sorted((tmp_path / name).rglob("*.webp")) for name in ("lossless", "lossy")), strict=True
+    ):
+        assert psnr(read_photo(lossy, 3, 96), read_photo(exact, 3, 96)) > 35
+    with pytest.raises(ValueError, match="quality"):
+        pack_photos(photo_folder, tmp_path / "bad", long_side=96, quality=0)
+
+
 def test_the_recorded_commit_is_git_s_unless_restore_commit_names_it(monkeypatch):
     monkeypatch.delenv("RESTORE_COMMIT", raising=False)
     found = git_commit()
