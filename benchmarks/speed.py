@@ -11,7 +11,8 @@ memory is its own: one warm-up call on a 64x64 input, then the timed calls (best
 at 12 and 24 MP). Inputs: noisy uint8 photos (the bundled sample resized) for denoisers, an in-memory raw (``RawImage``)
 for raw models, linear raw RGB for ``invisp``, 8-frame gray bursts (linear, noise (0.01, 0.05)) for burst models,
 whose megapixels are those of one frame (the output); the time is the ``Restorer`` call (conversion, tiling,
-inference), and for a burst model also the part of it spent aligning the frames (on the CPU, before the network).
+inference), and for a burst model also the part of it spent aligning the frames (before the network; on CUDA
+the correlation runs on the GPU).
 The machine's peak is measured in the same run: a 2048^3 fp32 matmul and a 3x3 64->64 convolution (channels_last,
 1x64x512x512) at the run's precision; every model's rate is also given as a fraction of that convolution rate.
 Classical baselines run at the sizes in ``--classical-sizes`` only (CBM3D needs minutes per 12 MP image), once.
@@ -295,7 +296,10 @@ def markdown(rows: list[dict], tiling: list[dict], peaks: dict, meta: dict) -> s
     if aligned:
         lines += [
             "",
-            "Of a burst model's time, the whole-pixel alignment of its frames (on the CPU, before the network):",
+            (
+                "Of a burst model's time, the whole-pixel alignment of its frames (before the network; on CUDA its "
+                "correlation runs on the GPU):"
+            ),
             "",
         ]
         lines += [

@@ -268,9 +268,9 @@ def plan_bursts(
     return bursts
 
 
-def other_kind_hint(inputs: list[Path], spec) -> str:
-    """For a burst model that found no frames: a hint when the folders hold the other kind (raws or images)."""
-    raw = spec.input_kind == "raw-burst"
+def other_kind_hint(inputs: list[Path], raw: bool) -> str:
+    """For a burst model (``raw``: of camera raws) that found no frames: a hint when the folders hold the other
+    kind."""
     found = {p.suffix.lower() for given in inputs if given.is_dir() for p in given.iterdir()}
     if not raw and found & io.RAW_SUFFIXES:
         return " (they hold camera raws: use kpn-burst-raw)"
@@ -365,7 +365,7 @@ def command_run(args: argparse.Namespace) -> int:
         raw = spec.input_kind == "raw-burst"
         bursts = plan_bursts(args.inputs, args.output, args.format, raw, options.get("reference", 0))
         if not bursts:
-            raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{other_kind_hint(args.inputs, spec)}")
+            raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{other_kind_hint(args.inputs, raw)}")
         restorer = load_model(args)
         start = time.monotonic()
         run_bursts(restorer, bursts, options, args.overwrite, summary)

@@ -60,15 +60,28 @@ def _misfits(reference: np.ndarray, frame: np.ndarray, dx: float, dy: float) -> 
     ``frame`` as it is, over the pixels that the move keeps inside, after a Gaussian blur (sigma 1) that leaves less
     of the noise in the comparison."""
     height, width = frame.shape
-    margin_x, margin_y = math.ceil(abs(dx)), math.ceil(abs(dy))
-    if 2 * margin_x >= width or 2 * margin_y >= height:
+    inside = _overlap(height, width, dx, dy)
+    if inside is None:
         return math.inf, 0.0
     reference, frame = (cv2.GaussianBlur(image, (0, 0), 1.0) for image in (reference, frame))
     moved = cv2.warpAffine(frame, np.float64([[1, 0, dx], [0, 1, dy]]), (width, height), flags=cv2.INTER_LINEAR)
-    inside = np.s_[margin_y : height - margin_y, margin_x : width - margin_x]
+    return _mean_squares(reference, frame, moved, inside)
+
+
+def _overlap(height: int, width: int, dx: float, dy: float) -> tuple[slice, slice] | None:
+    """The pixels of an (height, width) image that a move by (dx, dy) keeps inside it; None where it keeps none."""
+    margin_x, margin_y = math.ceil(abs(dx)), math.ceil(abs(dy))
+    if 2 * margin_x >= width or 2 * margin_y >= height:
+        return None
+    return slice(margin_y, height - margin_y), slice(margin_x, width - margin_x)
+
+
+def _mean_squares(reference, frame, moved, inside: tuple[slice, slice]) -> tuple[float, float]:
+    """The mean squared differences from ``reference`` of ``moved`` and of ``frame`` over ``inside`` (NumPy arrays
+    or torch tensors alike)."""
     return (
-        float(np.mean((moved[inside] - reference[inside]) ** 2)),
-        float(np.mean((frame[inside] - reference[inside]) ** 2)),
+        float(((moved[inside] - reference[inside]) ** 2).mean()),
+        float(((frame[inside] - reference[inside]) ** 2).mean()),
     )
 
 
@@ -148,15 +161,11 @@ def _torch_misfits(reference: torch.Tensor, frame: torch.Tensor, dx: float, dy: 
     """``_misfits`` on blurred (H, W) tensors: the mean squared differences from ``reference`` of ``frame`` moved by
     (dx, dy) (bilinear) and of ``frame`` as it is, over the pixels the move keeps inside."""
     height, width = frame.shape
-    margin_x, margin_y = math.ceil(abs(dx)), math.ceil(abs(dy))
-    if 2 * margin_x >= width or 2 * margin_y >= height:
+    inside = _overlap(height, width, dx, dy)
+    if inside is None:
         return math.inf, 0.0
     ys = (torch.arange(height, dtype=frame.dtype, device=frame.device) - dy) * (2 / max(height - 1, 1)) - 1
     xs = (torch.arange(width, dtype=frame.dtype, device=frame.device) - dx) * (2 / max(width - 1, 1)) - 1
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)[None]
     moved = F.grid_sample(frame[None, None], grid, mode="bilinear", align_corners=True)[0, 0]
-    inside = np.s_[margin_y : height - margin_y, margin_x : width - margin_x]
-    return (
-        float(((moved[inside] - reference[inside]) ** 2).mean()),
-        float(((frame[inside] - reference[inside]) ** 2).mean()),
-    )
+    return _mean_squares(reference, frame, moved, inside)
