@@ -150,6 +150,8 @@ def _from_rawpy(raw: rawpy.RawPy, path: str | None) -> RawImage:
     import rawpy
 
     name = repr(path) if path is not None else "the rawpy image"
+    if raw.sizes.raw_width == 0:  # LibRaw has no image: closed, or never opened
+        raise UnreadableFileError(f"cannot read {name}: it is closed or was never opened (read it in its `with` block)")
     try:
         cfa = CFA.from_rawpy(raw.raw_pattern, raw.color_desc)
         raw_values = np.array(raw.raw_image_visible, dtype=np.uint16)  # a copy: rawpy's array dies with the RawPy

@@ -133,6 +133,8 @@ def test_read_raw_takes_str_path_and_open_rawpy(tmp_path: Path) -> None:
         raw = read_raw(opened)
     assert raw.path is None
     np.testing.assert_array_equal(raw.raw_values, values)  # still valid once rawpy has closed
+    with pytest.raises(UnreadableFileError, match="it is closed"):
+        read_raw(opened)
 
 
 def test_postprocess_works(tmp_path: Path) -> None:
