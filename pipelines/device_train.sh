@@ -20,7 +20,10 @@
 # train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). That hurts: 8.5 minutes of it
 # (2026-12-04, 2594 and 2241 steps) lowered 12 and 14 of the 15 benchmark rows of kpn-burst and kpn-burst-raw, by up
 # to 0.33 dB, and deblur-ms (434 patches of 128 px from these photos, 12819 steps) moved -0.25 to +0.22 dB; none was
-# shipped. So the DnCNNs are the default; name the others only with photos that hold their crops. The CUDA tests
+# shipped. So the DnCNNs are the default; name the others only with photos that hold their crops, e.g. the 188
+# photos at 512 px (`pack_photos --out cache/photos-512q95 --long-side 512 --quality 95`, 10.9 MB) with BURST_SIZE=64
+# (64 px frames, the CPU runs' size): only 280 crops of 320 px from those, against 2560 from the full-size photos, so
+# watch for overfitting; a CPU dry run of it (0.3 minutes, kpn-burst and deblur-ms) works (2026-12-04). The CUDA tests
 # (tests/test_gpu.py) run beside the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute
 # make a dry run here (tests/test_device_train.py). That machine has no kornia, rawpy or bm3d and no room to carry
 # them; the trainings here need none of them (tests/test_imports.py). Only the invisp training needs rawpy, so it is
@@ -40,6 +43,7 @@ out=${OUT:?run this through the device tool, which sets OUT}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT  # everything worth keeping is in $OUT by then
 export PYTHONPATH=. PYTHONUNBUFFERED=1
+burst_size=${BURST_SIZE:-32}  # frame side of the burst models' training bursts: 64 wants photos of 320 px and more
 common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000 --data "$data"
         --weights-dir "$work/weights" --cache-dir "$work/cache" --checkpoint-minutes 1000)
 mkdir -p "$work/weights" "$work/logs"
@@ -63,10 +67,10 @@ train dncnn-gray python -m pipelines.train_dncnn dncnn-gray --batch 128 --lr 3e-
   --init weights/dncnn-gray.safetensors --state "$work/dncnn-gray.train.safetensors" &
 train dncnn-color python -m pipelines.train_dncnn dncnn-color --batch 128 --lr 3e-4 \
   --init weights/dncnn-color.safetensors --state "$work/dncnn-color.train.safetensors" &
-train kpn-burst python -m pipelines.train_kpn --prealign --batch 64 --size 32 --lr 1e-4 --anneal 0.9 --max-shift 1.0 \
-  --init weights/kpn-burst.safetensors --state "$work/kpn-burst.train.safetensors" &
-train kpn-burst-raw python -m pipelines.train_kpn --bayer --prealign --batch 64 --size 32 --lr 1e-4 --anneal 0.9 \
-  --max-shift 1.0 --weights-dtype float16 --init weights/kpn-burst-raw.safetensors \
+train kpn-burst python -m pipelines.train_kpn --prealign --batch 64 --size "$burst_size" --lr 1e-4 --anneal 0.9 \
+  --max-shift 1.0 --init weights/kpn-burst.safetensors --state "$work/kpn-burst.train.safetensors" &
+train kpn-burst-raw python -m pipelines.train_kpn --bayer --prealign --batch 64 --size "$burst_size" --lr 1e-4 \
+  --anneal 0.9 --max-shift 1.0 --weights-dtype float16 --init weights/kpn-burst-raw.safetensors \
   --state "$work/kpn-burst-raw.train.safetensors" &
 if is_selected deblur-ms; then
   cp weights/checkpoints/deblur-ms.train.safetensors "$work/weights/deblur-ms.train.safetensors"
