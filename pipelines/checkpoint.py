@@ -29,15 +29,32 @@ def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Opt
     write_atomic(path, save(tensors, metadata=metadata))
 
 
-def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
-    """Restore ``model`` and ``optimizer`` from ``path`` in place; returns ``(step, info)``."""
+def _metadata(path: Path) -> dict[str, str]:
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        metadata = f.metadata()
+        return f.metadata()
+
+
+def read_state_info(path: Path) -> dict:
+    """The run metadata (``info``) of a training state file, without loading its tensors."""
+    return json.loads(_metadata(path)["info"])
+
+
+def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
+    """Restore ``model`` and ``optimizer`` from ``path`` in place; returns ``(step, info)``.
+
+    Raises:
+        ValueError: the state holds another architecture (its tensors do not fit ``model``).
+    """
+    metadata = _metadata(path)
     tensors = load_file(str(path))
     device = next(model.parameters()).device
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    try:
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    except RuntimeError as error:
+        first = str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else str(error)
+        raise ValueError(f"the training state {path} holds another architecture ({first})") from None
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):

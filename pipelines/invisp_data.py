@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from pipelines.array_cache import cached_arrays
-from pipelines.photos import cut_patches, read_photo
+from pipelines.photos import cut_patches, photos_fingerprint, read_photos
 from restore.io import CFA, write_dng
 from restore.io.raw import XYZ_FROM_SRGB
 from restore.ops.bayer import mosaic_rgb
@@ -108,8 +108,7 @@ def build_pair_bank(photos: list[Path], long_side: int, draws: int, seed: int, p
     """
     rng = np.random.default_rng(seed)
     banks: dict[str, list[np.ndarray]] = {"raw": [], "srgb": [], "jpeg": []}
-    for path in photos:
-        image = read_photo(path, 3, long_side)
+    for _, image in read_photos(photos, 3, long_side):
         for _ in range(draws):
             pair = render_pair(image, random_wb_gains(rng))
             srgb8 = np.round(pair.srgb / 257.0).astype(np.uint8)
@@ -119,7 +118,7 @@ def build_pair_bank(photos: list[Path], long_side: int, draws: int, seed: int, p
 
 
 def cached_pair_bank(photos: list[Path], cache_dir: Path, long_side: int = 384, draws: int = 2, seed: int = 0):
-    """``build_pair_bank``, cached as one ``.npz`` in ``cache_dir`` keyed by the photo list and the settings."""
-    key = hashlib.sha1(repr((sorted(p.name for p in photos), long_side, draws, seed)).encode()).hexdigest()[:12]
+    """``build_pair_bank``, cached as one ``.npz`` in ``cache_dir`` keyed by the photos' content and the settings."""
+    key = hashlib.sha1(repr((photos_fingerprint(photos), long_side, draws, seed)).encode()).hexdigest()[:12]
     path = Path(cache_dir) / f"invisp_pairs_{key}.npz"
     return cached_arrays(path, lambda: build_pair_bank(photos, long_side, draws, seed))

@@ -1,12 +1,15 @@
 """Clean training photos: listing, a deterministic train/validation split, downscaling, and a uint8 patch bank.
 
-The bank is built once per (folder, channels, patch size, long side) and cached as ``.npy`` so that it can be carried
-to a GPU machine (it is plain uint8 data, no image library is needed there).
+The bank is built once per (photos' content, channels, patch size, long side) and cached as ``.npy`` so that it can
+be carried to a GPU machine (it is plain uint8 data, no image library is needed there). A photo that cannot be read
+is skipped with a ``BadPhotoWarning``: one broken file does not stop a training run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,14 @@ from pipelines.array_cache import cached_array
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 DEFAULT_TRAIN_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
+
+
+class UnreadablePhotoError(ValueError):
+    """A training photo that OpenCV cannot decode."""
+
+
+class BadPhotoWarning(UserWarning):
+    """A training photo was skipped (``read_photos``)."""
 
 
 def list_photos(folder: Path) -> list[Path]:
@@ -52,13 +63,33 @@ def read_photo(path: Path, channels: int, long_side: int) -> np.ndarray:
     """
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError(f"cannot read photo {path}")
+        raise UnreadablePhotoError(f"cannot read photo {path}")
     image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB if channels == 3 else cv2.COLOR_BGR2GRAY)
     scale = long_side / max(image.shape[:2])
     if scale < 1:
         size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return image.reshape(image.shape[0], image.shape[1], channels)
+
+
+def read_photos(photos: list[Path], channels: int, long_side: int) -> Iterator[tuple[Path, np.ndarray]]:
+    """``read_photo`` of each photo, with its path; one that cannot be read is skipped with a ``BadPhotoWarning``."""
+    for path in photos:
+        try:
+            image = read_photo(path, channels, long_side)
+        except UnreadablePhotoError as error:
+            warnings.warn(f"{error}: skipped", BadPhotoWarning, stacklevel=2)
+            continue
+        yield path, image
+
+
+def photos_fingerprint(photos: list[Path]) -> str:
+    """A digest of the photos' names and bytes: a cache key that changes when a photo is added, removed or edited,
+    whatever folder they are in."""
+    digest = hashlib.sha1()
+    for path in sorted(photos, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -85,9 +116,8 @@ def cut_patches(image: np.ndarray, patch: int, stride: int) -> np.ndarray:
 
 def build_patch_bank(photos: list[Path], spec: BankSpec) -> np.ndarray:
     """Cut every photo, at every scale, into a uint8 bank (N, C, patch, patch)."""
-    banks = []
-    for path in photos:
-        image = read_photo(path, spec.channels, spec.long_side)
+    banks = [np.empty((0, spec.channels, spec.patch, spec.patch), np.uint8)]
+    for _, image in read_photos(photos, spec.channels, spec.long_side):
         for scale in spec.scales:
             scaled = image
             if scale != 1.0:
@@ -98,18 +128,22 @@ def build_patch_bank(photos: list[Path], spec: BankSpec) -> np.ndarray:
 
 
 def cached_patch_bank(photos: list[Path], spec: BankSpec, cache_dir: Path) -> np.ndarray:
-    """``build_patch_bank``, cached in ``cache_dir`` under a key of the photo list and the spec."""
-    key = hashlib.sha1(repr((sorted(p.name for p in photos), spec)).encode()).hexdigest()[:12]
+    """``build_patch_bank``, cached in ``cache_dir`` under a key of the photos' content and the spec."""
+    key = hashlib.sha1(repr((photos_fingerprint(photos), spec)).encode()).hexdigest()[:12]
     path = Path(cache_dir) / f"patches_c{spec.channels}_p{spec.patch}_{key}.npy"
     return cached_array(path, lambda: build_patch_bank(photos, spec))
 
 
-def validation_crops(photos: list[Path], channels: int, size: int = 256, long_side: int = 720) -> list[np.ndarray]:
-    """Center crops (size, size, channels) uint8 of the held-out photos, for validation during training."""
+def validation_crops(
+    photos: list[Path], channels: int, size: int = 256, long_side: int = 720, multiple: int = 1
+) -> list[np.ndarray]:
+    """Center crops (size, size, channels) uint8 of the held-out photos, for validation during training; a photo
+    smaller than ``size`` gives a smaller crop, its sides cut down to a multiple of ``multiple`` (what a network's
+    pyramid or a Bayer mosaic needs), or none where a side would be 0."""
     crops = []
-    for path in photos:
-        image = read_photo(path, channels, long_side)
-        h, w, _ = image.shape
-        top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-        crops.append(image[top : top + size, left : left + size])
+    for _, image in read_photos(photos, channels, long_side):
+        h, w = (min(side, size) // multiple * multiple for side in image.shape[:2])
+        if h and w:
+            top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
+            crops.append(image[top : top + h, left : left + w])
     return crops

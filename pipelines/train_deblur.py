@@ -40,12 +40,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pipelines.arguments import bounded_int
 from pipelines.blur_data import blur_batch, cached_kernel_bank, kernel_bank, kernel_spread, smooth_weight_maps
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
+    HelpFormatter,
     ResumableRun,
     RunConfig,
+    TrainingSetupError,
     add_run_arguments,
     cosine_learning_rate,
     random_dihedral,
@@ -136,7 +139,10 @@ def multiscale_loss(model: MultiScaleDeblur, clean: torch.Tensor, blurred: torch
 
 @torch.inference_mode()
 def validate(model: MultiScaleDeblur, crops: list[np.ndarray], device: torch.device) -> dict:
-    """Mean PSNR of blurred and deblurred held-out crops (held-out kernels, 1% noise, fixed seeds)."""
+    """Mean PSNR of blurred and deblurred held-out crops (held-out kernels, 1% noise, fixed seeds); {} without
+    crops."""
+    if not crops:
+        return {}
     model.eval()
     kernels = torch.from_numpy(kernel_bank(len(crops), seed=10_000)).to(device)
     blurred_scores, ours = [], []
@@ -153,11 +159,13 @@ def validate(model: MultiScaleDeblur, crops: list[np.ndarray], device: torch.dev
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = start_run(cfg)
+    device = start_run(cfg, cfg.name)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
+    if bank.shape[0] == 0:
+        raise TrainingSetupError(f"no photo in {cfg.data} holds a {BANK.patch} px patch: give larger photos")
     kernels = torch.from_numpy(cached_kernel_bank(cfg.cache_dir, cfg.kernels, cfg.seed, cfg.dwell)).to(device)
-    crops = validation_crops(val_photos, 3)
+    crops = validation_crops(val_photos, 3, multiple=4)  # whole pixels at the pyramid's 1/4 scale
     print(f"{cfg.name}: {bank.shape[0]} patches, {kernels.shape[0]} kernels, {len(crops)} validation crops")
 
     model = build(cfg).to(device).to(memory_format=torch.channels_last)
@@ -200,13 +208,15 @@ def train(cfg: TrainConfig, command: str) -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
     parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="a multiple of 4, at most 128")
-    parser.add_argument("--features", type=int, default=TrainConfig.features)
-    parser.add_argument("--blocks", type=int, default=TrainConfig.blocks, help="ResBlocks per scale")
+    parser.add_argument("--features", type=bounded_int(1), default=TrainConfig.features, help="channels per layer")
+    parser.add_argument("--blocks", type=bounded_int(1), default=TrainConfig.blocks, help="ResBlocks per scale")
     parser.add_argument("--shared", action="store_true", help="one set of weights for all scales (SRN-style)")
-    parser.add_argument("--kernels", type=int, default=TrainConfig.kernels, help="motion kernels in the bank")
+    parser.add_argument(
+        "--kernels", type=bounded_int(1), default=TrainConfig.kernels, help="motion kernels in the bank"
+    )
     parser.add_argument(
         "--nonuniform",
         type=float,

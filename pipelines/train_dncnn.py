@@ -24,11 +24,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pipelines.arguments import bounded_int
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
+    HelpFormatter,
     ResumableRun,
     RunConfig,
+    TrainingSetupError,
     add_run_arguments,
     cosine_learning_rate,
     random_dihedral,
@@ -115,7 +118,9 @@ def residual_loss(model: DnCNN, noisy: torch.Tensor, clean: torch.Tensor) -> tor
 
 @torch.inference_mode()
 def validate(model: DnCNN, crops: list[np.ndarray], sigmas: tuple[float, ...], device: torch.device) -> dict:
-    """Mean PSNR (protocol of DESIGN.md) on held-out crops per sigma, with fixed seeds."""
+    """Mean PSNR (protocol of ../shared/DESIGN.md) on held-out crops per sigma, with fixed seeds; {} without crops."""
+    if not crops:
+        return {}
     model.eval()
     results = {}
     for sigma in sigmas:
@@ -135,15 +140,14 @@ def validate(model: DnCNN, crops: list[np.ndarray], sigmas: tuple[float, ...], d
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     recipe = RECIPES[cfg.name]
-    device = start_run(cfg)
+    device = start_run(cfg, cfg.name)
 
     train_photos, val_photos = split_photos(cfg.data)
     spec = bank_spec(recipe.channels, cfg.patch)
     bank = torch.from_numpy(cached_patch_bank(train_photos, spec, cfg.cache_dir)).to(device)
     if bank.shape[0] == 0:
-        raise ValueError(
-            f"no photo in {cfg.data} holds a {spec.patch} px patch; give larger photos or a smaller --patch"
-        )
+        smaller = " or a smaller --patch" if spec.patch > BankSpec(recipe.channels).patch else ""
+        raise TrainingSetupError(f"no photo in {cfg.data} holds a {spec.patch} px patch: give larger photos{smaller}")
     crops = validation_crops(val_photos, recipe.channels)
     print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
 
@@ -183,10 +187,12 @@ def train(cfg: TrainConfig, command: str) -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("name", choices=sorted(RECIPES), help="model to train")
     add_run_arguments(parser, TrainConfig(name=min(RECIPES)))  # --lr defaults to None: the recipe's
-    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="training patch side in pixels")
+    parser.add_argument(
+        "--patch", type=bounded_int(8), default=TrainConfig.patch, help="training patch side in pixels, 8 or more"
+    )
     args = parser.parse_args(argv)
     return replace(TrainConfig(name=args.name), **{k: v for k, v in vars(args).items() if k != "name"})
 

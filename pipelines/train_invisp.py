@@ -29,8 +29,9 @@ from pipelines.invisp_data import (
     render_pair,
 )
 from pipelines.model_card import export_weights
-from pipelines.photos import read_photo, split_photos
+from pipelines.photos import read_photos, split_photos
 from pipelines.training import (
+    HelpFormatter,
     ResumableRun,
     RunConfig,
     add_run_arguments,
@@ -85,8 +86,7 @@ def validation_pairs(photos: list[Path], seed: int = 1000, size: int = 256) -> l
     """Held-out photos through the camera (fixed white balances), center-cropped to size x size."""
     rng = np.random.default_rng(seed)
     pairs = []
-    for path in photos:
-        image = read_photo(path, 3, 384)
+    for _, image in read_photos(photos, 3, 384):
         top, left = max(0, (image.shape[0] - size) // 2), max(0, (image.shape[1] - size) // 2)
         pairs.append(render_pair(image[top : top + size, left : left + size], random_wb_gains(rng)))
     return pairs
@@ -118,7 +118,7 @@ def validate(model: InvertibleISP, pairs: list, device: torch.device) -> dict:
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = start_run(cfg)
+    device = start_run(cfg, NAME)
     train_photos, val_photos = split_photos(cfg.data)
     bank = {
         kind: torch.from_numpy(array).to(device)
@@ -160,9 +160,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
-    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="crop side, even, at most 128")
+    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="crop side, a multiple of 16 up to 128")
     args = parser.parse_args(argv)
     if args.patch % 16 or not 16 <= args.patch <= 128:
         parser.error("--patch must be a multiple of 16 between 16 and 128 (the JPEG simulator works on 16x16 MCUs)")

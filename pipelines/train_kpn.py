@@ -37,12 +37,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pipelines.arguments import bounded_float, bounded_int
 from pipelines.burst_data import Burst, BurstSpec, prealigned, synthesize_bursts
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
+    HelpFormatter,
     ResumableRun,
     RunConfig,
+    TrainingSetupError,
     add_run_arguments,
     cosine_learning_rate,
     random_dihedral,
@@ -143,13 +146,13 @@ def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = start_run(cfg)
     spec, name, planes = cfg.burst_spec, NAMES[cfg.bayer], 4 if cfg.bayer else 1
+    device = start_run(cfg, name)
     train_photos, val_photos = split_photos(cfg.data)
     bank_spec = BankSpec(channels=spec.channels, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
     if bank.shape[0] == 0:
-        raise ValueError(f"no training photo in {cfg.data} holds a {spec.crop} px crop (--size {spec.size})")
+        raise TrainingSetupError(f"no training photo in {cfg.data} holds a {spec.crop} px crop (--size {spec.size})")
     crops = [c for c in validation_crops(val_photos, spec.channels, size=spec.crop) if min(c.shape[:2]) >= spec.crop]
     print(f"{name}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
 
@@ -190,14 +193,27 @@ def train(cfg: TrainConfig, command: str) -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
-    parser.add_argument("--size", type=int, default=TrainConfig.size, help="burst frame side, a multiple of 16")
-    parser.add_argument("--widths", type=int, nargs="+", default=list(TrainConfig.widths), help="U-Net widths")
-    parser.add_argument("--anneal", type=float, default=TrainConfig.anneal, help="decay of the per-frame loss terms")
+    parser.add_argument(
+        "--size", type=bounded_int(16), default=TrainConfig.size, help="burst frame side, a multiple of 16"
+    )
+    parser.add_argument(
+        "--widths",
+        type=bounded_int(1),
+        nargs="+",
+        default=list(TrainConfig.widths),
+        help="U-Net widths (other than the default, the weights fit only a model built with them)",
+    )
+    parser.add_argument(
+        "--anneal",
+        type=bounded_float(0, 1),
+        default=TrainConfig.anneal,
+        help="decay per step of the per-frame loss terms (0 to 1)",
+    )
     parser.add_argument(
         "--max-shift",
-        type=float,
+        type=bounded_float(0),
         default=TrainConfig.max_shift,
         help="largest frame translation in output pixels (kpn-burst pre-aligns by whole pixels, leaving at most 0.5 "
         "plus the estimate's error)",

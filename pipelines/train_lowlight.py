@@ -26,8 +26,10 @@ from pipelines.lowlight_data import DarkRaws, random_ratios, synthesize_dark_raw
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
+    HelpFormatter,
     ResumableRun,
     RunConfig,
+    TrainingSetupError,
     add_run_arguments,
     cosine_learning_rate,
     random_dihedral,
@@ -82,7 +84,9 @@ def loss_function(model: SIDUNet, clean: torch.Tensor, raws: DarkRaws) -> torch.
 
 @torch.inference_mode()
 def validate(model: SIDUNet, crops: list[np.ndarray], device: torch.device) -> dict:
-    """Mean sRGB PSNR on held-out crops per exposure ratio, fixed seeds."""
+    """Mean sRGB PSNR on held-out crops per exposure ratio, fixed seeds; {} without crops."""
+    if not crops:
+        return {}
     model.eval()
     results = {}
     for ratio in VALIDATION_RATIOS:
@@ -99,10 +103,12 @@ def validate(model: SIDUNet, crops: list[np.ndarray], device: torch.device) -> d
 
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
-    device = start_run(cfg)
+    device = start_run(cfg, NAME)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
-    crops = validation_crops(val_photos, 3)
+    if bank.shape[0] == 0:
+        raise TrainingSetupError(f"no photo in {cfg.data} holds a {BANK.patch} px patch: give larger photos")
+    crops = validation_crops(val_photos, 3, multiple=32)  # as the patches: whole Bayer blocks at every U-Net level
     print(f"{NAME}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
 
     model = SIDUNet(features=cfg.features).to(device).to(memory_format=torch.channels_last)
@@ -142,7 +148,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
     parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="clean patch side, a multiple of 32")
     args = parser.parse_args(argv)

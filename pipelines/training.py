@@ -4,30 +4,36 @@ minutes, a record of each session) that a later session or a GPU run continues."
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import shlex
+import signal
 import sys
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from pipelines.checkpoint import load_training_state, save_training_state
+from pipelines.arguments import bounded_float, bounded_int, torch_device
+from pipelines.checkpoint import load_training_state, read_state_info, save_training_state
 from pipelines.model_card import git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.errors import PerformanceWarning
-from restore.registry import file_sha256
+from restore.registry import file_sha256, get_spec, weights_dir
 from restore.runtime import native_bfloat16, tune_allocator
 
 __all__ = [
+    "HelpFormatter",
     "ResumableRun",
     "RunConfig",
+    "TrainingSetupError",
     "add_run_arguments",
     "cosine_learning_rate",
     "mixed_precision",
@@ -35,10 +41,24 @@ __all__ = [
     "random_ints",
     "run_command",
     "start_run",
+    "state_path",
 ]
 
 REPO = Path(__file__).resolve().parent.parent
 WARMUP_STEPS = 300  # linear learning-rate warm-up of a run whose optimizer starts afresh (ResumableRun.warmup_factor)
+
+
+class TrainingSetupError(Exception):
+    """A training command cannot start (or cannot export what it trained): bad paths, a state of another model,
+    nothing to train; the command prints it as one line."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The training commands' ``--help``: the module docstring as written, every option with its default (unless
+    None: its help says what happens then)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,13 @@ class RunConfig:
     init: Path | None = None  # weights a new run starts from (same architecture); unused when resuming
     weights_dir: Path = REPO / "weights"
     cache_dir: Path = REPO / "cache"
+
+
+def fits_registered(model: nn.Module, name: str) -> bool:
+    """Whether ``model``'s tensors have the names and shapes of the registered network ``name``, so that its weights
+    load as ``name``."""
+    shapes = {key: tensor.shape for key, tensor in model.state_dict().items()}
+    return shapes == {key: tensor.shape for key, tensor in get_spec(name).build().state_dict().items()}
 
 
 def cosine_learning_rate(progress: float, peak: float, final_fraction: float = 0.01) -> float:
@@ -118,9 +145,46 @@ def mixed_precision(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
-def start_run(cfg) -> torch.device:
-    """Set up a run of ``cfg``: CPU threads (where given), the seed, cuDNN autotuning on a GPU; returns its device.
-    Warns when bfloat16 is asked for on a CPU that only emulates it (a step there is many times slower)."""
+def state_path(cfg, name: str) -> Path:
+    """Where the run of model ``name`` keeps its training state: ``cfg.state``, or
+    ``<weights_dir>/checkpoints/<name>.train.safetensors``."""
+    return Path(cfg.state or Path(cfg.weights_dir) / "checkpoints" / f"{name}.train.safetensors")
+
+
+def check_run(cfg, name: str) -> None:
+    """Refuse, before any data is read, a run of model ``name`` that would lose work or train nothing: a state file
+    that is another model's, ``--init`` beside a state that would override it, no state, no ``--init`` and no step
+    to run (the export would be an untrained network), an output path that is a file.
+
+    Raises:
+        TrainingSetupError: one of these, with what to do instead.
+    """
+    state = state_path(cfg, name)
+    for folder in (state.parent, Path(cfg.weights_dir)):
+        if folder.exists() and not folder.is_dir():
+            raise TrainingSetupError(f"{folder} is a file, not a folder to write into")
+    if state.exists():
+        owner = read_state_info(state).get("model") or name  # states of older runs do not name it
+        if owner != name:
+            raise TrainingSetupError(f"the training state {state} is {owner}'s, not {name}'s: give --state")
+        if cfg.init is not None:
+            raise TrainingSetupError(
+                f"the training state {state} exists and would be resumed, ignoring --init {cfg.init}: give a new "
+                "--state to start from --init, or leave --init out to resume"
+            )
+    elif cfg.init is None and (cfg.steps == 0 or cfg.minutes == 0):
+        raise TrainingSetupError(
+            f"no training state at {state}, no --init and no step to run: nothing to validate or export"
+        )
+    elif cfg.init is not None and not Path(cfg.init).is_file():
+        raise TrainingSetupError(f"--init {cfg.init}: no such weights file")
+
+
+def start_run(cfg, name: str) -> torch.device:
+    """Set up a run of model ``name`` with ``cfg`` (``check_run`` first): CPU threads (where given), the seed, cuDNN
+    autotuning on a GPU; returns its device. Warns when bfloat16 is asked for on a CPU that only emulates it (a step
+    there is many times slower)."""
+    check_run(cfg, name)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -138,37 +202,78 @@ def start_run(cfg) -> torch.device:
 
 
 def run_command(module: str, parse_args: Callable, train: Callable, argv: list[str] | None) -> None:
-    """The ``main`` of a training command: parse, tune the allocator, train with the command line in the card."""
+    """The ``main`` of a training command: parse, tune the allocator, train with the command line in the card.
+
+    Ctrl-C (SIGINT) or SIGTERM during the training steps stops the run after the current step, which then saves its
+    state, validates and exports as at its time limit; a second one, or one before the first step, aborts. A
+    ``TrainingSetupError`` or a missing photo folder exits with its message (status 2)."""
     cfg = parse_args(argv)
     tune_allocator()
-    train(cfg, f"python -m pipelines.{module} " + shlex.join(sys.argv[1:] if argv is None else argv))
+    signal.signal(signal.SIGINT, ResumableRun.stop_active)
+    signal.signal(signal.SIGTERM, ResumableRun.stop_active)
+    try:
+        train(cfg, f"python -m pipelines.{module} " + shlex.join(sys.argv[1:] if argv is None else argv))
+    except (TrainingSetupError, FileNotFoundError) as error:
+        print(f"{module}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"{module}: aborted", file=sys.stderr)
+        sys.exit(130)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     """The options every training command shares, with defaults from its config dataclass ``defaults``."""
     parser.add_argument("--data", type=Path, default=defaults.data, help="folder of clean photos")
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="stop after this many steps")
+    parser.add_argument(
+        "--steps",
+        type=bounded_int(0),
+        default=defaults.steps,
+        help="stop after this many steps in all (0 with a state: only validate and export it)",
+    )
     parser.add_argument(
         "--minutes",
-        type=float,
+        type=bounded_float(0),
         default=math.inf,
         help="stop after this long (resumable); the learning rate anneals by steps or by time, whichever is further",
     )
-    parser.add_argument("--batch", type=int, default=defaults.batch)
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--batch", type=bounded_int(1), default=defaults.batch, help="patches per step")
+    parser.add_argument(
+        "--lr",
+        type=bounded_float(0, exclusive_low=True),
+        default=defaults.lr,
+        help="peak learning rate" + (" (default: the recipe's)" if defaults.lr is None else ""),
+    )
+    parser.add_argument(
+        "--device", type=torch_device, default="cuda" if torch.cuda.is_available() else "cpu", help="training device"
+    )
+    parser.add_argument("--threads", type=bounded_int(0), default=0, help="CPU threads (0: torch's default)")
     parser.add_argument(
         "--precision",
         choices=("auto", "float32", "bfloat16"),
         default=defaults.precision,
         help="compute precision of a training step (auto: bfloat16 where the device has it natively)",
     )
-    parser.add_argument("--checkpoint-minutes", type=float, default=defaults.checkpoint_minutes)
-    parser.add_argument("--state", type=Path, default=None, help="resumable training state file")
+    parser.add_argument(
+        "--checkpoint-minutes",
+        type=bounded_float(0, exclusive_low=True),
+        default=defaults.checkpoint_minutes,
+        help="save the training state this often",
+    )
+    parser.add_argument("--seed", type=bounded_int(0), default=defaults.seed, help="seed of the random batches")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="resumable training state file (default: <weights-dir>/checkpoints/<model>.train.safetensors)",
+    )
     parser.add_argument("--init", type=Path, default=None, help="weights a new run starts from (e.g. a sibling)")
-    parser.add_argument("--weights-dir", type=Path, default=defaults.weights_dir)
-    parser.add_argument("--cache-dir", type=Path, default=defaults.cache_dir)
+    parser.add_argument(
+        "--weights-dir",
+        type=Path,
+        default=defaults.weights_dir,
+        help="where the weights and card are exported (the shipped weights/: give another folder for experiments)",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=defaults.cache_dir, help="cached training banks")
 
 
 class ResumableRun:
@@ -177,8 +282,11 @@ class ResumableRun:
     On creation the model and optimizer are restored from ``state_path`` if it exists; otherwise the model starts
     from the weights file ``init`` where given, passed through ``adapt_init`` first if given (e.g. to start a wider
     model from a narrower one's weights). Call ``running()`` before every step and ``optimize()`` for it,
-    ``finish()`` at the end; ``record()`` gives the card's training section.
+    ``finish()`` at the end; ``record()`` gives the card's training section. The run last created is ``active``
+    until it finishes: ``stop_active`` (a signal handler) asks it to stop after its current step.
     """
+
+    active: ClassVar[ResumableRun | None] = None
 
     def __init__(
         self,
@@ -195,14 +303,20 @@ class ResumableRun:
         init: Path | None = None,
         adapt_init: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
         precision: str = "float32",
+        name: str | None = None,
     ) -> None:
         self.state_path, self.model, self.optimizer = Path(state_path), model, optimizer
         self.device, self.precision = device, precision
         self.steps, self.minutes, self.checkpoint_minutes = steps, minutes, checkpoint_minutes
-        self.step, self.info = 0, {"seconds": 0.0, "sessions": []}
+        self.step, self.info = 0, {"seconds": 0.0, "sessions": [], "model": name}
         self.warmup_steps = WARMUP_STEPS  # fresh Adam moments: warm up (``warmup_factor``)
+        self.stop_requested = False
         if self.state_path.exists():
-            self.step, self.info = load_training_state(self.state_path, model, optimizer)
+            try:
+                self.step, self.info = load_training_state(self.state_path, model, optimizer)
+            except ValueError as error:
+                raise TrainingSetupError(error) from None
+            self.info.setdefault("model", name)  # states saved before runs named their model
             self.warmup_steps = 0  # the state brings its Adam moments
             print(f"resumed from {self.state_path} at step {self.step}")
         elif init is not None:
@@ -212,8 +326,14 @@ class ResumableRun:
             self.info["lineage"] = weights_lineage(init)
             print(f"starting from the weights {self.info['initialized_from']}")
         self.config = {key: str(value) for key, value in config.items()}
-        self.session = {"command": command, "device": hardware_description(device), "start_step": self.step}
+        self.session = {
+            "command": command,
+            "device": hardware_description(device),
+            "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "start_step": self.step,
+        }
         self.start = self.last_save = time.monotonic()
+        ResumableRun.active = self
         self.seconds_before = self.info["seconds"]
         self.loss_sum, self.loss_count = torch.zeros(()), 0
 
@@ -221,10 +341,21 @@ class ResumableRun:
     def for_config(
         cls, cfg, name: str, model: nn.Module, optimizer, command: str, device: torch.device, adapt_init=None
     ):
-        """The run of a training config (a ``RunConfig``); its state lives in ``cfg.state`` or
-        ``<weights_dir>/checkpoints/<name>.train.safetensors``; ``adapt_init`` as for the constructor."""
+        """The run of model ``name`` with a training config (a ``RunConfig``); its state lives at
+        ``state_path(cfg, name)``; ``adapt_init`` as for the constructor.
+
+        Raises:
+            TrainingSetupError: ``model`` is not the registered architecture of ``name`` (other widths, blocks,
+                ...) and would be exported into the registry's weights folder, where ``restore`` could not load it.
+        """
+        exported_to = Path(cfg.weights_dir).resolve()
+        if exported_to == weights_dir().resolve() and not fits_registered(model, name):
+            raise TrainingSetupError(
+                f"this {name} is not the registered architecture, so its weights in {exported_to} would not load: "
+                "give --weights-dir"
+            )
         return cls(
-            cfg.state or Path(cfg.weights_dir) / "checkpoints" / f"{name}.train.safetensors",
+            state_path(cfg, name),
             model,
             optimizer,
             command=command,
@@ -236,6 +367,7 @@ class ResumableRun:
             init=cfg.init,
             adapt_init=adapt_init,
             precision=cfg.precision,
+            name=name,
         )
 
     def optimize(
@@ -274,8 +406,19 @@ class ResumableRun:
             self.loss_sum, self.loss_count = torch.zeros(()), 0
 
     def running(self) -> bool:
-        """Whether another step is due: planned steps not reached and within the time limit."""
-        return self.step < self.steps and time.monotonic() - self.start < self.minutes * 60
+        """Whether another step is due: planned steps not reached, within the time limit, no stop asked for."""
+        return not self.stop_requested and self.step < self.steps and self.elapsed() < self.minutes * 60
+
+    @classmethod
+    def stop_active(cls, signum: int, frame) -> None:
+        """Signal handler: ask the active run to stop after its current step (it then saves, validates and exports
+        as at its time limit); abort (``KeyboardInterrupt``) if there is none, if it has not made a step yet, or if
+        it was asked already."""
+        run = cls.active
+        if run is None or run.stop_requested or run.step == run.session["start_step"]:
+            raise KeyboardInterrupt
+        run.stop_requested = True
+        print(f"\n{signal.Signals(signum).name}: stopping after the current step (again to abort)", flush=True)
 
     def warmup_factor(self) -> float:
         """Share of the scheduled learning rate for the next step: rising linearly over the first ``WARMUP_STEPS``
@@ -306,6 +449,7 @@ class ResumableRun:
     def save(self) -> None:
         """Save model, optimizer and this session's progress, so a run killed between saves loses little."""
         self.session["end_step"] = self.step
+        self.session["seconds"] = round(self.elapsed(), 1)
         if self.session not in self.info["sessions"]:
             self.info["sessions"].append(self.session)
         self.info["seconds"] = self.seconds_before + self.elapsed()
@@ -313,9 +457,16 @@ class ResumableRun:
         save_training_state(self.state_path, self.model, self.optimizer, self.step, self.info)
 
     def finish(self) -> None:
-        """Save if this session made progress."""
+        """Save if this session made progress; the run is no longer ``active``.
+
+        Raises:
+            TrainingSetupError: the network never trained (no state, no ``init``, no step): nothing to export.
+        """
+        ResumableRun.active = None
         if self.step > self.session["start_step"]:
             self.save()
+        elif self.step == 0 and "initialized_from" not in self.info:
+            raise TrainingSetupError("no step was run and nothing was loaded: an untrained network is not exported")
 
     def record(self) -> dict:
         """The model card's training section: the latest config, steps, time, sessions and commit; for a run started

@@ -13,6 +13,7 @@ import torch
 import restore
 import restore.api
 from pipelines import train_deblur, train_dncnn, train_invisp, train_kpn, train_lowlight
+from pipelines.training import TrainingSetupError
 
 CONFIGS = {
     "dncnn": (train_dncnn, {"name": "dncnn-gray", "batch": 2, "patch": 16}),
@@ -107,7 +108,7 @@ def test_dncnn_trains_on_patches_larger_than_the_default_bank(training_photos, t
 
 def test_dncnn_patches_larger_than_every_photo_are_refused_clearly(training_photos, tmp_path):
     module, overrides = CONFIGS["dncnn"]
-    with pytest.raises(ValueError, match="--patch"):
+    with pytest.raises(TrainingSetupError, match="--patch"):
         module.train(tiny_config(module, overrides, training_photos, tmp_path, steps=1, patch=500), "too big")
 
 
@@ -137,8 +138,8 @@ def test_bfloat16_training_on_a_cpu_without_it_warns(tmp_path, monkeypatch, recw
     from pipelines.training import RunConfig, start_run
 
     monkeypatch.setattr(pipelines.training, "native_bfloat16", lambda device: native)
-    assert start_run(RunConfig(precision="bfloat16")).type == "cpu"
-    start_run(RunConfig(precision="auto"))
+    assert start_run(RunConfig(precision="bfloat16", weights_dir=tmp_path), "dncnn-gray").type == "cpu"
+    start_run(RunConfig(precision="auto", weights_dir=tmp_path), "dncnn-gray")
     slow = [w for w in recwarn if issubclass(w.category, restore.PerformanceWarning)]
     assert len(slow) == (0 if native else 1)
     assert all("no native bfloat16" in str(w.message) for w in slow)
@@ -154,5 +155,5 @@ def test_an_unknown_precision_is_refused():
 def test_kpn_training_on_photos_too_small_for_a_crop_says_so(photo_folder_factory, tmp_path):
     module, overrides = CONFIGS["kpn"]
     cfg = tiny_config(module, overrides, photo_folder_factory(40, 48, 4, 3, 2), tmp_path, steps=1)
-    with pytest.raises(ValueError, match=r"holds a \d+ px crop \(--size 16\)"):
+    with pytest.raises(TrainingSetupError, match=r"holds a \d+ px crop \(--size 16\)"):
         module.train(cfg, command="too small")
