@@ -1,9 +1,9 @@
 """Synthetic dark raw photos from clean sRGB photos: unprocess, mosaic, underexpose, add sensor noise, quantize.
 
-Follows DESIGN.md's low-light protocol: unprocessing of Brooks et al. (random camera colors and white balance), an
-exposure ``ratio`` times too short, shot and read noise from the unprocessing noise model, then quantization to a
-14-bit sensor's raw units over a black level. Works on batches on any device (training synthesizes on the fly);
-``to_dng`` writes one as a DNG, so that the benchmark reads it back through rawpy like a camera raw.
+Follows the low-light protocol of ../shared/DESIGN.md: unprocessing of Brooks et al. (random camera colors and white
+balance), an exposure ``ratio`` times too short, shot and read noise from the unprocessing noise model, then
+quantization to a 14-bit sensor's raw units over a black level. Works on batches on any device (training synthesizes
+on the fly); ``to_dng`` writes one as a DNG, so that the benchmark reads it back through rawpy like a camera raw.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every model ``restore`` ships, registered by name (names as in DESIGN.md)."""
+"""Every model ``restore`` ships, registered by name (names as in ../shared/DESIGN.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Image quality metrics, following the benchmark protocol of DESIGN.md.
+"""Image quality metrics, following the benchmark protocol of ../shared/DESIGN.md.
 
 PSNR and SSIM are computed on 8-bit images (data range 255, no border crop unless asked, RGB rather than Y for
 color). SSIM is scikit-image's ``structural_similarity`` with Gaussian weights, sigma 1.5 and population covariance,
@@ -44,7 +44,8 @@ def psnr(estimate: np.ndarray, reference: np.ndarray, *, crop_border: int = 0) -
 
 
 def ssim(estimate: np.ndarray, reference: np.ndarray, *, crop_border: int = 0) -> float:
-    """Structural similarity between two uint8 images (H, W) or (H, W, C), protocol settings of DESIGN.md."""
+    """Structural similarity between two uint8 images (H, W) or (H, W, C), with the protocol's settings
+    (../shared/DESIGN.md)."""
     estimate, reference = _check_pair(estimate, reference, crop_border)
     return float(
         structural_similarity(

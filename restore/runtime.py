@@ -17,8 +17,8 @@ M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 def tune_allocator() -> bool:
     """Keep large tensor buffers in glibc's heap instead of mmap/munmap on every allocation.
 
-    With glibc's defaults, 30-45% of CPU inference time goes to page faults on freshly mapped buffers (DESIGN.md,
-    performance notes). Returns whether the settings were applied (glibc on Linux only).
+    With glibc's defaults, 30-45% of CPU inference time goes to page faults on freshly mapped buffers
+    (../shared/DESIGN.md, performance notes). Returns whether the settings were applied (glibc on Linux only).
     """
     if not sys.platform.startswith("linux"):
         return False

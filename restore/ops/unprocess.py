@@ -2,7 +2,7 @@
 
 Each step inverts one step of ``restore.ops.color.develop``: tone curve, sRGB transfer curve, color matrix (a random
 camera's), white balance (random gains). The noise model is theirs too: shot and read noise whose variances are
-drawn jointly, as measured on real cameras (DESIGN.md, low-light protocol).
+drawn jointly, as measured on real cameras (../shared/DESIGN.md, low-light protocol).
 """
 
 from __future__ import annotations
