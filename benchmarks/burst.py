@@ -39,18 +39,20 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
+    add_output,
     cached_row,
     load_cache,
     load_method,
+    method_names,
+    positive_int,
     provenance,
     remember,
-    test_images,
+    set_images,
     write_quality_results,
 )
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.color import srgb_from_linear
-from restore.registry import list_specs
 
 GAINS = (1, 2, 4, 8)
 BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d", "burst-bm4d")
@@ -166,11 +168,11 @@ def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor
     ]
 
 
-def run_sets(task: BurstTask, methods, restorers, test_dir, sets, limit, timed_images) -> tuple[list[dict], list]:
-    """Every set at every gain plus the shift x2 row at gain 4 -> (result rows, [figure] or [])."""
+def run_sets(task: BurstTask, methods, restorers, images: dict, timed_images) -> tuple[list[dict], list]:
+    """Every set (name -> image paths) at every gain plus the shift x2 row at gain 4 -> (result rows, [figure] or
+    [])."""
     results, figure = [], []
-    for test_set in sets:
-        paths = test_images(test_dir, test_set, limit)
+    for test_set, paths in images.items():
         for gain, shift_factor in [*((g, 1.0) for g in GAINS), (4, 2.0)]:
             rows = run(task, methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure)
             results += rows
@@ -191,17 +193,20 @@ def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
     parser.add_argument("--sets", nargs="+", default=list(task.sets))
-    registered = {spec.name for spec in list_specs()}
-    default = [m for m in task.methods if model_and_options(m)[0] in registered]
-    parser.add_argument("--methods", nargs="+", default=default)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
-    parser.add_argument("--timed-images", type=int, default=2)
-    parser.add_argument("--output", default=task.name, help="result file stem in benchmarks/results/")
+    known = [*method_names("burst"), *VARIANTS]
+    default = [m for m in task.methods if m in known]
+    parser.add_argument("--methods", nargs="+", choices=known, default=default, metavar="METHOD")
+    parser.add_argument("--limit", type=positive_int, help="only the first N images of each set")
+    parser.add_argument(
+        "--timed-images", type=positive_int, default=2, help="images per set that cached baselines rerun"
+    )
+    add_output(parser, task.name)
     args = parser.parse_args(argv)
+    images = set_images(parser, args.test_dir, args.sets, args.limit)
     module = task.name.replace("-", "_")
     meta = provenance(f"python -m benchmarks.{module} " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
-    results, figure = run_sets(task, args.methods, restorers, args.test_dir, args.sets, args.limit, args.timed_images)
+    results, figure = run_sets(task, args.methods, restorers, images, args.timed_images)
     md, js = write_quality_results(
         args.output,
         figure[0] if figure else None,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -15,7 +17,7 @@ import restore.io
 from pipelines.model_card import git_commit
 from restore.api import Restorer
 from restore.io.atomic import write_atomic
-from restore.registry import ModelSpec, get_spec
+from restore.registry import ModelSpec, get_spec, list_specs
 from restore.runtime import cpu_description
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,19 +46,83 @@ def load_method(method: str, device: str = "auto") -> Restorer:
 
 
 def test_images(test_dir: Path, name: str, limit: int | None = None) -> list[Path]:
-    """The images of one test set, sorted by name; ``HELDOUT`` names the five color photographs scikit-image ships
-    (never used in training or tuning; gray benchmarks convert them to gray)."""
+    """The images of one test set, sorted by name, the first ``limit`` of them where given; ``HELDOUT`` names the
+    five color photographs scikit-image ships (never used in training or tuning; gray benchmarks convert them to
+    gray).
+
+    Raises:
+        FileNotFoundError: the set's folder is missing or holds no images.
+    """
     if name == HELDOUT:
         import skimage.data
 
         folder = Path(skimage.data.__file__).parent
-        images = [folder / photo for photo in HELDOUT_PHOTOS]
-        return images[:limit] if limit else images
+        return [folder / photo for photo in HELDOUT_PHOTOS][:limit]
     folder = Path(test_dir) / name
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no test set {name!r}: {folder} is not a folder")
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".tif", ".bmp", ".jpg"})
     if not images:
         raise FileNotFoundError(f"no test images in {folder}")
-    return images[:limit] if limit else images
+    return images[:limit]
+
+
+def set_images(
+    parser: argparse.ArgumentParser, test_dir: Path, sets: list[str], limit: int | None = None
+) -> dict[str, list[Path]]:
+    """Every set's images (``test_images``), gathered before any work runs: a missing or empty set is a usage
+    error (``parser.error``: one line, exit status 2)."""
+    try:
+        return {name: test_images(test_dir, name, limit) for name in sets}
+    except FileNotFoundError as error:
+        parser.error(f"--sets: {error}")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (image counts, repeats, steps)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0 (ratios)."""
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def output_stem(text: str) -> Path:
+    """An argparse type for ``--output``: a bare stem means ``RESULTS_DIR/<stem>``, anything with a folder is the
+    path of the stem (``<stem>.md``, ``.json`` and figures are written beside it). The folder is created now, so
+    that a bad location fails before any work."""
+    stem = RESULTS_DIR / text if Path(text).name == text else Path(text)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot create the folder {stem.parent}: {error.strerror}") from None
+    if not os.access(stem.parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"the folder {stem.parent} is not writable")
+    return stem
+
+
+def add_output(parser: argparse.ArgumentParser, default: str) -> None:
+    """The ``--output`` option every benchmark shares (``output_stem``)."""
+    parser.add_argument(
+        "--output",
+        type=output_stem,
+        default=default,
+        help=f"result file stem, in benchmarks/results/ unless it names a folder (default: {default})",
+    )
+
+
+def method_names(task: str) -> list[str]:
+    """What a benchmark's ``--methods`` takes for a task: its registered models, and those that take the
+    self-ensemble also with ``ENSEMBLE_SUFFIX``."""
+    specs = [spec for spec in list_specs() if spec.task == task]
+    return [*(spec.name for spec in specs), *(spec.name + ENSEMBLE_SUFFIX for spec in specs if spec.self_ensemble)]
 
 
 def provenance(command: str) -> dict:
@@ -120,22 +186,21 @@ def quality_report(
     return "\n".join(lines) + "\n"
 
 
-def write_results(stem: str, markdown: str, data: dict) -> tuple[Path, Path]:
-    """Write ``<stem>.md`` and ``<stem>.json`` in ``benchmarks/results/`` atomically."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    paths = RESULTS_DIR / f"{stem}.md", RESULTS_DIR / f"{stem}.json"
+def write_results(stem: Path, markdown: str, data: dict) -> tuple[Path, Path]:
+    """Write ``<stem>.md`` and ``<stem>.json`` atomically (``stem`` from ``output_stem``, its folder made)."""
+    paths = stem.with_name(f"{stem.name}.md"), stem.with_name(f"{stem.name}.json")
     for path, text in zip(paths, (markdown, json.dumps(data, indent=2) + "\n")):
         write_atomic(path, text)
     return paths
 
 
-def write_quality_results(stem: str, figure: np.ndarray | None, **report) -> tuple[Path, Path]:
+def write_quality_results(stem: Path, figure: np.ndarray | None, **report) -> tuple[Path, Path]:
     """Write a quality benchmark's ``<stem>.md`` (``quality_report(**report)``) and ``<stem>.json`` (its meta,
     published reference and results), and its figure (an HxWx3 uint8 image) as ``<stem>.png`` where given."""
     data = {key: report[key] for key in ("meta", "published", "results")}
-    paths = write_results(stem, quality_report(**report), data)  # creates the results folder
+    paths = write_results(stem, quality_report(**report), data)
     if figure is not None:
-        restore.io.write_image(RESULTS_DIR / f"{stem}.png", figure)
+        restore.io.write_image(stem.with_name(f"{stem.name}.png"), figure)
     return paths
 
 

@@ -34,15 +34,17 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     REPO,
+    add_output,
     load_method,
+    method_names,
+    positive_int,
     provenance,
-    test_images,
+    set_images,
     write_quality_results,
 )
 from pipelines.blur_data import blur_batch, kernel_bank
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.blur import centred_kernel
-from restore.registry import list_specs
 
 DEBLUR_DIR = REPO.parent / "shared" / "data" / "deblur"
 METHODS = ("deblur-ms", "deblur-wiener", "deblur-rl", "deblur-unsharp", "blurred")
@@ -141,24 +143,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR)
     parser.add_argument("--deblur-dir", type=Path, default=DEBLUR_DIR)
     parser.add_argument("--sets", nargs="+", default=["Kodak24", "McMaster", HELDOUT])
-    registered = {spec.name for spec in list_specs()} | {"blurred"}
-    parser.add_argument("--methods", nargs="+", default=[m for m in METHODS if m in registered])
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
+    known = [*method_names("deblur"), "blurred"]
+    parser.add_argument(
+        "--methods", nargs="+", choices=known, default=[m for m in METHODS if m in known], metavar="METHOD"
+    )
+    parser.add_argument("--limit", type=positive_int, help="only the first N images of each set")
     parser.add_argument("--no-gopro", action="store_true", help="skip the real GoPro pairs")
-    parser.add_argument("--output", default="deblur", help="result file stem in benchmarks/results/")
+    add_output(parser, "deblur")
     args = parser.parse_args(argv)
+    images = set_images(parser, args.test_dir, args.sets, args.limit)
     meta = provenance("python -m benchmarks.deblur " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {m: load_method(m) for m in args.methods if m != "blurred"}
     results, figure = [], []
-    for test_set in args.sets:
-        paths = test_images(args.test_dir, test_set, args.limit)
+    for test_set, paths in images.items():
         for kernel_set, kernels in kernel_sets(args.deblur_dir).items():
-            results += run_synthetic(test_set, paths, kernel_set, kernels, args.methods, restorers, figure)
-            for r in results[-len(args.methods) :]:
+            rows = run_synthetic(test_set, paths, kernel_set, kernels, args.methods, restorers, figure)
+            results += rows
+            for r in rows:
                 print(f"{test_set:8} {kernel_set:9} {r['method']:15} {r['psnr']:.2f} dB {r['seconds_per_image']:.2f} s")
     if not args.no_gopro:
-        results += run_gopro(args.deblur_dir, args.methods, restorers)
-        for r in results[-len([m for m in args.methods if m not in NON_BLIND]) :]:
+        rows = run_gopro(args.deblur_dir, args.methods, restorers)
+        results += rows
+        for r in rows:
             print(f"GoPro {r['method']:15} {r['psnr']:.2f} dB {r['seconds_per_image']:.2f} s")
     md, js = write_quality_results(
         args.output,

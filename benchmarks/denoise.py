@@ -34,14 +34,17 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
+    add_output,
     cached_row,
     load_cache,
     load_method,
+    method_names,
     method_spec,
+    positive_int,
     provenance,
     provenance_lines,
     remember,
-    test_images,
+    set_images,
     write_results,
 )
 from restore.metrics import psnr, ssim, to_uint8
@@ -173,20 +176,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR)
     parser.add_argument("--sets", nargs="+", default=[*GRAY_SETS, *COLOR_SETS])
     parser.add_argument("--sigmas", nargs="+", type=float, default=[15, 25, 50])
-    parser.add_argument("--methods", nargs="+", default=None, help="default: the matching DnCNN and (C)BM3D")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=method_names("denoise"),
+        metavar="METHOD",
+        help="registered denoisers, <model>+x8 for the self-ensemble (default: the matching DnCNN and (C)BM3D)",
+    )
+    parser.add_argument("--limit", type=positive_int, help="only the first N images of each set")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--timed-images", type=int, default=2, help="images per set that cached baselines rerun")
-    parser.add_argument("--output", default="denoise", help="result file stem in benchmarks/results/")
+    parser.add_argument(
+        "--timed-images",
+        type=positive_int,
+        default=2,
+        help="images per set that cached baselines rerun (the figure and every time come from rerun images)",
+    )
+    add_output(parser, "denoise")
     args = parser.parse_args(argv)
-    if args.timed_images < 1:
-        parser.error("--timed-images must be at least 1 (the figure and every time come from rerun images)")
+    sources = {test_set: HELDOUT if test_set == GRAY_HELDOUT else test_set for test_set in args.sets}
+    images = set_images(parser, args.test_dir, sorted(set(sources.values())), args.limit)
     tune_allocator()
     meta = provenance("python -m benchmarks.denoise " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers, results, examples = {}, [], {}
     figure_sigma = min(args.sigmas, key=lambda sigma: abs(sigma - 25))
     for test_set in args.sets:
-        paths = test_images(args.test_dir, HELDOUT if test_set == GRAY_HELDOUT else test_set, args.limit)
+        paths = images[sources[test_set]]
         for method in args.methods or default_methods(test_set):
             if method not in restorers:
                 restorers[method] = load_method(method, device=args.device)

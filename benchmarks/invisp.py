@@ -36,9 +36,11 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
-    RESULTS_DIR,
+    add_output,
+    positive_int,
     provenance,
     provenance_lines,
+    set_images,
     test_images,
     write_results,
 )
@@ -228,17 +230,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
     parser.add_argument("--sets", nargs="+", default=["Kodak24", "McMaster", HELDOUT])
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
+    parser.add_argument("--limit", type=positive_int, help="only the first N images of each set")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--output", default="invisp", help="result file stem in benchmarks/results/")
-    parser.add_argument("--application-images", type=int, default=4, help="images per set for the application")
+    add_output(parser, "invisp")
+    parser.add_argument(
+        "--application-images", type=int, default=4, help="images per set for the application (0: none)"
+    )
     args = parser.parse_args(argv)
+    images = set_images(parser, args.test_dir, args.sets, args.limit)
     tune_allocator()
     meta = provenance("python -m benchmarks.invisp " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorer = restore.load("invisp", device=args.device)
     results, figure = [], []
-    for test_set in args.sets:
-        result = evaluate(restorer, test_set, test_images(args.test_dir, test_set, args.limit), figure)
+    for test_set, paths in images.items():
+        result = evaluate(restorer, test_set, paths, figure)
         results.append(result)
         print(
             f"{test_set:9} forward {result['forward_psnr']:.2f} dB, inverse {result['inverse_psnr']:.2f} dB "
@@ -249,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         applied.append(application(restorer, test_set, test_images(args.test_dir, test_set, args.application_images)))
         print(f"{test_set:9} application: {applied[-1]}")
     if figure:
-        restore.io.write_image(RESULTS_DIR / f"{args.output}.png", figure[0])
+        restore.io.write_image(args.output.with_name(f"{args.output.name}.png"), figure[0])
     card = restorer.info.card
     data = {"meta": meta, "results": results, "application": applied}
     md, js = write_results(args.output, markdown(results, meta, card, applied), data)

@@ -40,13 +40,17 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     REPO,
-    RESULTS_DIR,
+    add_output,
     cached_row,
     load_cache,
+    load_method,
+    method_names,
+    positive_float,
+    positive_int,
     provenance,
     provenance_lines,
     remember,
-    test_images,
+    set_images,
     write_results,
 )
 from pipelines.lowlight_data import synthesize_dark_raws
@@ -234,25 +238,41 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", type=Path, default=DEFAULT_TEST_DIR)
     parser.add_argument("--sets", nargs="+", default=["Kodak24", "McMaster", HELDOUT])
-    parser.add_argument("--ratios", nargs="+", type=float, default=[100, 250, 300])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images of each set")
+    parser.add_argument("--ratios", nargs="+", type=positive_float, default=[100, 250, 300])
+    parser.add_argument(
+        "--methods", nargs="+", choices=method_names("lowlight"), default=list(METHODS), metavar="METHOD"
+    )
+    parser.add_argument(
+        "--limit",
+        type=positive_int,
+        help="only the first N images of each set (the large raw of --large still runs: add --large 0 0 to skip it)",
+    )
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--timed-images", type=int, default=2, help="images per set that cached baselines rerun")
-    parser.add_argument("--output", default="lowlight", help="result file stem in benchmarks/results/")
-    parser.add_argument("--large", nargs=2, type=int, default=[6000, 4000], metavar=("W", "H"), help="0 0: skip")
+    parser.add_argument(
+        "--timed-images", type=positive_int, default=2, help="images per set that cached baselines rerun"
+    )
+    add_output(parser, "lowlight")
+    parser.add_argument(
+        "--large",
+        nargs=2,
+        type=int,
+        default=[6000, 4000],
+        metavar=("W", "H"),
+        help="size of the large raw timed with lowlight-raw, a run of minutes and GBs that --limit does not shorten "
+        "(default: 6000 4000, 24 MP; 0 0: skip it)",
+    )
     args = parser.parse_args(argv)
+    images = set_images(parser, args.test_dir, args.sets, args.limit)
     tune_allocator()
     meta = provenance("python -m benchmarks.lowlight " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers = {method: restore.load(method, device=args.device) for method in args.methods}
+    restorers = {method: load_method(method, device=args.device) for method in args.methods}
     results, estimates, figure_rows = [], [], []
     large = None
     with tempfile.TemporaryDirectory() as folder:
         if "lowlight-raw" in restorers and min(args.large) > 0:
             large = large_raw_run(*args.large, Path(folder))
             print(large)
-        for test_set in args.sets:
-            paths = test_images(args.test_dir, test_set, args.limit)
+        for test_set, paths in images.items():
             for ratio in args.ratios:
                 rows, ratios, outputs = run_set(test_set, paths, ratio, args.methods, restorers, args, Path(folder))
                 results += rows
@@ -266,10 +286,10 @@ def main(argv: list[str] | None = None) -> None:
                     figure_rows.append(crop_figure(outputs, [*FIGURE_METHODS, "clean"]))
     real_ratio = None
     if figure_rows:
-        write_image(RESULTS_DIR / f"{args.output}.jpg", np.concatenate(figure_rows, axis=0), quality=90)
+        write_image(args.output.with_name(f"{args.output.name}.jpg"), np.concatenate(figure_rows, axis=0), quality=90)
     if "lowlight-raw" in restorers and REAL_RAW.exists():
         figure, real_ratio = real_raw_figure(restorers["lowlight-raw"])
-        write_image(RESULTS_DIR / f"{args.output}-real.jpg", figure, quality=90)
+        write_image(args.output.with_name(f"{args.output.name}-real.jpg"), figure, quality=90)
     data = {"meta": meta, "published": PUBLISHED, "auto_ratio_over_true": estimates, "large_raw": large}
     data["results"] = results
     md, js = write_results(args.output, markdown(results, estimates, meta, real_ratio, large), data)

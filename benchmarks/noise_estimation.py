@@ -4,7 +4,7 @@
 
 Noise as in ``benchmarks.denoise`` (unclipped, ``default_rng(crc32(set/image/sigma))``); the estimate is
 ``restore.baselines.estimate_noise_sigma`` (8-bit scale), the one the classical baselines use with sigma="auto".
-Writes ``benchmarks/results/noise_estimation.md`` and ``.json``.
+Writes ``benchmarks/results/noise_estimation.md`` and ``.json`` (``--output`` for another stem or folder).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 import restore
-from benchmarks.common import DEFAULT_TEST_DIR, provenance, test_images, write_results
+from benchmarks.common import DEFAULT_TEST_DIR, add_output, provenance, set_images, write_results
 from benchmarks.denoise import noise_seed
 from restore.baselines import estimate_noise_sigma
 from restore.ops.noise import add_gaussian_noise_np
@@ -27,11 +27,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
     parser.add_argument("--sets", nargs="+", default=["Set12", "BSD68", "CBSD68"])
     parser.add_argument("--sigmas", nargs="+", type=float, default=[5, 15, 25, 35, 50])
+    add_output(parser, "noise_estimation")
     args = parser.parse_args(argv)
+    sets = set_images(parser, args.test_dir, args.sets)
     meta = provenance("python -m benchmarks.noise_estimation " + shlex.join(sys.argv[1:] if argv is None else argv))
     results = []
-    for test_set in args.sets:
-        images = [(p.name, restore.io.read_image(p)) for p in test_images(args.test_dir, test_set)]
+    for test_set, paths in sets.items():
+        images = [(p.name, restore.io.read_image(p)) for p in paths]
         for sigma in args.sigmas:
             estimates = np.array(
                 [
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         f"| {r['max_abs_error']:.2f} |"
         for r in results
     ]
-    md, js = write_results("noise_estimation", "\n".join(lines) + "\n", {"meta": meta, "results": results})
+    md, js = write_results(args.output, "\n".join(lines) + "\n", {"meta": meta, "results": results})
     print(f"wrote {md} and {js}")
 
 

@@ -20,7 +20,7 @@ Each precision in ``--precisions`` gets its own rows and its own machine peak; a
 the PSNR of its output against the float32 output of the same input (up to 1024^2), i.e. how far the cheaper
 arithmetic moves the result. Tiling overhead: ``--tiling-model`` at ``--tiling-size`` untiled and with smaller tiles
 (same overlap as "auto"), in the first precision.
-Writes ``benchmarks/results/speed.md`` and ``.json`` (``--output`` for another stem).
+Writes ``benchmarks/results/speed.md`` and ``.json`` (``--output`` for another stem or folder).
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ import cv2
 import numpy as np
 import torch
 
-from benchmarks.common import provenance, write_results
+from benchmarks.common import add_output, positive_int, provenance, write_results
+from restore.api import PRECISIONS, resolve_device, resolve_precision
+from restore.errors import RestoreError
+from restore.registry import list_specs
 
 SIZES = {"512": (512, 512), "1024": (1024, 1024), "12mp": (4000, 3000), "24mp": (6000, 4000)}
 LARGE = ("12mp", "24mp")  # timed once
@@ -324,19 +327,38 @@ def markdown(rows: list[dict], tiling: list[dict], peaks: dict, meta: dict) -> s
     return "\n".join(lines) + "\n"
 
 
+def check_precisions(parser: argparse.ArgumentParser, device: str, precisions: list[str]) -> None:
+    """Refuse a device that is not there, or a precision it does not run (fp16 on the CPU), before any work."""
+    try:
+        target = resolve_device(device)
+        for precision in precisions:
+            resolve_precision(precision, target)
+    except RestoreError as error:
+        parser.error(str(error))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
+    names = [spec.name for spec in list_specs()]
+    parser.add_argument("--models", nargs="+", choices=names, default=list(DEFAULT_MODELS), metavar="MODEL")
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=["512", "1024", "12mp"])
     parser.add_argument("--classical-sizes", nargs="+", choices=list(SIZES), default=["512"])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precisions", nargs="+", default=["auto"], help="auto, fp32, fp16 (GPU) or bf16")
-    parser.add_argument("--tiling-model", default="dncnn-color", help="model of the tiling-overhead rows ('' skips)")
+    parser.add_argument(
+        "--precisions", nargs="+", choices=["auto", *PRECISIONS], default=["auto"], help="fp16 on a GPU only"
+    )
+    parser.add_argument(
+        "--tiling-model",
+        choices=["", *names],
+        default="dncnn-color",
+        help="model of the tiling-overhead rows ('' skips)",
+    )
     parser.add_argument("--tiling-size", choices=list(SIZES), default="1024")
     parser.add_argument("--tiles", nargs="+", type=int, default=[512, 256], help="tile sizes of the tiling rows")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--output", default="speed", help="result file stem in benchmarks/results/")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="timed calls per model up to 1024^2 (best)")
+    add_output(parser, "speed")
     args = parser.parse_args(argv)
+    check_precisions(parser, args.device, args.precisions)
     import restore
 
     meta = provenance("python -m benchmarks.speed " + shlex.join(sys.argv[1:] if argv is None else argv))

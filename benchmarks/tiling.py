@@ -4,7 +4,7 @@
 
 The test photo is the bundled sample, resized (bicubic) to the target size with Gaussian noise sigma 25 (seed 0).
 Peak memory is the process's maximum resident set size (``ru_maxrss``) measured in a fresh subprocess for each run.
-Writes ``benchmarks/results/tiling.md`` and ``.json``.
+Writes ``benchmarks/results/tiling.md`` and ``.json`` (``--output`` for another stem or folder).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from importlib import resources
 import cv2
 import numpy as np
 
-from benchmarks.common import provenance, write_results
+from benchmarks.common import add_output, provenance, write_results
+from restore.registry import list_specs
 
 
 def test_photo(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,8 +91,10 @@ def agreement(model: str, width: int, height: int, tile: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="dncnn-color")
+    denoisers = [spec.name for spec in list_specs() if spec.task == "denoise" and spec.build is not None]
+    parser.add_argument("--model", choices=denoisers, default="dncnn-color", metavar="MODEL", help="a learned denoiser")
     parser.add_argument("--large", nargs=2, type=int, default=[6000, 4000], metavar=("W", "H"))
+    add_output(parser, "tiling")
     args = parser.parse_args(argv)
     meta = provenance("python -m benchmarks.tiling " + shlex.join(sys.argv[1:] if argv is None else argv))
     agree = agreement(args.model, 2400, 1600, 512)
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
         ]
     )
-    paths = write_results("tiling", md, {"meta": meta, "agreement": agree, "large": large})
+    paths = write_results(args.output, md, {"meta": meta, "agreement": agree, "large": large})
     print("wrote", *paths)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import provenance, provenance_lines, table, write_results
+from benchmarks.common import add_output, positive_int, provenance, provenance_lines, table, write_results
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from pipelines.train_kpn import loss_function as kpn_loss
 from pipelines.training import mixed_precision
@@ -65,8 +65,8 @@ def seconds_per_step(build: Callable, precision: str, steps: int) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per model and precision")
-    parser.add_argument("--output", default="training_speed", help="result file stem in benchmarks/results/")
+    parser.add_argument("--steps", type=positive_int, default=10, help="timed steps per model and precision")
+    add_output(parser, "training_speed")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

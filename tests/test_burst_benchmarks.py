@@ -44,7 +44,7 @@ def test_a_burst_benchmark_reports_every_method_at_every_gain(test_dir, module, 
 
 
 def test_a_burst_benchmark_refuses_an_unknown_set(test_dir):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(SystemExit, match="2"):
         burst.main(["--test-dir", str(test_dir / "tests"), "--sets", "nowhere", "--methods", "burst-average"])
 
 
