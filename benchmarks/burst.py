@@ -14,8 +14,9 @@ default), which estimates them from the burst (``restore.ops.burst_noise``). PSN
 uint8, with an 8-pixel border crop.
 The "shift x2" rows double the translations at gain 4. ``kpn-burst-unaligned`` is kpn-burst without its whole-pixel
 pre-alignment (``align=False``), to show what the alignment adds. BM3D's and BM4D's quality (about 1 and 20 s per
-burst) is cached per burst in ``benchmarks/cache/burst-burst-bm3d.json`` and ``burst-burst-bm4d.json``; their time is
-measured again on the first ``--timed-images``.
+burst) is cached per burst in ``benchmarks/cache/burst-burst-bm3d.json`` and ``burst-burst-bm4d.json`` (``--cache-dir``
+for another folder; keyed by set, image name, gain, shift and the image file's sha256); their time is measured again
+on the first ``--timed-images``.
 Writes ``benchmarks/results/burst.md``, ``.json`` and ``burst.png`` (first image at gain 4: reference / average /
 best baseline / KPN / clean).
 """
@@ -39,7 +40,10 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
+    add_cache_dir,
     add_output,
+    cache_key,
+    cache_path,
     cached_row,
     load_cache,
     load_method,
@@ -126,16 +130,20 @@ class BurstTask:
     cached: frozenset[str] = frozenset({"burst-bm3d", "burst-bm4d"})
 
 
-def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure) -> list[dict]:
-    """Every method on the bursts of one set at one gain and shift -> one result row per method."""
-    caches = {m: load_cache(task.name, m) for m in methods if m in task.cached}
+def run(
+    task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor, timed_images, cache_dir, figure
+) -> list[dict]:
+    """Every method on the bursts of one set at one gain and shift -> one result row per method; the ``cached``
+    methods' quality comes from their caches in ``cache_dir`` past the first ``timed_images``."""
+    files = {m: cache_path(cache_dir, task.name, m) for m in methods if m in task.cached}
+    caches = {m: load_cache(path) for m, path in files.items()}
     rows = {m: [] for m in methods}
     seconds = {m: [] for m in methods}
     for index, path in enumerate(paths):
         noisy, clean, read, shot = task.make(path, test_set, gain, shift_factor)
         outputs = {"reference": noisy[0], "clean": clean}
+        key = cache_key(test_set, path, f"{gain:g}", f"{shift_factor:g}")
         for method in methods:
-            key = f"{test_set}|{path.name}|{gain:g}|{shift_factor:g}"
             cache = caches.get(method)
             cached = cached_row(cache, key, index, timed_images)
             if cached is not None:
@@ -145,7 +153,7 @@ def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor
             estimate = task.call(restorers[method], method, noisy, read, shot)
             seconds[method].append(time.perf_counter() - start)
             row = {"image": path.name, **score(estimate, clean)}
-            rows[method].append(row if cache is None else remember(task.name, method, cache, key, row))
+            rows[method].append(row if cache is None else remember(files[method], cache, key, row))
             outputs[method] = estimate
         if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and task.model in outputs:
             scored = [m for m in task.baselines if m in outputs]  # none when only learned methods run
@@ -168,13 +176,13 @@ def run(task: BurstTask, methods, restorers, test_set, paths, gain, shift_factor
     ]
 
 
-def run_sets(task: BurstTask, methods, restorers, images: dict, timed_images) -> tuple[list[dict], list]:
+def run_sets(task: BurstTask, methods, restorers, images: dict, timed_images, cache_dir) -> tuple[list[dict], list]:
     """Every set (name -> image paths) at every gain plus the shift x2 row at gain 4 -> (result rows, [figure] or
     [])."""
     results, figure = [], []
     for test_set, paths in images.items():
         for gain, shift_factor in [*((g, 1.0) for g in GAINS), (4, 2.0)]:
-            rows = run(task, methods, restorers, test_set, paths, gain, shift_factor, timed_images, figure)
+            rows = run(task, methods, restorers, test_set, paths, gain, shift_factor, timed_images, cache_dir, figure)
             results += rows
             for r in rows:
                 print(
@@ -200,13 +208,15 @@ def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
     parser.add_argument(
         "--timed-images", type=positive_int, default=2, help="images per set that cached baselines rerun"
     )
+    add_cache_dir(parser)
     add_output(parser, task.name)
     args = parser.parse_args(argv)
     images = set_images(parser, args.test_dir, args.sets, args.limit)
     module = task.name.replace("-", "_")
-    meta = provenance(f"python -m benchmarks.{module} " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
-    results, figure = run_sets(task, args.methods, restorers, images, args.timed_images)
+    command = f"python -m benchmarks.{module} " + shlex.join(sys.argv[1:] if argv is None else argv)
+    meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
+    results, figure = run_sets(task, args.methods, restorers, images, args.timed_images, args.cache_dir)
     md, js = write_quality_results(
         args.output,
         figure[0] if figure else None,

@@ -6,6 +6,7 @@ import argparse
 import datetime
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,7 @@ import restore.io
 from pipelines.model_card import git_commit
 from restore.api import Restorer
 from restore.io.atomic import write_atomic
-from restore.registry import ModelSpec, get_spec, list_specs
+from restore.registry import ModelSpec, file_sha256, get_spec, list_specs, weights_dir
 from restore.runtime import cpu_description
 
 REPO = Path(__file__).resolve().parent.parent
@@ -125,22 +126,38 @@ def method_names(task: str) -> list[str]:
     return [*(spec.name for spec in specs), *(spec.name + ENSEMBLE_SUFFIX for spec in specs if spec.self_ensemble)]
 
 
-def provenance(command: str) -> dict:
-    """Where and when a benchmark ran: command, commit, machine, torch version, threads and date."""
+def provenance(command: str, limit: int | None = None, models: Iterable[str] = ()) -> dict:
+    """Where and when a benchmark ran: command, commit, machine, torch version, threads and date; and what keeps a
+    result out of the README (``benchmarks.readme``): the ``--limit`` of a partial run (None: every image), the
+    weights folder ``RESTORE_WEIGHTS_DIR`` where set (None: the shipped weights) and the sha256 of the weights file of
+    each learned model among ``models`` (registered names)."""
     return {
         "command": command,
         "commit": git_commit(),
         "machine": f"{cpu_description()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "limit": limit,
+        "weights_dir": os.environ.get("RESTORE_WEIGHTS_DIR"),
+        "weights": weights_sha256(models),
     }
 
 
+def weights_sha256(models: Iterable[str]) -> dict[str, str]:
+    """The sha256 of each learned model's weights file in the weights folder (``restore.registry.weights_dir``), by
+    model name; classical methods have none."""
+    specs = [get_spec(name) for name in sorted(set(models))]
+    return {spec.name: file_sha256(weights_dir() / f"{spec.weights}.safetensors") for spec in specs if spec.weights}
+
+
 def provenance_lines(meta: dict) -> list[str]:
-    """The Markdown lines that say where a result came from (see ``provenance``)."""
+    """The Markdown lines that say where a result came from (see ``provenance``), and whether it is partial or made
+    with other weights than the shipped ones."""
     return [
         f"- command: `{meta['command']}`",
         f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
+        *([f"- partial run: the first {meta['limit']} images of each set"] if meta.get("limit") else []),
+        *([f"- weights from RESTORE_WEIGHTS_DIR={meta['weights_dir']}"] if meta.get("weights_dir") else []),
     ]
 
 
@@ -204,22 +221,37 @@ def write_quality_results(stem: Path, figure: np.ndarray | None, **report) -> tu
     return paths
 
 
-def cache_path(benchmark: str, method: str) -> Path:
+def add_cache_dir(parser: argparse.ArgumentParser) -> None:
+    """The ``--cache-dir`` option of the benchmarks that cache their slow baselines' quality."""
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=CACHE_DIR,
+        help="folder of the per-image quality cache (default: the committed benchmarks/cache; another folder, e.g. a "
+        "copy of it, keeps the committed one untouched)",
+    )
+
+
+def cache_path(folder: Path, benchmark: str, method: str) -> Path:
     """The file caching one method's per-image quality in one benchmark."""
-    return CACHE_DIR / f"{benchmark}-{method}.json"
+    return Path(folder) / f"{benchmark}-{method}.json"
 
 
-def load_cache(benchmark: str, method: str) -> dict:
-    path = cache_path(benchmark, method)
+def cache_key(test_set: str, image: Path, *setting: str) -> str:
+    """The cache key of one image in one setting: set, file name, the setting (e.g. sigma and seed) and the sha256 of
+    the image file, so that an entry holds for the very same image only (another file of that name misses)."""
+    return "|".join([test_set, image.name, *setting, file_sha256(image)])
+
+
+def load_cache(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def save_cache(benchmark: str, method: str, cache: dict) -> None:
+def save_cache(path: Path, cache: dict) -> None:
     """Write one method's cache atomically, merged with what is on disk, so that runs of the same method on other
     sets or images can overlap without losing each other's entries."""
-    path = cache_path(benchmark, method)
     path.parent.mkdir(parents=True, exist_ok=True)
-    merged = {**load_cache(benchmark, method), **cache}
+    merged = {**load_cache(path), **cache}
     write_atomic(path, json.dumps(merged, indent=1, sort_keys=True) + "\n")
 
 
@@ -229,14 +261,14 @@ def cached_row(cache: dict | None, key: str, index: int, timed_images: int) -> d
     return None if cache is None or index < timed_images else cache.get(key)
 
 
-def remember(benchmark: str, method: str, cache: dict, key: str, row: dict) -> dict:
-    """Cache a method's freshly scored row under ``key`` and return the row to report. An image scored again only to
-    time it keeps its cached row when the PSNRs agree to ``CACHE_TOLERANCE_DB`` (BM3D's and BM4D's float sums move
-    the 6th decimal from run to run), so a rerun leaves the committed cache as it was; otherwise the fresh row
-    replaces it."""
+def remember(path: Path, cache: dict, key: str, row: dict) -> dict:
+    """Cache a method's freshly scored row under ``key`` in ``cache`` and its file ``path``, and return the row to
+    report. An image scored again only to time it keeps its cached row when the PSNRs agree to ``CACHE_TOLERANCE_DB``
+    (BM3D's and BM4D's float sums move the 6th decimal from run to run), so a rerun leaves the committed cache as it
+    was; otherwise the fresh row replaces it."""
     cached = cache.get(key)
     if cached is not None and abs(cached["psnr"] - row["psnr"]) <= CACHE_TOLERANCE_DB:
         return cached
     cache[key] = row
-    save_cache(benchmark, method, cache)
+    save_cache(path, cache)
     return row

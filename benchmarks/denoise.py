@@ -10,8 +10,9 @@ Protocol: uint8 image; x = img/255; noisy = x + N(0, (sigma/255)^2) from ``numpy
 seed = crc32("<set>/<image>/<sigma>"), not clipped, not quantized; output clipped to [0, 1] and rounded to uint8;
 PSNR on uint8 (data range 255, no border crop, RGB for color) and SSIM as ``restore.metrics``. Every method sees the
 very same noisy arrays. Classical baselines are slow here (BM3D ~5 s, CBM3D ~13 s per 512x512 image), so their
-per-image quality is cached in ``benchmarks/cache/denoise-<method>.json`` keyed by set, image, sigma and seed; their
-times are always measured again in the current run, on the first ``--timed-images`` of each set.
+per-image quality is cached in ``benchmarks/cache/denoise-<method>.json`` (``--cache-dir`` for another folder) keyed by
+set, image name, sigma, seed and the image file's sha256; their times are always measured again in the current run,
+on the first ``--timed-images`` of each set.
 The held-out sets ``skimage`` and ``skimage-gray`` are five photographs that are not in shared/ (see
 ``benchmarks.common.HELDOUT``), in color and in gray. Writes ``benchmarks/results/denoise.md`` and ``.json``, and
 ``denoise.png``: a crop of the first image of the first set at the sigma nearest 25 (the most textured 160x160
@@ -34,7 +35,10 @@ import restore
 from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
+    add_cache_dir,
     add_output,
+    cache_key,
+    cache_path,
     cached_row,
     load_cache,
     load_method,
@@ -83,15 +87,17 @@ def runs_at(method: str, sigma: float) -> bool:
 
 
 def evaluate(
-    method: str, restorer, test_set: str, paths: list[Path], sigma: float, timed_images: int
+    method: str, restorer, test_set: str, paths: list[Path], sigma: float, timed_images: int, cache_dir: Path
 ) -> tuple[dict, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Mean PSNR/SSIM and seconds per image of one method on one set at one sigma, per-image rows included; and the
     first image as (clean, noisy, restored) uint8 (it is always run: ``timed_images`` is at least 1).
 
-    Quality of cached (classical) methods comes from the cache when present, but their first ``timed_images``
-    images are always run again, so that every time in the table is measured in this run on this machine.
+    Quality of cached (classical) methods comes from the cache in ``cache_dir`` when present, but their first
+    ``timed_images`` images are always run again, so that every time in the table is measured in this run on this
+    machine.
     """
-    cache = load_cache("denoise", method) if method in CACHED_METHODS else {}
+    cache_file = cache_path(cache_dir, "denoise", method)
+    cache = load_cache(cache_file) if method in CACHED_METHODS else None
     rows, seconds = [], []
     for index, path in enumerate(paths):
         clean = restore.io.read_image(path)
@@ -100,7 +106,7 @@ def evaluate(
         if test_set in GRAY_SETS and clean.ndim == 3:
             raise ValueError(f"{path} is not grayscale")
         seed = noise_seed(test_set, path.name, sigma)
-        key = f"{test_set}|{path.name}|{sigma:g}|{seed}"
+        key = cache_key(test_set, path, f"{sigma:g}", str(seed))
         cached = cached_row(cache, key, index, timed_images)
         if cached is not None:
             rows.append(cached)
@@ -117,7 +123,7 @@ def evaluate(
             "ssim": ssim(out, clean),
             "pixels": clean.shape[0] * clean.shape[1],
         }
-        rows.append(remember("denoise", method, cache, key, row) if method in CACHED_METHODS else row)
+        rows.append(row if cache is None else remember(cache_file, cache, key, row))
     summary = {
         "psnr": float(np.mean([r["psnr"] for r in rows])),
         "ssim": float(np.mean([r["ssim"] for r in rows])),
@@ -191,21 +197,25 @@ def main(argv: list[str] | None = None) -> None:
         default=2,
         help="images per set that cached baselines rerun (the figure and every time come from rerun images)",
     )
+    add_cache_dir(parser)
     add_output(parser, "denoise")
     args = parser.parse_args(argv)
     sources = {test_set: HELDOUT if test_set == GRAY_HELDOUT else test_set for test_set in args.sets}
     images = set_images(parser, args.test_dir, sorted(set(sources.values())), args.limit)
     tune_allocator()
-    meta = provenance("python -m benchmarks.denoise " + shlex.join(sys.argv[1:] if argv is None else argv))
-    restorers, results, examples = {}, [], {}
+    methods = {test_set: args.methods or default_methods(test_set) for test_set in args.sets}
+    restorers = {method: load_method(method, device=args.device) for names in methods.values() for method in names}
+    command = "python -m benchmarks.denoise " + shlex.join(sys.argv[1:] if argv is None else argv)
+    meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
+    results, examples = [], {}
     figure_sigma = min(args.sigmas, key=lambda sigma: abs(sigma - 25))
     for test_set in args.sets:
         paths = images[sources[test_set]]
-        for method in args.methods or default_methods(test_set):
-            if method not in restorers:
-                restorers[method] = load_method(method, device=args.device)
+        for method in methods[test_set]:
             for sigma in filter(lambda sigma: runs_at(method, sigma), args.sigmas):
-                summary, first = evaluate(method, restorers[method], test_set, paths, sigma, args.timed_images)
+                summary, first = evaluate(
+                    method, restorers[method], test_set, paths, sigma, args.timed_images, args.cache_dir
+                )
                 results.append({"set": test_set, "sigma": sigma, "method": method, **summary})
                 if test_set == args.sets[0] and sigma == figure_sigma:
                     examples[method] = first

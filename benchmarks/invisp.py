@@ -239,8 +239,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     images = set_images(parser, args.test_dir, args.sets, args.limit)
     tune_allocator()
-    meta = provenance("python -m benchmarks.invisp " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorer = restore.load("invisp", device=args.device)
+    meta = provenance(
+        "python -m benchmarks.invisp " + shlex.join(sys.argv[1:] if argv is None else argv), args.limit, ["invisp"]
+    )
     results, figure = [], []
     for test_set, paths in images.items():
         result = evaluate(restorer, test_set, paths, figure)

@@ -9,7 +9,8 @@ black 512 (``pipelines.lowlight_data``), with ``torch.Generator`` seed crc32("<s
 through RGGB, BGGR, GRBG, GBRG by image index. The raw is written as a DNG and every method reads that file through
 rawpy and gets the true ratio. Outputs are rounded to uint8 and compared with the clean photo: PSNR (data range
 255, RGB, no crop) and SSIM as ``restore.metrics``. The slow classical methods' quality is cached per image in
-``benchmarks/cache/lowlight-<method>.json``; their time is measured again on the first ``--timed-images`` of each set.
+``benchmarks/cache/lowlight-<method>.json`` (``--cache-dir`` for another folder; keyed by set, image name, ratio and
+the image file's sha256); their time is measured again on the first ``--timed-images`` of each set.
 
 Also reported: peak memory and time of a 24-megapixel raw (``--large``), how far ``ratio="auto"`` lands from the true ratio, and a run on the real dim raw
 ``shared/data/raw/tinydng_colorchart.dng`` beside rawpy's rendering. Writes ``benchmarks/results/lowlight.md``,
@@ -40,7 +41,10 @@ from benchmarks.common import (
     DEFAULT_TEST_DIR,
     HELDOUT,
     REPO,
+    add_cache_dir,
     add_output,
+    cache_key,
+    cache_path,
     cached_row,
     load_cache,
     load_method,
@@ -83,15 +87,16 @@ def dark_raw_case(path: Path, test_set: str, index: int, ratio: float, folder: P
 
 def run_set(test_set: str, paths: list[Path], ratio: float, methods: list[str], restorers: dict, args, folder: Path):
     """Every method on one set at one ratio: summary rows, auto-ratio estimates, and the first image's outputs."""
-    caches = {m: load_cache("lowlight", m) for m in methods if m in CACHED_METHODS}
+    files = {m: cache_path(args.cache_dir, "lowlight", m) for m in methods if m in CACHED_METHODS}
+    caches = {m: load_cache(path) for m, path in files.items()}
     rows = {m: [] for m in methods}
     seconds = {m: [] for m in methods}
     estimates, first_outputs = [], {}
     for index, path in enumerate(paths):
         clean, dng, estimate = dark_raw_case(path, test_set, index, ratio, folder)
         estimates.append(estimate / ratio)
+        key = cache_key(test_set, path, f"{ratio:g}")
         for method in methods:
-            key = f"{test_set}|{path.name}|{ratio:g}"
             cache = caches.get(method)
             cached = cached_row(cache, key, index, args.timed_images)
             if cached is not None:
@@ -101,7 +106,7 @@ def run_set(test_set: str, paths: list[Path], ratio: float, methods: list[str], 
             out = to_uint8(restorers[method](dng, ratio=ratio))
             seconds[method].append(time.perf_counter() - start)
             row = {"image": path.name, "psnr": psnr(out, clean), "ssim": ssim(out, clean)}
-            rows[method].append(row if cache is None else remember("lowlight", method, cache, key, row))
+            rows[method].append(row if cache is None else remember(files[method], cache, key, row))
             if index == 0:
                 first_outputs[method] = out
         if index == 0:
@@ -251,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--timed-images", type=positive_int, default=2, help="images per set that cached baselines rerun"
     )
+    add_cache_dir(parser)
     add_output(parser, "lowlight")
     parser.add_argument(
         "--large",
@@ -264,8 +270,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     images = set_images(parser, args.test_dir, args.sets, args.limit)
     tune_allocator()
-    meta = provenance("python -m benchmarks.lowlight " + shlex.join(sys.argv[1:] if argv is None else argv))
     restorers = {method: load_method(method, device=args.device) for method in args.methods}
+    command = "python -m benchmarks.lowlight " + shlex.join(sys.argv[1:] if argv is None else argv)
+    meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
     results, estimates, figure_rows = [], [], []
     large = None
     with tempfile.TemporaryDirectory() as folder:

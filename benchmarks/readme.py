@@ -5,13 +5,15 @@
 Also the speed summary (between the ``speed`` markers) from ``benchmarks/results/speed.json``, the runs on other
 machines (``SPEED_RESULTS``), the GPU run (``GPU_SPEED_RESULTS``) and ``speed-24mp.json``. Nothing in the table is
 typed by hand: training status comes from the cards, PSNR from the benchmark results (one headline setting per task,
-``HEADLINES``).
+``HEADLINES``). A result of a partial run (``--limit``) or of other weights than the shipped ones is refused
+(``check_result``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS_DIR
 from restore.api import models
@@ -44,11 +46,39 @@ GPU_LARGE = "4000x3000"
 
 
 def load_results(stem: str) -> tuple[list[dict], dict]:
+    """The rows and provenance of ``benchmarks/results/<stem>.json`` (none where it is absent), checked by
+    ``check_result``."""
     path = RESULTS_DIR / f"{stem}.json"
     if not path.exists():
         return [], {}
     data = json.loads(path.read_text())
+    check_result(path, data["meta"])
     return data["results"], data["meta"]
+
+
+def shipped_sha256(model: str) -> str | None:
+    """The sha256 that the shipped card of a learned model (``weights/<name>.json`` of this checkout) gives."""
+    card = REPO / "weights" / f"{get_spec(model).weights}.json"
+    return json.loads(card.read_text()).get("sha256") if card.is_file() else None
+
+
+def check_result(path: Path, meta: dict) -> None:
+    """Refuse (``SystemExit``) a result that ran on part of the sets (``--limit``) or with other weights than the
+    shipped ones (``RESTORE_WEIGHTS_DIR``, or a weights file whose sha256 is not the shipped card's). Results written
+    before these fields were recorded count as full runs with the shipped weights."""
+    problems = []
+    if meta.get("limit"):
+        problems.append(f"it ran on the first {meta['limit']} images of each set only (--limit)")
+    if meta.get("weights_dir"):
+        problems.append(f"its weights came from RESTORE_WEIGHTS_DIR={meta['weights_dir']}")
+    other = sorted(model for model, digest in meta.get("weights", {}).items() if digest != shipped_sha256(model))
+    if other:
+        problems.append(f"its weights of {', '.join(other)} are not the shipped ones (sha256 of weights/*.json)")
+    if problems:
+        raise SystemExit(
+            f"{path} cannot go into the README: {'; '.join(problems)}. Rerun it in full with the shipped weights, "
+            "or write such runs elsewhere (--output /tmp/...)."
+        )
 
 
 def training_status(card: dict | None) -> str:
@@ -253,10 +283,14 @@ def replace_block(text: str, start: str, end: str, content: str) -> str:
     return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.DOTALL)
 
 
+def updated(readme: str) -> str:
+    """The README's text with its models table and speed summary regenerated."""
+    return replace_block(replace_block(readme, START, END, models_table()), SPEED_START, SPEED_END, speed_summary())
+
+
 def main() -> None:
     readme = REPO / "README.md"
-    text = replace_block(readme.read_text(), START, END, models_table())
-    readme.write_text(replace_block(text, SPEED_START, SPEED_END, speed_summary()))
+    readme.write_text(updated(readme.read_text()))
     print("README.md models table and speed summary updated")
 
 

@@ -361,7 +361,8 @@ def main(argv: list[str] | None = None) -> None:
     check_precisions(parser, args.device, args.precisions)
     import restore
 
-    meta = provenance("python -m benchmarks.speed " + shlex.join(sys.argv[1:] if argv is None else argv))
+    command = "python -m benchmarks.speed " + shlex.join(sys.argv[1:] if argv is None else argv)
+    meta = provenance(command, models=[*args.models, *filter(None, [args.tiling_model])])
     peaks = {}
     for precision in args.precisions:
         peak = machine_peak(args.device, precision)

@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", nargs=2, type=int, default=[6000, 4000], metavar=("W", "H"))
     add_output(parser, "tiling")
     args = parser.parse_args(argv)
-    meta = provenance("python -m benchmarks.tiling " + shlex.join(sys.argv[1:] if argv is None else argv))
+    meta = provenance(
+        "python -m benchmarks.tiling " + shlex.join(sys.argv[1:] if argv is None else argv), models=[args.model]
+    )
     agree = agreement(args.model, 2400, 1600, 512)
     print(agree)
     large = run_isolated(args.model, *args.large, "auto")

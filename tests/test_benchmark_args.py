@@ -16,6 +16,7 @@ from benchmarks import (
     invisp,
     lowlight,
     noise_estimation,
+    readme,
     speed,
     tiling,
     training_speed,
@@ -152,3 +153,13 @@ def test_lowlight_help_says_that_limit_does_not_skip_the_large_raw(capsys):
         lowlight.main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--limit does not shorten" in help_text and "add --large 0 0 to skip it" in help_text
+
+
+def test_a_limited_run_records_its_limit_and_the_readme_refuses_it(test_dir, monkeypatch):
+    argv = ["--test-dir", str(test_dir / "tests"), "--deblur-dir", str(kernel_dir(test_dir / "deblur"))]
+    deblur.main([*argv, "--sets", "tiny", "--methods", "deblur-wiener", "--limit", "1", "--output", "deblur"])
+    meta = json.loads((test_dir / "results" / "deblur.json").read_text())["meta"]
+    assert meta["limit"] == 1 and meta["weights"] == {}
+    monkeypatch.setattr(readme, "RESULTS_DIR", test_dir / "results")
+    with pytest.raises(SystemExit, match="--limit"):
+        readme.models_table()

@@ -1,7 +1,12 @@
 import json
+import re
+
+import pytest
 
 from benchmarks import readme
+from benchmarks.common import REPO, provenance, provenance_lines
 from benchmarks.readme import training_status
+from restore.registry import file_sha256
 
 
 def test_training_status_counts_the_weights_a_run_started_from():
@@ -110,3 +115,60 @@ def test_gpu_speed_table_compares_a_12_mp_photo_with_the_cpu(tmp_path, monkeypat
     _, gpu_part = readme.speed_summary().split("On a GPU")
     assert "| `dncnn-gray` | bfloat16 | 97.4 | 0.18 | 90.0 | 500x | 4.50 | 55.7 |" in gpu_part
     assert "cuda (GPU B) bfloat16 100" in gpu_part
+
+
+def test_the_readme_is_reproduced_byte_for_byte_from_the_committed_results():
+    text = (REPO / "README.md").read_text()
+    assert readme.updated(text) == text
+
+
+def result(meta: dict) -> dict:
+    base = {"command": "python -m benchmarks.denoise", "commit": "abc", "machine": "m", "date": "today"}
+    row = {"set": "Set12", "sigma": 25, "method": "dncnn-gray", "psnr": 30.0}
+    return {"meta": {**base, **meta}, "results": [row]}
+
+
+@pytest.mark.parametrize(
+    "meta, problem",
+    [
+        ({"limit": 1}, "it ran on the first 1 images of each set only (--limit)"),
+        ({"weights_dir": "/tmp/staging"}, "its weights came from RESTORE_WEIGHTS_DIR=/tmp/staging"),
+        ({"weights": {"dncnn-gray": "0" * 64}}, "its weights of dncnn-gray are not the shipped ones"),
+    ],
+)
+def test_a_partial_result_or_one_of_other_weights_is_refused(tmp_path, monkeypatch, meta, problem):
+    monkeypatch.setattr(readme, "RESULTS_DIR", tmp_path)
+    (tmp_path / "denoise.json").write_text(json.dumps(result(meta)))
+    with pytest.raises(SystemExit, match="cannot go into the README") as refusal:
+        readme.models_table()
+    assert problem in str(refusal.value) and str(tmp_path / "denoise.json") in str(refusal.value)
+
+
+def test_a_full_result_with_the_shipped_weights_or_without_the_new_fields_is_taken(tmp_path, monkeypatch):
+    monkeypatch.setattr(readme, "RESULTS_DIR", tmp_path)
+    shipped = {"limit": None, "weights_dir": None, "weights": {"dncnn-gray": readme.shipped_sha256("dncnn-gray")}}
+    for meta in (shipped, {}):
+        (tmp_path / "denoise.json").write_text(json.dumps(result(meta)))
+        assert "| `dncnn-gray` | denoise | learned |" in readme.models_table()
+
+
+def test_provenance_records_the_limit_and_the_weights(untrained_weights_dir, monkeypatch):
+    monkeypatch.setenv("RESTORE_WEIGHTS_DIR", str(untrained_weights_dir))
+    meta = provenance("python -m benchmarks.denoise --limit 2", limit=2, models=["dncnn-gray", "bm3d"])
+    assert meta["limit"] == 2 and meta["weights_dir"] == str(untrained_weights_dir)
+    assert meta["weights"] == {"dncnn-gray": file_sha256(untrained_weights_dir / "dncnn-gray.safetensors")}
+    assert "- partial run: the first 2 images of each set" in provenance_lines(meta)
+    monkeypatch.delenv("RESTORE_WEIGHTS_DIR")
+    assert provenance("c", models=["dncnn-gray"])["weights"] == {"dncnn-gray": readme.shipped_sha256("dncnn-gray")}
+
+
+def test_the_readme_s_a_b_commands_write_outside_the_committed_results():
+    text = " ".join((REPO / "README.md").read_text().split())
+    commands = [
+        match
+        for match in re.finditer(r"`((python -m )?benchmarks\.\w+ [^`]*)`", text)
+        if "RESTORE_WEIGHTS_DIR" in text[match.start() - 150 : match.end() + 150]
+    ]
+    assert len(commands) >= 4, "the A/B commands beside RESTORE_WEIGHTS_DIR"
+    for match in commands:
+        assert "--output /tmp/" in match[1], match[1]
