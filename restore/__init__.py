@@ -10,6 +10,7 @@ from restore.api import Restorer, load, models, restore
 from restore.errors import (
     InvalidImageError,
     InvalidOptionError,
+    MetadataWarning,
     PerformanceWarning,
     RestoreError,
     UnknownModelError,
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "InvalidImageError",
     "InvalidOptionError",
+    "MetadataWarning",
     "ModelInfo",
     "PerformanceWarning",
     "RestoreError",

@@ -6,6 +6,7 @@ from __future__ import annotations
 __all__ = [
     "InvalidImageError",
     "InvalidOptionError",
+    "MetadataWarning",
     "PerformanceWarning",
     "RestoreError",
     "UnknownModelError",
@@ -36,6 +37,11 @@ class UnknownModelError(RestoreError, ValueError):
 
 class WeightsError(RestoreError):
     """A checkpoint that is missing, corrupted (sha256 mismatch) or does not fit its architecture."""
+
+
+class MetadataWarning(UserWarning):
+    """Metadata of an input file that could not be carried over to the output (a malformed EXIF block, an ICC profile
+    of another color model); the pixels are written without it."""
 
 
 class PerformanceWarning(UserWarning):

@@ -19,9 +19,10 @@ import functools
 import io
 import os
 import struct
+import warnings
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -29,7 +30,7 @@ import numpy as np
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
-from restore.errors import InvalidImageError, InvalidOptionError, UnreadableFileError
+from restore.errors import InvalidImageError, InvalidOptionError, MetadataWarning, UnreadableFileError
 from restore.io.atomic import write_atomic
 from restore.io.raw import RAW_SUFFIXES
 
@@ -71,6 +72,7 @@ class ImageMetadata:
         exif: the EXIF block, starting with ``b"Exif\\x00\\x00"``, or None. TIFF files report None: their tags live
             in the TIFF structure itself, and a TIFF is written back with its orientation and ICC profile only.
         icc_profile: the embedded ICC color profile, or None.
+        lossless: a WebP stored losslessly, which ``write_image`` writes back losslessly.
     """
 
     format: str
@@ -78,6 +80,7 @@ class ImageMetadata:
     orientation: int = 1
     exif: bytes | None = None
     icc_profile: bytes | None = None
+    lossless: bool = False
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
@@ -122,7 +125,8 @@ def read_image_with_metadata(path: str | os.PathLike[str]) -> tuple[np.ndarray, 
         return image, ImageMetadata("TIFF", 8 * image.itemsize, orientation, None, icc_profile)
     file_format, orientation, exif, icc_profile = _inspect(data, path)
     image = _decode(data, path)
-    return image, ImageMetadata(file_format, 8 * image.itemsize, orientation, exif, icc_profile)
+    lossless = file_format == "WEBP" and _webp_is_lossless(data)
+    return image, ImageMetadata(file_format, 8 * image.itemsize, orientation, exif, icc_profile, lossless)
 
 
 def write_image(
@@ -135,16 +139,19 @@ def write_image(
     """Write an image atomically, in the format its suffix names.
 
     PNG and TIFF keep 16 bits. JPEG, WebP and BMP hold 8 bits, so uint16 images are rounded to ``round(x / 257)``.
-    TIFF is written uncompressed, WebP lossy. With ``metadata``, the EXIF block (with ``metadata.orientation``) and
-    the ICC profile are written where the format has room: JPEG, PNG (eXIf and iCCP chunks, also at 16 bits) and
-    WebP take both, TIFF takes the orientation and the ICC profile, BMP takes nothing. ``metadata.format`` and
+    TIFF is written uncompressed; JPEG without chroma subsampling (4:4:4), so that fine color detail survives; WebP
+    lossy, or lossless where ``metadata.lossless`` says the input was. With ``metadata``, the EXIF block (with
+    ``metadata.orientation``) and the ICC profile are written where the format has room: JPEG, PNG (eXIf and iCCP
+    chunks, also at 16 bits) and WebP take both, TIFF takes the orientation and the ICC profile, BMP takes nothing.
+    An ICC profile of another color model than the image's (a CMYK profile, a gray one on RGB pixels) and an EXIF
+    block that cannot be parsed are left out with a ``MetadataWarning``. ``metadata.format`` and
     ``metadata.bit_depth`` are ignored: the suffix and the array's dtype decide.
 
     Args:
         path: target file, .png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp; its folder must exist.
         image: uint8 or uint16 array (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA.
         metadata: metadata to embed, usually from ``read_image_with_metadata``.
-        quality: JPEG and WebP quality, 1 to 100.
+        quality: JPEG and lossy WebP quality, 1 to 100.
 
     Raises:
         InvalidImageError: ``image`` is not a non-empty uint8/uint16 array of one of the shapes above, or has an
@@ -231,6 +238,8 @@ def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
             image = _tifffile_pixels(page)
     except (tifffile.TiffFileError, OSError, ValueError, EOFError, IndexError, struct.error, zlib.error) as error:
         raise UnreadableFileError(f"cannot read {str(path)!r}: broken or truncated TIFF ({error})") from error
+    except MemoryError as error:  # a header that claims more pixels than memory holds (broken, or truly huge)
+        raise UnreadableFileError(f"cannot read {str(path)!r}: too large to decode in memory ({error})") from error
     orientation = orientation if orientation in _ORIENT else 1
     if image is None:
         image = _decode(data, path)
@@ -309,18 +318,50 @@ def _to_8bit(image: np.ndarray) -> np.ndarray:
 
 
 def _exif_to_write(metadata: ImageMetadata | None) -> bytes | None:
-    """The EXIF block with ``metadata.orientation`` in it, as given when it already says so, or None."""
+    """The EXIF block with ``metadata.orientation`` in it, as given when it already says so, or None; a block that
+    cannot be parsed is replaced by one holding only the orientation (with a ``MetadataWarning``)."""
     if metadata is None:
         return None
     exif = Image.Exif()
     if metadata.exif:
-        exif.load(metadata.exif)
+        try:
+            exif.load(metadata.exif)
+        except (SyntaxError, ValueError, OSError, struct.error) as error:
+            warnings.warn(f"the EXIF block cannot be parsed ({error}): left out", MetadataWarning, stacklevel=2)
+            return _exif_to_write(replace(metadata, exif=None))
         if exif.get(_ORIENTATION_TAG, 1) == metadata.orientation:
             return metadata.exif if metadata.exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + metadata.exif
     elif metadata.orientation == 1:
         return None
     exif[_ORIENTATION_TAG] = metadata.orientation
     return exif.tobytes()
+
+
+def _icc_to_write(metadata: ImageMetadata | None, image: np.ndarray) -> bytes | None:
+    """``metadata.icc_profile`` where its color space (bytes 16-19 of the profile header) is the image's, gray or
+    RGB; None otherwise (with a ``MetadataWarning`` when a profile was left out)."""
+    profile = metadata.icc_profile if metadata is not None else None
+    if not profile:
+        return None
+    space = profile[16:20]
+    if space == (b"GRAY" if image.ndim == 2 else b"RGB "):
+        return profile
+    kind = "gray" if image.ndim == 2 else "RGB"
+    warnings.warn(
+        f"an ICC profile for {space!r} pixels does not fit {kind} ones: left out", MetadataWarning, stacklevel=2
+    )
+    return None
+
+
+def _webp_is_lossless(data: bytes) -> bool:
+    """Whether a WebP file's image is stored losslessly (a VP8L chunk; extended files list theirs after VP8X)."""
+    offset = 12  # after "RIFF", the size and "WEBP"
+    while offset + 8 <= len(data):
+        kind, size = data[offset : offset + 4], struct.unpack("<I", data[offset + 4 : offset + 8])[0]
+        if kind in (b"VP8 ", b"VP8L"):
+            return kind == b"VP8L"
+        offset += 8 + size + size % 2
+    return False
 
 
 def _opencv_encode(suffix: str, image: np.ndarray) -> bytes:
@@ -333,8 +374,9 @@ def _opencv_encode(suffix: str, image: np.ndarray) -> bytes:
 def _encode_png(image: np.ndarray, metadata: ImageMetadata | None, quality: int) -> bytes:
     """PNG through OpenCV (16 bits, alpha), with iCCP and eXIf chunks inserted after IHDR (OpenCV writes neither)."""
     chunks = []
-    if metadata is not None and metadata.icc_profile:
-        chunks.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata.icc_profile)))
+    icc_profile = _icc_to_write(metadata, image)
+    if icc_profile:
+        chunks.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
     exif = _exif_to_write(metadata)
     if exif:
         chunks.append((b"eXIf", exif[len(_EXIF_HEADER) :]))
@@ -352,7 +394,7 @@ def _encode_tiff(image: np.ndarray, metadata: ImageMetadata | None, quality: int
         buffer,
         image,
         photometric="minisblack" if image.ndim == 2 else "rgb",
-        iccprofile=metadata.icc_profile if metadata is not None else None,
+        iccprofile=_icc_to_write(metadata, image),
         extratags=[(_ORIENTATION_TAG, "H", 1, metadata.orientation, True)] if metadata is not None else [],
         metadata=None,
     )
@@ -364,11 +406,16 @@ def _encode_with_pillow(file_format: str, image: np.ndarray, metadata: ImageMeta
     if file_format == "JPEG" and image.ndim == 3 and image.shape[2] == 4:
         raise InvalidImageError("JPEG has no alpha channel: pass image[..., :3], or write PNG, TIFF or WebP")
     options: dict[str, object] = {"quality": quality}
+    if file_format == "JPEG":
+        options["subsampling"] = 0  # 4:4:4
+    if file_format == "WEBP" and metadata is not None and metadata.lossless:
+        options["lossless"] = True
     exif = _exif_to_write(metadata)
     if exif:
         options["exif"] = exif
-    if metadata is not None and metadata.icc_profile:
-        options["icc_profile"] = metadata.icc_profile
+    icc_profile = _icc_to_write(metadata, image)
+    if icc_profile:
+        options["icc_profile"] = icc_profile
     buffer = io.BytesIO()
     Image.fromarray(_to_8bit(image)).save(buffer, file_format, **options)
     return buffer.getvalue()

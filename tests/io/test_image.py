@@ -337,3 +337,42 @@ def test_folder_raises_unreadable(tmp_path: Path) -> None:
     (tmp_path / "folder.png").mkdir()
     with pytest.raises(UnreadableFileError, match="folder"):
         read_image(tmp_path / "folder.png")
+
+
+def test_a_malformed_exif_block_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    metadata = ImageMetadata("JPEG", 8, orientation=6, exif=b"Exif\x00\x00" + b"\x13\x37" * 20, icc_profile=ICC)
+    with pytest.warns(restore.MetadataWarning, match="EXIF block cannot be parsed"):
+        write_image(tmp_path / "out.jpg", smooth_image(), metadata=metadata)
+    with Image.open(tmp_path / "out.jpg") as written:
+        assert written.getexif()[274] == 6 and written.info.get("icc_profile") == ICC
+
+
+@pytest.mark.parametrize(("space", "channels"), [("GRAY", 3), ("RGB", None), ("CMYK", 3)])
+def test_an_icc_profile_of_another_color_model_is_left_out(tmp_path: Path, space: str, channels: int | None) -> None:
+    profile = bytearray(ICC)
+    profile[16:20] = {"GRAY": b"GRAY", "RGB": b"RGB ", "CMYK": b"CMYK"}[space]
+    shape = (12, 16) if channels is None else (12, 16, channels)
+    with pytest.warns(restore.MetadataWarning, match="ICC profile"):
+        write_image(
+            tmp_path / "out.png", random_image(shape), metadata=ImageMetadata("PNG", 8, icc_profile=bytes(profile))
+        )
+    assert read_image_with_metadata(tmp_path / "out.png")[1].icc_profile is None
+
+
+def test_jpeg_keeps_full_color_resolution(tmp_path: Path) -> None:
+    stripes = np.zeros((32, 32, 3), np.uint8)
+    stripes[:, ::2, 0] = 255  # red and blue one-pixel stripes: 4:2:0 averages them to purple
+    stripes[:, 1::2, 2] = 255
+    write_image(tmp_path / "stripes.jpg", stripes, quality=95)
+    assert restore.metrics.psnr(read_image(tmp_path / "stripes.jpg"), stripes) > 30
+
+
+def test_lossless_webp_stays_lossless(tmp_path: Path) -> None:
+    image = random_image((20, 24, 3))
+    Image.fromarray(image).save(tmp_path / "in.webp", lossless=True)
+    pixels, metadata = read_image_with_metadata(tmp_path / "in.webp")
+    assert metadata.lossless
+    write_image(tmp_path / "out.webp", pixels, metadata=metadata)
+    np.testing.assert_array_equal(read_image(tmp_path / "out.webp"), image)
+    Image.fromarray(image).save(tmp_path / "lossy.webp", quality=80)
+    assert not read_image_with_metadata(tmp_path / "lossy.webp")[1].lossless
