@@ -3,7 +3,8 @@
 A folder run keeps the folder structure and bit depth, never overwrites inputs or existing outputs (unless
 ``--overwrite``), writes each output atomically, shows a progress bar, skips outputs that already exist so a re-run
 resumes, carries on past bad files and ends with a summary; the exit code is 1 if any file failed, 2 for a usage
-error (unknown model, bad option, output folder inside an input folder).
+error (unknown model, bad option, output folder inside an input folder or the reverse). SIGTERM and SIGHUP end a
+run as Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -55,6 +58,7 @@ class Summary:
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)
+    unsearched: list[Path] = field(default_factory=list)  # subfolders of a run without --recursive
 
 
 class UsageError(RestoreError):
@@ -68,20 +72,19 @@ def output_suffix(source: Path, fmt: str) -> str:
     return ".png" if io.is_raw_path(source) else source.suffix
 
 
-def accepted_suffixes(takes_raw: bool) -> set[str]:
-    return io.IMAGE_SUFFIXES | (io.RAW_SUFFIXES if takes_raw else set())
-
-
 def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes_raw: bool, summary: Summary):
     """Expand files and folders into jobs; folder contents keep their relative paths under ``outdir``.
 
-    Files in a folder that are not images (or raws, for raw models) are ignored; a file named explicitly is
-    always tried, so that a wrong file gives an error rather than silence.
+    Files in a folder that are not inputs of the model (camera raws for a raw model, ``takes_raw``, else images)
+    are ignored, and so are subfolders without ``recursive`` (both counted in ``summary``); a file named explicitly
+    is always tried, so that a wrong file gives an error rather than silence.
 
     Raises:
-        UsageError: a missing input, or ``outdir`` inside an input folder or equal to it.
+        UsageError: a missing input, ``outdir`` inside an input folder or equal to it, or an input folder inside
+            ``outdir`` (outputs would land beside unrelated files of the same names).
     """
     resolved_out = outdir.resolve()
+    accepted = io.RAW_SUFFIXES if takes_raw else io.IMAGE_SUFFIXES
     jobs: list[Job] = []
     for given in inputs:
         if not given.exists():
@@ -90,11 +93,15 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
             folder = given.resolve()
             if resolved_out == folder or folder in resolved_out.parents:
                 raise UsageError(f"output folder {outdir} is inside input folder {given}; choose another -o")
+            if resolved_out in folder.parents:
+                raise UsageError(f"input folder {given} is inside output folder {outdir}; choose another -o")
             candidates = sorted(given.rglob("*") if recursive else given.iterdir())
             for path in candidates:
                 if not path.is_file():
+                    if path.is_dir() and not recursive:
+                        summary.unsearched.append(path)
                     continue
-                if path.suffix.lower() not in accepted_suffixes(takes_raw) or path.name.startswith("."):
+                if path.suffix.lower() not in accepted or path.name.startswith("."):
                     summary.ignored.append(path)
                     continue
                 relative = path.relative_to(given).with_suffix(output_suffix(path, fmt))
@@ -140,19 +147,22 @@ def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
     return Loaded(job, image, metadata, renders_raw=False)
 
 
-def write_job(loaded: Loaded, result: np.ndarray, options: dict, bit_depth: int) -> None:
+def write_job(loaded: Loaded, result: np.ndarray, options: dict, bit_depth: int, quality: int = 95) -> None:
     """Write one result atomically: a DNG for inverse runs, else an image keeping bit depth, EXIF and ICC.
 
-    Raw renderings are written at ``bit_depth`` bits where the output format holds it (PNG, TIFF), else at 8 bits.
+    Raw renderings are written at ``bit_depth`` bits where the output format holds it (PNG, TIFF), else at 8 bits;
+    JPEG and lossy WebP at ``quality``.
     """
     target = loaded.job.target
+    if target.suffix.lower() in (".jpg", ".jpeg") and result.ndim == 3 and result.shape[2] in (2, 4):
+        raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png (or tif, webp)")
     target.parent.mkdir(parents=True, exist_ok=True)
     if options.get("inverse"):
         write_invisp_dng(target, result)
     elif loaded.renders_raw:
-        io.write_image(target, quantize_rendering(result, target, bit_depth))
+        io.write_image(target, quantize_rendering(result, target, bit_depth), quality=quality)
     else:
-        io.write_image(target, result, metadata=loaded.metadata)
+        io.write_image(target, result, metadata=loaded.metadata, quality=quality)
 
 
 EXPECTED_FAILURES = (RestoreError, OSError, ValueError)  # a bad file, told in its own words
@@ -164,9 +174,16 @@ def failure_reason(error: Exception) -> str:
 
 
 def run_jobs(
-    restorer: api.Restorer, jobs: list[Job], options: dict, overwrite: bool, summary: Summary, bit_depth: int = 16
+    restorer: api.Restorer,
+    jobs: list[Job],
+    options: dict,
+    overwrite: bool,
+    summary: Summary,
+    bit_depth: int = 16,
+    quality: int = 95,
 ) -> None:
-    """Restore every job, carrying on past failures; progress goes to stderr.
+    """Restore every job, carrying on past failures; progress goes to stderr; ``bit_depth`` and ``quality`` as for
+    ``write_job``.
 
     Decoding the next file and encoding the previous result run in worker threads while the model works on the
     current one, so that inference does not wait on file I/O (at most one file read ahead, two writes in flight).
@@ -181,7 +198,7 @@ def run_jobs(
             try:
                 loaded = reads.popleft().result()
                 result = restorer(loaded.image, **options)
-                writes.append((job, pool.submit(write_job, loaded, result, options, bit_depth)))
+                writes.append((job, pool.submit(write_job, loaded, result, options, bit_depth, quality)))
             except Exception as error:  # noqa: BLE001 - one file's failure, whatever it is, must not stop the run
                 summary.failed.append((job.source, failure_reason(error)))
             while len(writes) > 2 or (writes and index + 1 == len(due)):
@@ -225,6 +242,16 @@ def parse_tile(value: str) -> int | str | None:
         raise argparse.ArgumentTypeError(f"--tile takes 'auto', 'off' or a size in pixels, not {value!r}") from None
 
 
+def jpeg_quality(value: str) -> int:
+    try:
+        quality = int(value)
+    except ValueError:
+        quality = 0
+    if not 1 <= quality <= 100:
+        raise argparse.ArgumentTypeError(f"--quality takes a whole number from 1 to 100, not {value!r}")
+    return quality
+
+
 def number_or_auto(option: str) -> Callable[[str], float | str]:
     """An argparse type for ``option``: a number, or the word 'auto' kept as is (the model decides what it means)."""
 
@@ -260,22 +287,27 @@ def plan_bursts(
         if outdir.resolve() == given.resolve() or given.resolve() in outdir.resolve().parents:
             raise UsageError(f"output folder {outdir} is inside input folder {given}; choose another -o")
         frames = sorted(p for p in given.iterdir() if p.suffix.lower() in suffixes and p.name[0] != ".")
-        if frames:
-            bursts.append((frames, outdir / (given.name + burst_suffix(frames[0], fmt, raw))))
+        if frames:  # named after the folder (resolved, so that "." has a name)
+            bursts.append((frames, outdir / (given.resolve().name + burst_suffix(frames[0], fmt, raw))))
     if files:
         named = files[reference] if reference < len(files) else files[0]  # too large: the run refuses it
         bursts.append((files, outdir / (named.stem + "-burst" + burst_suffix(named, fmt, raw))))
     return bursts
 
 
-def other_kind_hint(inputs: list[Path], raw: bool) -> str:
-    """For a burst model (``raw``: of camera raws) that found no frames: a hint when the folders hold the other
-    kind."""
+def other_kind_hint(inputs: list[Path], raw: bool, single: bool = False) -> str:
+    """For a model (``raw``: of camera raws; ``single``: of single images, else of bursts) that found nothing in its
+    input folders: a hint when they hold the other kind."""
     found = {p.suffix.lower() for given in inputs if given.is_dir() for p in given.iterdir()}
     if not raw and found & io.RAW_SUFFIXES:
-        return " (they hold camera raws: use kpn-burst-raw)"
+        return (
+            " (they hold camera raws: use lowlight-raw or invisp)"
+            if single
+            else " (they hold camera raws: use kpn-burst-raw)"
+        )
     if raw and found & io.IMAGE_SUFFIXES:
-        return " (they hold images, not camera raws: use kpn-burst or a burst-* baseline)"
+        other = "an image model" if single else "kpn-burst or a burst-* baseline"
+        return f" (they hold images, not camera raws: use {other})"
     return ""
 
 
@@ -328,14 +360,19 @@ def read_kernel(path: Path | None) -> np.ndarray | None:
     return kernel.mean(axis=2)
 
 
+def refuse_file_output(outdir: Path) -> None:
+    """Raises UsageError where ``-o`` names a file."""
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"output {outdir} is a file, not a folder; -o takes a folder")
+
+
 def prepare_output_folder(outdir: Path) -> None:
     """Make ``outdir`` (and its parents) before any inference, so that a bad ``-o`` is told at once.
 
     Raises:
         UsageError: ``outdir`` is a file, cannot be made, or cannot be written to.
     """
-    if outdir.exists() and not outdir.is_dir():
-        raise UsageError(f"output {outdir} is a file, not a folder; -o takes a folder")
+    refuse_file_output(outdir)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -359,32 +396,38 @@ def command_run(args: argparse.Namespace) -> int:
     spec.parse_options(options)
     if args.bit_depth is not None and (spec.input_kind != "raw" or args.inverse):
         raise UsageError(f"--bit-depth sets the bits of raw renderings; {args.model} keeps each input's bit depth")
-    prepare_output_folder(args.output)
+    refuse_file_output(args.output)
     summary = Summary()
     if spec.input_kind in ("burst", "raw-burst"):
         raw = spec.input_kind == "raw-burst"
         bursts = plan_bursts(args.inputs, args.output, args.format, raw, options.get("reference", 0))
         if not bursts:
             raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{other_kind_hint(args.inputs, raw)}")
+        prepare_output_folder(args.output)
         restorer = load_model(args)
         start = time.monotonic()
         run_bursts(restorer, bursts, options, args.overwrite, summary)
         return report(summary, args.output, time.monotonic() - start)
     fmt = "dng" if args.inverse else args.format
-    jobs = plan_jobs(args.inputs, args.output, args.recursive, fmt, spec.input_kind == "raw", summary)
+    takes_raw = spec.input_kind == "raw" and not args.inverse
+    jobs = plan_jobs(args.inputs, args.output, args.recursive, fmt, takes_raw, summary)
     if not jobs:
-        raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))} (use --recursive for subfolders?)")
+        hint = other_kind_hint(args.inputs, takes_raw, single=True) or " (use --recursive for subfolders?)"
+        raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))}{hint}")
+    prepare_output_folder(args.output)
     restorer = load_model(args)
     start = time.monotonic()
-    run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth or 16)
+    run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth or 16, args.quality)
     return report(summary, args.output, time.monotonic() - start)
 
 
 def report(summary: Summary, output: Path, seconds: float) -> int:
     """Print the run's summary and its failures; the exit code: 1 if anything failed."""
+    unsearched = f", {len(summary.unsearched)} subfolders not searched (--recursive)" if summary.unsearched else ""
     print(
         f"{len(summary.restored)} restored, {len(summary.skipped)} skipped (output exists), "
-        f"{len(summary.failed)} failed, {len(summary.ignored)} ignored (not images) in {seconds:.1f} s -> {output}"
+        f"{len(summary.failed)} failed, {len(summary.ignored)} ignored (not inputs of the model){unsearched} "
+        f"in {seconds:.1f} s -> {output}"
     )
     for source, reason in summary.failed:
         print(f"FAILED {source}: {reason}", file=sys.stderr)
@@ -538,6 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--bit-depth", type=int, choices=[8, 16], default=None, help="bits of raw renderings in PNG/TIFF (default 16)"
     )
+    run.add_argument(
+        "--quality", type=jpeg_quality, default=95, help="JPEG and lossy WebP quality, 1-100 (JPEG is 4:4:4)"
+    )
     run.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (never inputs)")
     add_device_options(run)
     run.set_defaults(handler=command_run)
@@ -552,9 +598,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def interrupt(signum: int, frame) -> None:
+    """SIGTERM and SIGHUP end a run as Ctrl-C does: writes in flight finish or leave no temporary file."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_allocator()
+    for name in ("SIGTERM", "SIGHUP"):  # SIGHUP: POSIX only; handlers can only be set from the main thread
+        if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
+            signal.signal(getattr(signal, name), interrupt)
     try:
         return args.handler(args)
     except RestoreError as error:

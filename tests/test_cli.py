@@ -310,3 +310,73 @@ def test_version_is_printed(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"restore {restore.__version__}"
+
+
+def test_a_raw_model_ignores_the_jpegs_of_a_raw_plus_jpeg_folder(tmp_path, capsys):
+    from restore.io import write_dng
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    values = np.random.default_rng(0).integers(600, 4000, (24, 32)).astype(np.uint16)
+    write_dng(folder / "IMG_0001.dng", values, "RGGB", black_level=512, white_level=16383)
+    write_png(folder / "IMG_0001.jpg", noisy_uint((24, 32, 3), np.uint8))
+    out = tmp_path / "out"
+    assert main(["run", "lowlight-conventional", str(folder), "-o", str(out), "--ratio", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001.png"]
+    assert "1 restored, 0 skipped (output exists), 0 failed, 1 ignored" in capsys.readouterr().out
+
+
+def test_a_folder_of_the_other_kind_gets_a_hint(tmp_path, capsys):
+    write_png(tmp_path / "jpegs" / "a.jpg", noisy_uint((24, 32, 3), np.uint8))
+    assert main(["run", "lowlight-conventional", str(tmp_path / "jpegs"), "-o", str(tmp_path / "out")]) == 2
+    assert "they hold images, not camera raws" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_input_folder_inside_the_output_folder_is_refused(untrained_weights, tmp_path, capsys):
+    write_png(tmp_path / "photos" / "c.png", noisy_uint((24, 32, 3), np.uint8))
+    write_png(tmp_path / "photos" / "2024" / "c.png", noisy_uint((24, 32, 3), np.uint8, 1))
+    before = digest(tmp_path / "photos")
+    args = ["run", "dncnn-color", str(tmp_path / "photos" / "2024"), "-o", str(tmp_path / "photos"), "--overwrite"]
+    assert main(args) == 2
+    assert "is inside output folder" in capsys.readouterr().err
+    assert digest(tmp_path / "photos") == before
+
+
+def test_a_refused_run_leaves_no_output_folder(untrained_weights, photo_tree, capsys):
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(photo_tree / "out")]) == 2
+    assert not (photo_tree / "out").exists()
+
+
+def test_subfolders_left_out_without_recursive_are_counted(untrained_weights, photo_tree, tmp_path, capsys):
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    assert "1 subfolders not searched (--recursive)" in capsys.readouterr().out
+
+
+def test_a_burst_given_as_the_current_folder_is_named_after_it(tmp_path, monkeypatch):
+    burst = tmp_path / "burst7"
+    for index in range(3):
+        write_png(burst / f"f{index}.png", noisy_uint((16, 20, 3), np.uint8, index))
+    monkeypatch.chdir(burst)
+    assert main(["run", "burst-average", ".", "-o", str(tmp_path / "out")]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["burst7.png"]
+
+
+def test_an_rgba_image_to_jpeg_says_which_option_to_use(untrained_weights, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    Image.fromarray(noisy_uint((16, 20, 4), np.uint8)).save(tmp_path / "in" / "logo.png")
+    args = ["run", "dncnn-color", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "jpg"]
+    assert main([*args, "--device", "cpu"]) == 1
+    assert "use --format png" in capsys.readouterr().err
+
+
+def test_jpeg_quality_is_an_option(untrained_weights, tmp_path, capsys):
+    write_png(tmp_path / "in" / "a.jpg", noisy_uint((48, 64, 3), np.uint8))
+    sizes = {}
+    for quality in ("50", "95"):
+        out = tmp_path / f"q{quality}"
+        assert main(["run", "dncnn-color", str(tmp_path / "in"), "-o", str(out), "--quality", quality]) == 0
+        sizes[quality] = (out / "a.jpg").stat().st_size
+    assert sizes["50"] < sizes["95"]
+    with pytest.raises(SystemExit):
+        main(["run", "dncnn-color", str(tmp_path / "in"), "-o", str(tmp_path / "bad"), "--quality", "0"])
