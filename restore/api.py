@@ -10,7 +10,8 @@ the input's own type, layout, dtype, scale and device.
 
 Channels: alpha (gray+alpha, RGBA) is kept as it is and never passed to the model. A gray model on an RGB image
 restores each channel on its own; a color model on a gray image sees the gray replicated to RGB and returns the
-mean of its three output channels.
+mean of its three output channels, and so does it on an RGB image whose three channels are equal (a gray photo
+stored as RGB, a gray+alpha file read as RGBA), so that no color appears in it.
 """
 
 from __future__ import annotations
@@ -190,6 +191,8 @@ class Restorer:
     def _restore_channels(self, x: Tensor, options: dict[str, Any]) -> Tensor:
         """Run the model on color channels (B, C, H, W), adapting gray and RGB to what the model takes."""
         channels, native = x.shape[1], self.spec.channels
+        if channels == 3 and 1 not in native and _is_gray(x):  # a gray image stored as RGB: restored as gray
+            return self._restore_channels(x[:, :1], options).repeat(1, 3, 1, 1)
         if channels in native:
             return self._run(x, options)
         if channels == 3 and 1 in native:
@@ -261,6 +264,11 @@ class Restorer:
             result = self.spec.classical(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc, **options)
             outputs.append(torch.from_numpy(np.asarray(result, dtype=np.float32).reshape(hwc.shape)).permute(2, 0, 1))
         return torch.stack(outputs)
+
+
+def _is_gray(x: Tensor) -> bool:
+    """Whether every image of a batch (B, 3, H, W) has three equal channels."""
+    return bool(torch.equal(x[:, 0], x[:, 1]) and torch.equal(x[:, 1], x[:, 2]))
 
 
 def load(

@@ -96,8 +96,20 @@ def test_gray_image_through_color_model(color):
     out = color(image)
     assert out.shape == (24, 20) and out.dtype == np.float32
     # Same as replicating to RGB and averaging the three outputs.
-    rgb = color(np.repeat(image[:, :, None], 3, axis=2))
-    np.testing.assert_allclose(out, rgb.mean(axis=2), atol=1e-5)
+    rgb = color.run_network(torch.from_numpy(image)[None, None].expand(1, 3, -1, -1))
+    np.testing.assert_allclose(out, rgb.mean(dim=1)[0].numpy(), atol=1e-5)
+
+
+def test_a_gray_image_stored_as_rgb_or_gray_alpha_comes_back_gray(color, tmp_path):
+    from PIL import Image
+
+    gray_image = numpy_input((24, 20), np.uint8)
+    as_rgb = color(np.repeat(gray_image[:, :, None], 3, axis=2))
+    assert all(np.array_equal(as_rgb[..., 0], as_rgb[..., c]) for c in (1, 2))
+    np.testing.assert_array_equal(as_rgb[..., 0], color(gray_image))
+    Image.fromarray(np.stack([gray_image, np.full_like(gray_image, 200)], axis=2), "LA").save(tmp_path / "la.png")
+    from_file = color(tmp_path / "la.png")  # read as RGBA with R = G = B
+    assert from_file.shape == (24, 20, 4) and np.array_equal(from_file[..., :3], as_rgb)
 
 
 def test_rgb_image_through_gray_model_restores_each_channel(gray):
