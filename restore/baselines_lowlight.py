@@ -1,9 +1,11 @@
 """Classical low-light baselines, behind the same call as ``lowlight-raw``: a conventional camera pipeline on the
 amplified raw, alone or followed by CBM3D or OpenCV's non-local means on its sRGB output.
 
-Each takes a ``restore.io.RawImage`` and the exposure ratio and returns sRGB float32 (H, W, 3) on [0, 1]. The
-conventional pipeline uses the same white balance, color matrix, transfer and tone curves as the learned model
-(``restore.ops.lowlight.render_output``), so the comparison isolates denoising and demosaicing.
+Each takes a ``restore.io.RawImage`` and the exposure ratio and returns sRGB float32 (H, W, 3) on [0, 1] in the
+mosaic's stored geometry, as the network's output is before ``restore.runs.run_lowlight`` turns both by the raw's
+orientation for display. The conventional pipeline uses the same white balance, color matrix, transfer and tone
+curves as the learned model (``restore.ops.lowlight.render_output``), so the comparison isolates denoising and
+demosaicing.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from torch import Tensor
 from restore.convert import from_model_tensor, to_model_tensor
 from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io.image import IMAGE_SUFFIXES
-from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, read_raw
+from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, apply_orientation, orientation_from_libraw_flip, read_raw
 from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
 from restore.ops.unprocess import CAMERA_FROM_XYZ
 
@@ -60,26 +60,38 @@ def _raw_image(source: Any, model: str) -> RawImage:
 
 
 def run_lowlight(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
-    """A camera raw -> sRGB float32 (H, W, 3) on [0, 1] at the raw's visible size.
+    """A camera raw -> sRGB float32 (H, W, 3) on [0, 1] at the raw's visible size, displayed as a raw viewer shows
+    it: turned by the raw's orientation (a portrait raw comes out as (W, H, 3)).
 
     ``options["ratio"]`` amplifies the exposure; ``None`` means "auto" (``restore.ops.lowlight.auto_ratio``).
-    Classical entries (``restorer.network is None``) get the raw and the resolved ratio.
+    Classical entries (``restorer.network is None``) get the raw and the resolved ratio. The network and the
+    classical pipelines see the mosaic as stored (their Bayer packing depends on it); their output is turned after.
     """
     raw = _raw_image(source, restorer.spec.name)
     mosaic = torch.from_numpy(raw.mosaic)[None, None].to(restorer.device)
     ratio = options["ratio"] or auto_ratio(mosaic, raw.cfa, raw.wb_gains)
     if restorer.network is None:
-        return restorer.spec.classical(raw, ratio=ratio)
+        return apply_orientation(restorer.spec.classical(raw, ratio=ratio), raw.orientation)
     camera_rgb = restorer.run_network(amplified_planes(mosaic, raw.cfa, raw.wb_gains, ratio), scale=2)
     matrix = None if raw.color_matrix is None else torch.from_numpy(raw.color_matrix)
     srgb = render_output(camera_rgb, raw.cfa, tuple(mosaic.shape[-2:]), matrix)
-    return srgb[0].permute(1, 2, 0).cpu().numpy()
+    return apply_orientation(srgb[0].permute(1, 2, 0).cpu().numpy(), raw.orientation)
 
 
 def develop_linear_raw(source: Any) -> np.ndarray:
-    """LibRaw's demosaiced, white-balanced linear camera RGB of a raw: float32 (H, W, 3) on [0, 1].
+    """LibRaw's demosaiced, white-balanced linear camera RGB of a raw: float32 (H, W, 3) on [0, 1], in the raw's
+    stored geometry (its orientation not applied: ``restore.io.raw.apply_orientation`` turns it for display).
 
     ``source`` is a raw file's path, a ``RawImage`` read from a file, or a ``rawpy.RawPy``.
+    """
+    return _develop_linear_raw(source)[0]
+
+
+def _develop_linear_raw(source: Any) -> tuple[np.ndarray, int]:
+    """``develop_linear_raw`` and the raw's EXIF orientation.
+
+    LibRaw develops with the file's own flip, which is then undone here: ``user_flip=0`` would leave a caller's
+    ``rawpy.RawPy`` reporting flip 0 (no orientation) until its next ``postprocess``.
     """
     import rawpy
 
@@ -89,7 +101,6 @@ def develop_linear_raw(source: Any) -> np.ndarray:
         "use_camera_wb": True,
         "no_auto_bright": True,
         "output_bps": 16,
-        "user_flip": 0,
     }
     if isinstance(source, RawImage):
         if source.path is None:
@@ -99,13 +110,19 @@ def develop_linear_raw(source: Any) -> np.ndarray:
         read_raw(source)  # a clear error for missing, unreadable or non-Bayer files
         with rawpy.imread(str(source)) as raw:
             rgb = raw.postprocess(**settings)
+            flip = raw.sizes.flip
     else:
         rgb = source.postprocess(**settings)
-    return rgb.astype(np.float32) / 65535.0
+        flip = source.sizes.flip  # the flip LibRaw has just applied
+    orientation = orientation_from_libraw_flip(flip)
+    stored = apply_orientation(rgb, orientation, inverse=True)
+    return stored.astype(np.float32) / 65535.0, orientation
 
 
 def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | Tensor:
-    """Forward: a camera raw (path, rawpy, RawImage) or linear raw RGB (array/tensor) -> sRGB on [0, 1].
+    """Forward: a camera raw (path, rawpy, RawImage) or linear raw RGB (array/tensor) -> sRGB on [0, 1]. A raw's
+    rendering is displayed as a raw viewer shows it (the network sees it as stored; its output is turned by the
+    raw's orientation); an array comes back in its own geometry.
 
     Inverse (``options["inverse"]``): an sRGB image (path, array or tensor, any supported dtype) -> white-balanced
     linear camera RGB on [0, 1]. Arrays and tensors come back as float32 in their own layout; raw files and image
@@ -113,6 +130,7 @@ def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | T
     values outside it). Unclipped round trips: ``restorer.network`` and its ``inverse`` method.
     """
     inverse = options["inverse"]
+    orientation = 1
     if inverse and isinstance(source, (str, os.PathLike)):
         from restore.io import read_image
 
@@ -123,7 +141,7 @@ def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | T
                 f"{source} is an image, not a camera raw: invisp renders raws to sRGB; give inverse=True to turn an "
                 "sRGB image into raw"
             )
-        source = develop_linear_raw(source)
+        source, orientation = _develop_linear_raw(source)
     x, layout = to_model_tensor(source)
     if x.shape[1] != 3:
         raise InvalidImageError(f"model 'invisp' takes RGB (3 channels), got {x.shape[1]}")
@@ -132,15 +150,29 @@ def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | T
     float_layout = dataclasses.replace(
         layout, dtype=torch.float32 if layout.is_tensor else np.dtype(np.float32), scale=1.0
     )
-    return from_model_tensor(out, float_layout)
+    result = from_model_tensor(out, float_layout)
+    return result if orientation == 1 else apply_orientation(result, orientation)
 
 
-def write_invisp_dng(path: str | os.PathLike, raw_rgb: np.ndarray) -> None:
-    """Write ``invisp``'s inverse output (H, W, 3) as a DNG of its camera (RGGB, 14 bits over black 2056)."""
+def write_invisp_dng(path: str | os.PathLike, raw_rgb: np.ndarray, *, orientation: int = 1) -> None:
+    """Write ``invisp``'s inverse output (H, W, 3) as a DNG of its camera (RGGB, 14 bits over black 2056).
+
+    ``orientation`` is the EXIF orientation the DNG carries: 1 for the output of an image read for display
+    (``restore.io.read_image``, as ``restore.restore`` reads a path), the image's own (``ImageMetadata.orientation``)
+    for one read as stored (``restore.io.read_image_with_metadata``), so that the DNG displays as the image did.
+    """
     from restore.io import write_linear_rgb_dng
 
     name, camera_from_xyz = INVISP_CAMERA
-    write_linear_rgb_dng(path, raw_rgb, camera_from_xyz, black_level=2056, white_level=15000, camera_name=name)
+    write_linear_rgb_dng(
+        path,
+        raw_rgb,
+        camera_from_xyz,
+        black_level=2056,
+        white_level=15000,
+        camera_name=name,
+        orientation=orientation,
+    )
 
 
 BURST_SCALES = {
@@ -336,7 +368,7 @@ def run_raw_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
 
 def write_burst_dng(path: str | os.PathLike, mosaic: np.ndarray, reference: RawImage) -> None:
     """Write a denoised mosaic (H, W) on ``RawImage.mosaic``'s scale as a DNG with the reference raw's CFA, levels,
-    white balance and colors, atomically; a raw editor develops it like the original."""
+    white balance, colors and orientation, atomically; a raw editor develops and displays it like the original."""
     from restore.io import write_dng
 
     blacks = np.array([round(level) for level in reference.black_level]).reshape(2, 2)
@@ -352,4 +384,5 @@ def write_burst_dng(path: str | os.PathLike, mosaic: np.ndarray, reference: RawI
         white_level=white,
         wb_gains=reference.wb_gains,
         color_matrix=matrix,
+        orientation=reference.orientation,
     )

@@ -31,6 +31,7 @@ def write_dng(
     wb_gains: Sequence[float] = (1.0, 1.0, 1.0),
     color_matrix: np.ndarray | None = None,
     camera_name: str = "restore synthetic",
+    orientation: int = 1,
 ) -> None:
     """Write a Bayer mosaic as an uncompressed DNG 1.4, atomically.
 
@@ -49,11 +50,13 @@ def write_dng(
         color_matrix: 3x3 XYZ -> camera matrix (DNG ColorMatrix1, D65). Default: the inverse of ``XYZ_FROM_SRGB``,
             i.e. the camera's RGB is linear sRGB and LibRaw's camera -> sRGB matrix is the identity.
         camera_name: the UniqueCameraModel tag.
+        orientation: EXIF orientation 1..8 (the Orientation tag): how raw viewers turn the stored mosaic for
+            display, e.g. 6 for a portrait shot (``RawImage.orientation`` reads it back).
 
     Raises:
         InvalidImageError: ``raw_values`` is not a uint16 (H, W) array of at least 22x22.
-        InvalidOptionError: an unknown CFA, levels outside 0 <= black < white <= 65535, non-positive gains or a
-            color matrix that is not a finite 3x3 matrix.
+        InvalidOptionError: an unknown CFA, levels outside 0 <= black < white <= 65535, non-positive gains, a
+            color matrix that is not a finite 3x3 matrix or an orientation outside 1..8.
         OSError: the file cannot be written; an existing target is untouched.
     """
     path = Path(path)
@@ -63,7 +66,10 @@ def write_dng(
         raise InvalidOptionError(
             f"levels must be one or four blacks with 0 <= black < white <= 65535, got {black_level}, {white_level}"
         )
+    if isinstance(orientation, bool) or orientation not in range(1, 9):
+        raise InvalidOptionError(f"orientation must be an EXIF orientation 1..8, got {orientation!r}")
     tags = [
+        (274, "H", 1, int(orientation), True),  # Orientation
         (50706, "B", 4, (1, 4, 0, 0), True),  # DNGVersion
         (50708, "s", 0, camera_name, True),  # UniqueCameraModel
         (33421, "H", 2, (2, 2), True),  # CFARepeatPatternDim
@@ -96,11 +102,13 @@ def write_linear_rgb_dng(
     black_level: int = 0,
     white_level: int = 16383,
     camera_name: str = "restore synthetic",
+    orientation: int = 1,
 ) -> None:
     """Write white-balanced linear camera RGB (H, W, 3) on [0, 1] as a Bayer DNG (neutral as-shot white balance).
 
     The image is sampled through ``cfa`` (H and W cropped to even), scaled to ``white_level`` raw units over
-    ``black_level`` and written with ``write_dng``; ``color_matrix`` is its XYZ -> camera matrix.
+    ``black_level`` and written with ``write_dng``; ``color_matrix`` is its XYZ -> camera matrix and
+    ``orientation`` the EXIF orientation that turns ``rgb`` for display (1: ``rgb`` is displayed as it is).
     """
     import torch  # imported here: the rest of this module needs only NumPy
 
@@ -122,6 +130,7 @@ def write_linear_rgb_dng(
         white_level=white_level,
         color_matrix=color_matrix,
         camera_name=camera_name,
+        orientation=orientation,
     )
 
 

@@ -10,12 +10,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from restore.errors import InvalidImageError, UnreadableFileError
+from restore.errors import InvalidImageError, InvalidOptionError, UnreadableFileError
 
 if TYPE_CHECKING:  # rawpy is imported where raws are read, so that `import restore` works without it
     import rawpy
 
-__all__ = ["CFA", "RAW_SUFFIXES", "XYZ_FROM_SRGB", "RawImage", "is_raw_path", "read_raw"]
+__all__ = [
+    "CFA",
+    "RAW_SUFFIXES",
+    "XYZ_FROM_SRGB",
+    "RawImage",
+    "apply_orientation",
+    "is_raw_path",
+    "orientation_from_libraw_flip",
+    "read_raw",
+]
 
 RAW_SUFFIXES = frozenset(
     {
@@ -32,6 +41,22 @@ XYZ_FROM_SRGB = np.array(
         [0.0193339, 0.1191920, 0.9503041],
     ]
 )
+
+# EXIF orientation -> what turns the stored pixels into the displayed ones (rows are axis 0, columns axis 1).
+_ORIENT = {
+    1: lambda a: a,
+    2: np.fliplr,
+    3: lambda a: np.rot90(a, 2),
+    4: np.flipud,
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.swapaxes(np.rot90(a, 2), 0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+_INVERSE_ORIENTATION = {6: 8, 8: 6}  # every other orientation is its own inverse
+# LibRaw's flip (bit 0 mirror left-right, bit 1 mirror top-bottom, bit 2 transpose) -> EXIF orientation, as LibRaw
+# maps the TIFF/EXIF Orientation tag: 0 none, 3 180 degrees, 5 90 degrees counter-clockwise, 6 90 degrees clockwise.
+_ORIENTATION_FROM_FLIP = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
 
 
 class CFA(str, Enum):
@@ -91,6 +116,9 @@ class RawImage:
             LibRaw knows no colors for this camera.
         raw_values: uint16 (H, W), the visible area as stored in the file.
         path: the file it came from, or None when read from an open ``rawpy.RawPy``.
+        orientation: EXIF orientation 1..8 (1: display as stored): how a raw viewer turns the stored mosaic for
+            display (LibRaw's ``sizes.flip``, e.g. 6 for a portrait shot with the camera turned clockwise). The
+            mosaic, ``raw_values`` and the CFA stay as stored; ``apply_orientation`` turns a rendering for display.
     """
 
     mosaic: np.ndarray
@@ -101,11 +129,47 @@ class RawImage:
     color_matrix: np.ndarray | None
     raw_values: np.ndarray
     path: str | None = None
+    orientation: int = 1
 
 
 def is_raw_path(path: str | os.PathLike[str]) -> bool:
     """Whether the path's suffix is a camera raw suffix (case-insensitive), e.g. ``IMG_0001.CR2``."""
     return Path(path).suffix.lower() in RAW_SUFFIXES
+
+
+def orientation_from_libraw_flip(flip: int) -> int:
+    """The EXIF orientation 1..8 of LibRaw's ``sizes.flip`` code (0..7); 1 for a code LibRaw does not define.
+
+    Examples:
+        >>> orientation_from_libraw_flip(5)  # LibRaw's 90 degrees counter-clockwise
+        8
+    """
+    return _ORIENTATION_FROM_FLIP.get(int(flip), 1)
+
+
+def apply_orientation(image: np.ndarray, orientation: int, *, inverse: bool = False) -> np.ndarray:
+    """Turn an image from a raw's stored geometry into the one it is displayed in (or back, with ``inverse``).
+
+    Args:
+        image: (H, W) or (H, W, C), in the stored geometry (displayed geometry with ``inverse``).
+        orientation: EXIF orientation 1..8, e.g. ``RawImage.orientation``.
+        inverse: undo the orientation instead: displayed geometry -> stored.
+
+    Returns:
+        A C-contiguous array; (W, H[, C]) for orientations 5 to 8, which swap the axes.
+
+    Raises:
+        InvalidOptionError: ``orientation`` is not 1..8.
+
+    Examples:
+        >>> apply_orientation(np.zeros((2, 3)), 6).shape
+        (3, 2)
+    """
+    if orientation not in _ORIENT:
+        raise InvalidOptionError(f"orientation must be an EXIF orientation 1..8, got {orientation!r}")
+    if inverse:
+        orientation = _INVERSE_ORIENTATION.get(orientation, orientation)
+    return np.ascontiguousarray(_ORIENT[orientation](image))
 
 
 def read_raw(source: str | os.PathLike[str] | rawpy.RawPy) -> RawImage:
@@ -115,7 +179,9 @@ def read_raw(source: str | os.PathLike[str] | rawpy.RawPy) -> RawImage:
         source: a raw file's path, or an open ``rawpy.RawPy`` (it is not closed).
 
     Returns:
-        The mosaic of the visible area with its CFA pattern, levels, white balance and color matrix.
+        The mosaic of the visible area with its CFA pattern, levels, white balance, color matrix and orientation.
+        The orientation of a ``rawpy.RawPy`` is its ``sizes.flip``: after ``postprocess(user_flip=...)`` LibRaw
+        reports that flip instead of the file's, until the next ``postprocess`` without one.
 
     Raises:
         UnreadableFileError: the file is missing, not a raw file LibRaw reads, broken, or from a sensor that is not
@@ -173,6 +239,7 @@ def _from_rawpy(raw: rawpy.RawPy, path: str | None) -> RawImage:
         color_matrix=_color_matrix(raw),
         raw_values=raw_values,
         path=path,
+        orientation=orientation_from_libraw_flip(raw.sizes.flip),
     )
 
 
