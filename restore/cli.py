@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from restore import __version__, api, io
@@ -35,6 +36,8 @@ from restore.runtime import tune_allocator
 FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
 INVERSE_FORMAT = {"dng": ".dng"}  # the output of an inverse (sRGB -> raw) run
 SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
+MAX_PIXELS = 2**30  # the largest image the command line reads (OpenCV's own decoding limit)
+
 RUN_DESCRIPTION = (
     "Restore image files and folders into OUTPUT, keeping the folder structure, bit depth, EXIF and ICC profile. "
     "Inputs and existing outputs are never overwritten (existing outputs are replaced only with --overwrite), so a "
@@ -158,7 +161,7 @@ def write_job(loaded: Loaded, result: np.ndarray, options: dict, bit_depth: int,
         raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png (or tif, webp)")
     target.parent.mkdir(parents=True, exist_ok=True)
     if options.get("inverse"):
-        write_invisp_dng(target, result)
+        write_invisp_dng(target, result, orientation=loaded.metadata.orientation)  # pixels are read as stored
     elif loaded.renders_raw:
         io.write_image(target, quantize_rendering(result, target, bit_depth), quality=quality)
     else:
@@ -606,6 +609,7 @@ def interrupt(signum: int, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_allocator()
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's decompression-bomb guard stops at 179 MP: panoramas are larger
     for name in ("SIGTERM", "SIGHUP"):  # SIGHUP: POSIX only; handlers can only be set from the main thread
         if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
             signal.signal(getattr(signal, name), interrupt)

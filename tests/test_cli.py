@@ -380,3 +380,18 @@ def test_jpeg_quality_is_an_option(untrained_weights, tmp_path, capsys):
     assert sizes["50"] < sizes["95"]
     with pytest.raises(SystemExit):
         main(["run", "dncnn-color", str(tmp_path / "in"), "-o", str(tmp_path / "bad"), "--quality", "0"])
+
+
+def test_an_inverse_isp_dng_displays_like_its_rotated_jpeg(untrained_weights, tmp_path):
+    import rawpy
+
+    from restore.io import read_image
+
+    exif = Image.Exif()
+    exif[274] = 6
+    source = tmp_path / "in" / "portrait.jpg"
+    source.parent.mkdir()
+    Image.fromarray(noisy_uint((40, 56, 3), np.uint8)).save(source, exif=exif.tobytes())
+    assert main(["run", "invisp", str(source.parent), "-o", str(tmp_path / "out"), "--inverse"]) == 0
+    with rawpy.imread(str(tmp_path / "out" / "portrait.dng")) as raw:
+        assert raw.postprocess().shape[:2] == read_image(source).shape[:2] == (56, 40)
