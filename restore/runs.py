@@ -21,7 +21,8 @@ from torch import Tensor
 from restore.convert import from_model_tensor, to_model_tensor
 from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io.image import IMAGE_SUFFIXES
-from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, apply_orientation, orientation_from_libraw_flip, read_raw
+from restore.io.orientation import apply_orientation
+from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, orientation_from_libraw_flip, read_raw
 from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
 from restore.ops.unprocess import CAMERA_FROM_XYZ
 
@@ -80,7 +81,7 @@ def run_lowlight(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
 
 def develop_linear_raw(source: Any) -> np.ndarray:
     """LibRaw's demosaiced, white-balanced linear camera RGB of a raw: float32 (H, W, 3) on [0, 1], in the raw's
-    stored geometry (its orientation not applied: ``restore.io.raw.apply_orientation`` turns it for display).
+    stored geometry (its orientation not applied: ``restore.io.orientation.apply_orientation`` turns it for display).
 
     ``source`` is a raw file's path, a ``RawImage`` read from a file, or a ``rawpy.RawPy``.
     """

@@ -13,7 +13,8 @@ import restore
 from restore.cli import main as cli_main
 from restore.errors import InvalidOptionError
 from restore.io import CFA, ImageMetadata, read_image, read_raw, write_dng, write_image, write_linear_rgb_dng
-from restore.io.raw import apply_orientation, orientation_from_libraw_flip
+from restore.io.orientation import apply_orientation
+from restore.io.raw import orientation_from_libraw_flip
 from restore.runs import develop_linear_raw, write_burst_dng, write_invisp_dng
 
 HEIGHT, WIDTH = 32, 48  # landscape as stored; orientations 5 to 8 display it as portrait

@@ -32,6 +32,7 @@ from PIL import Image, UnidentifiedImageError
 
 from restore.errors import InvalidImageError, InvalidOptionError, MetadataWarning, UnreadableFileError
 from restore.io.atomic import write_atomic
+from restore.io.orientation import ORIENTATIONS, apply_orientation
 from restore.io.raw import RAW_SUFFIXES
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMetadata", "read_image", "read_image_with_metadata", "write_image"]
@@ -44,19 +45,6 @@ _FORMAT_ALIASES = {"MPO": "JPEG"}  # Pillow calls camera JPEGs that carry a seco
 _EXIF_HEADER = b"Exif\x00\x00"
 _ORIENTATION_TAG = 274
 _PNG_AFTER_IHDR = 33  # 8-byte signature + IHDR chunk (4 length + 4 type + 13 data + 4 CRC)
-
-# EXIF orientation -> what turns the stored pixels into the displayed ones (rows are axis 0, columns axis 1).
-_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-    1: lambda a: a,
-    2: np.fliplr,
-    3: lambda a: np.rot90(a, 2),
-    4: np.flipud,
-    5: lambda a: np.swapaxes(a, 0, 1),
-    6: lambda a: np.rot90(a, -1),
-    7: lambda a: np.swapaxes(np.rot90(a, 2), 0, 1),
-    8: lambda a: np.rot90(a, 1),
-}
-_INVERSE_ORIENTATION = {6: 8, 8: 6}  # every other orientation is its own inverse
 
 
 @dataclass
@@ -98,7 +86,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
             suffix that is not supported, or has samples other than 8- or 16-bit integers.
     """
     image, metadata = read_image_with_metadata(path)
-    return _apply_orientation(image, metadata.orientation)
+    return apply_orientation(image, metadata.orientation)
 
 
 def read_image_with_metadata(path: str | os.PathLike[str]) -> tuple[np.ndarray, ImageMetadata]:
@@ -167,13 +155,9 @@ def write_image(
     image = _check_writable(image)
     if not 1 <= quality <= 100:
         raise InvalidOptionError(f"quality must be between 1 and 100, got {quality}")
-    if metadata is not None and metadata.orientation not in _ORIENT:
+    if metadata is not None and metadata.orientation not in ORIENTATIONS:
         raise InvalidOptionError(f"metadata.orientation must be an EXIF orientation 1..8, got {metadata.orientation}")
     write_atomic(path, encoder(image, metadata, quality))
-
-
-def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
-    return np.ascontiguousarray(_ORIENT[orientation](image))
 
 
 def _suffix_list() -> str:
@@ -225,7 +209,7 @@ def _inspect(data: bytes, path: Path) -> tuple[str, int, bytes | None, bytes | N
         raise UnreadableFileError(f"cannot read {str(path)!r}: a {file_format} image, not PNG, JPEG, TIFF, WebP or BMP")
     if exif and not exif.startswith(_EXIF_HEADER):
         exif = _EXIF_HEADER + exif  # WebP stores the block without its header
-    return file_format, orientation if orientation in _ORIENT else 1, exif or None, icc_profile or None
+    return file_format, orientation if orientation in ORIENTATIONS else 1, exif or None, icc_profile or None
 
 
 def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
@@ -240,11 +224,11 @@ def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
         raise UnreadableFileError(f"cannot read {str(path)!r}: broken or truncated TIFF ({error})") from error
     except MemoryError as error:  # a header that claims more pixels than memory holds (broken, or truly huge)
         raise UnreadableFileError(f"cannot read {str(path)!r}: too large to decode in memory ({error})") from error
-    orientation = orientation if orientation in _ORIENT else 1
+    orientation = orientation if orientation in ORIENTATIONS else 1
     if image is None:
         image = _decode(data, path)
         if orientation != 1 and _opencv_orients_tiff():
-            image = _apply_orientation(image, _INVERSE_ORIENTATION.get(orientation, orientation))
+            image = apply_orientation(image, orientation, inverse=True)
     return image, orientation, icc_profile or None
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from restore.errors import InvalidImageError, InvalidOptionError, UnreadableFileError
+from restore.errors import InvalidImageError, UnreadableFileError
 
 if TYPE_CHECKING:  # rawpy is imported where raws are read, so that `import restore` works without it
     import rawpy
@@ -20,7 +20,6 @@ __all__ = [
     "RAW_SUFFIXES",
     "XYZ_FROM_SRGB",
     "RawImage",
-    "apply_orientation",
     "is_raw_path",
     "orientation_from_libraw_flip",
     "read_raw",
@@ -42,18 +41,6 @@ XYZ_FROM_SRGB = np.array(
     ]
 )
 
-# EXIF orientation -> what turns the stored pixels into the displayed ones (rows are axis 0, columns axis 1).
-_ORIENT = {
-    1: lambda a: a,
-    2: np.fliplr,
-    3: lambda a: np.rot90(a, 2),
-    4: np.flipud,
-    5: lambda a: np.swapaxes(a, 0, 1),
-    6: lambda a: np.rot90(a, -1),
-    7: lambda a: np.swapaxes(np.rot90(a, 2), 0, 1),
-    8: lambda a: np.rot90(a, 1),
-}
-_INVERSE_ORIENTATION = {6: 8, 8: 6}  # every other orientation is its own inverse
 # LibRaw's flip (bit 0 mirror left-right, bit 1 mirror top-bottom, bit 2 transpose) -> EXIF orientation, as LibRaw
 # maps the TIFF/EXIF Orientation tag: 0 none, 3 180 degrees, 5 90 degrees counter-clockwise, 6 90 degrees clockwise.
 _ORIENTATION_FROM_FLIP = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
@@ -118,7 +105,7 @@ class RawImage:
         path: the file it came from, or None when read from an open ``rawpy.RawPy``.
         orientation: EXIF orientation 1..8 (1: display as stored): how a raw viewer turns the stored mosaic for
             display (LibRaw's ``sizes.flip``, e.g. 6 for a portrait shot with the camera turned clockwise). The
-            mosaic, ``raw_values`` and the CFA stay as stored; ``apply_orientation`` turns a rendering for display.
+            mosaic, ``raw_values`` and the CFA stay as stored; ``restore.io.orientation.apply_orientation`` turns a rendering for display.
     """
 
     mosaic: np.ndarray
@@ -145,31 +132,6 @@ def orientation_from_libraw_flip(flip: int) -> int:
         8
     """
     return _ORIENTATION_FROM_FLIP.get(int(flip), 1)
-
-
-def apply_orientation(image: np.ndarray, orientation: int, *, inverse: bool = False) -> np.ndarray:
-    """Turn an image from a raw's stored geometry into the one it is displayed in (or back, with ``inverse``).
-
-    Args:
-        image: (H, W) or (H, W, C), in the stored geometry (displayed geometry with ``inverse``).
-        orientation: EXIF orientation 1..8, e.g. ``RawImage.orientation``.
-        inverse: undo the orientation instead: displayed geometry -> stored.
-
-    Returns:
-        A C-contiguous array; (W, H[, C]) for orientations 5 to 8, which swap the axes.
-
-    Raises:
-        InvalidOptionError: ``orientation`` is not 1..8.
-
-    Examples:
-        >>> apply_orientation(np.zeros((2, 3)), 6).shape
-        (3, 2)
-    """
-    if orientation not in _ORIENT:
-        raise InvalidOptionError(f"orientation must be an EXIF orientation 1..8, got {orientation!r}")
-    if inverse:
-        orientation = _INVERSE_ORIENTATION.get(orientation, orientation)
-    return np.ascontiguousarray(_ORIENT[orientation](image))
 
 
 def read_raw(source: str | os.PathLike[str] | rawpy.RawPy) -> RawImage:
