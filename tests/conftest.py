@@ -106,3 +106,21 @@ def photo_folder_factory(tmp_path_factory):
 def training_photos(photo_folder_factory):
     """A folder of smooth random 320x400 photos for the training pipelines."""
     return photo_folder_factory(320, 400, 4, 1, 2)
+
+
+@pytest.fixture
+def benchmark_test_dir(tmp_path, monkeypatch):
+    """``benchmark_test_dir(size)``: a test folder (tmp_path) whose set ``tiny`` holds one smooth size x size color
+    photo; the benchmarks' results and caches go to tmp_path too."""
+    import benchmarks.common
+
+    def make(size: int) -> Path:
+        monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")
+        monkeypatch.setattr(benchmarks.common, "CACHE_DIR", tmp_path / "cache")
+        y, x = np.mgrid[0:size, 0:size] / (size - 1)
+        photo = np.stack([x, y, 0.5 + 0.4 * np.sin(12 * x) * np.cos(9 * y)], axis=-1)
+        (tmp_path / "tests" / "tiny").mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "tests" / "tiny" / "photo.png"), (photo * 255).round().astype(np.uint8))
+        return tmp_path
+
+    return make

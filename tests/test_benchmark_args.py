@@ -3,11 +3,9 @@ with one line and exit status 2; ``--output`` takes a path; the console labels e
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 
-import benchmarks.common
 from benchmarks import (
     burst,
     burst_raw,
@@ -24,15 +22,8 @@ from benchmarks import (
 
 
 @pytest.fixture
-def test_dir(tmp_path, monkeypatch):
-    """A test folder with one 96x96 color photo in the set ``tiny``; results and caches go to tmp_path."""
-    monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")
-    monkeypatch.setattr(benchmarks.common, "CACHE_DIR", tmp_path / "cache")
-    y, x = np.mgrid[0:96, 0:96] / 95
-    photo = np.stack([x, y, 0.5 + 0.4 * np.sin(12 * x) * np.cos(9 * y)], axis=-1)
-    (tmp_path / "tests" / "tiny").mkdir(parents=True)
-    cv2.imwrite(str(tmp_path / "tests" / "tiny" / "photo.png"), (photo * 255).round().astype(np.uint8))
-    return tmp_path
+def test_dir(benchmark_test_dir):
+    return benchmark_test_dir(96)
 
 
 def usage_error(main, argv, capsys) -> str:

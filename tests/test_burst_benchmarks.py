@@ -3,23 +3,14 @@
 import json
 
 import cv2
-import numpy as np
 import pytest
 
-import benchmarks.common
 from benchmarks import burst, burst_raw
 
 
 @pytest.fixture
-def test_dir(tmp_path, monkeypatch):
-    """A test folder with one 256x256 color photo in the set ``tiny``; results and caches go to tmp_path."""
-    monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path / "results")
-    monkeypatch.setattr(benchmarks.common, "CACHE_DIR", tmp_path / "cache")
-    y, x = np.mgrid[0:256, 0:256] / 255
-    photo = np.stack([x, y, 0.5 + 0.4 * np.sin(12 * x) * np.cos(9 * y)], axis=-1)
-    (tmp_path / "tests" / "tiny").mkdir(parents=True)
-    cv2.imwrite(str(tmp_path / "tests" / "tiny" / "photo.png"), (photo * 255).round().astype(np.uint8))
-    return tmp_path
+def test_dir(benchmark_test_dir):
+    return benchmark_test_dir(256)
 
 
 @pytest.mark.parametrize("module, model", [(burst, "kpn-burst"), (burst_raw, "kpn-burst-raw")])
