@@ -15,6 +15,7 @@ import torch
 
 import restore
 import restore.io
+from pipelines.arguments import bounded_float, bounded_int
 from pipelines.model_card import git_commit
 from restore.api import Restorer
 from restore.io.atomic import write_atomic
@@ -79,20 +80,8 @@ def set_images(
         parser.error(f"--sets: {error}")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (image counts, repeats, steps)."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number above 0 (ratios)."""
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+positive_int = bounded_int(1)  # an argparse type: image counts, repeats, steps
+positive_float = bounded_float(0, exclusive_low=True)  # an argparse type: exposure ratios
 
 
 def output_stem(text: str) -> Path:

@@ -21,7 +21,8 @@ def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
         if number < low or (high is not None and number > high):
-            raise argparse.ArgumentTypeError(f"{number} is not in {_range(low, high)}")
+            bound = f"{low} or more" if high is None else f"in {low}..{high}"
+            raise argparse.ArgumentTypeError(f"{number} is not {bound}")
         return number
 
     return parse
@@ -61,7 +62,3 @@ def torch_device(value: str) -> str:
     if not available.get(device.type, False):
         raise argparse.ArgumentTypeError(f"this machine has no {value} device")
     return value
-
-
-def _range(low: int, high: int | None) -> str:
-    return f"{low} or more" if high is None else f"{low}..{high}"

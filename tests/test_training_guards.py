@@ -74,8 +74,8 @@ def test_an_unregistered_architecture_is_not_exported_where_restore_loads_from(t
 @pytest.mark.parametrize(
     "argv, complaint",
     [
-        (["--batch", "0"], "--batch: 0 is not in"),
-        (["--steps", "-1"], "--steps: -1 is not in"),
+        (["--batch", "0"], "--batch: 0 is not 1 or more"),
+        (["--steps", "-1"], "--steps: -1 is not 0 or more"),
         (["--minutes", "-1"], "--minutes: -1 is not 0 or more"),
         (["--lr", "0"], "--lr: 0 is not above 0"),
         (["--threads", "-1"], "--threads"),
@@ -100,7 +100,7 @@ def test_kpn_and_deblur_arguments_are_checked(capsys):
     ):
         with pytest.raises(SystemExit):
             module.parse_args(argv)
-    assert "--kernels: 0 is not in 1 or more" in capsys.readouterr().err
+    assert "--kernels: 0 is not 1 or more" in capsys.readouterr().err
 
 
 def test_the_command_prints_a_setup_error_as_one_line(tmp_path, capsys):
