@@ -44,6 +44,7 @@ from benchmarks.common import (
     test_images,
     write_results,
 )
+from pipelines.arguments import bounded_int
 from pipelines.invisp_data import camera_550d, random_wb_gains, render_pair
 from restore.baselines import cbm3d_denoise
 from restore.baselines_isp import brooks_unprocess, bt709_forward, bt709_unprocess
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     add_output(parser, "invisp")
     parser.add_argument(
-        "--application-images", type=int, default=4, help="images per set for the application (0: none)"
+        "--application-images", type=bounded_int(0), default=4, help="images per set for the application (0: none)"
     )
     args = parser.parse_args(argv)
     images = set_images(parser, args.test_dir, args.sets, args.limit)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import add_output, positive_int, provenance, provenance_lines, table, write_results
+from pipelines.arguments import bounded_int
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from pipelines.train_kpn import loss_function as kpn_loss
 from pipelines.training import mixed_precision
@@ -64,7 +65,7 @@ def seconds_per_step(build: Callable, precision: str, steps: int) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--threads", type=bounded_int(0), default=0, help="CPU threads (0: torch's default)")
     parser.add_argument("--steps", type=positive_int, default=10, help="timed steps per model and precision")
     add_output(parser, "training_speed")
     args = parser.parse_args(argv)

@@ -52,6 +52,8 @@ def usage_error(main, argv, capsys) -> str:
         (lowlight, ["--ratios", "100", "0"], "--ratios: 0 is not above 0"),
         (speed, ["--repeats", "0"], "--repeats: 0 is not 1 or more"),
         (training_speed, ["--steps", "0"], "--steps: 0 is not 1 or more"),
+        (training_speed, ["--threads", "-1"], "--threads: -1 is not 0 or more"),
+        (invisp, ["--application-images", "-1"], "--application-images: -1 is not 0 or more"),
         (denoise, ["--methods", "nlmeans", "no-such-model"], "--methods: invalid choice: 'no-such-model'"),
         (burst, ["--methods", "dncnn-color"], "--methods: invalid choice: 'dncnn-color'"),
         (burst_raw, ["--methods", "kpn-burst-typo"], "--methods: invalid choice: 'kpn-burst-typo'"),
