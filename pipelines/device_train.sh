@@ -11,7 +11,8 @@
 #            RESTORE_COMMIT: `git rev-parse --short HEAD` run here, written into the command; the device gets the
 #            working tree but the .git of the session's start, so its own git names a stale commit in the cards.
 #   here:    for t in <files_at>/*.tar; do tar -xf "$t" -C cache/staging; done
-#            RESTORE_WEIGHTS_DIR=cache/staging python -m benchmarks.denoise ... (and the other benchmarks), copy what
+#            RESTORE_WEIGHTS_DIR=cache/staging python -m benchmarks.denoise ... --output /tmp/ab-denoise (and the
+#            other benchmarks, each with an --output outside benchmarks/results), copy what
 #            beats weights/ into it, rerun the benchmarks with the new weights.
 # The cards' validation numbers come from the packed photos' held-out crops, so they do not compare with cards
 # trained on ../shared/data/train directly: compare on the benchmarks.

@@ -21,7 +21,8 @@ means but dropped the GoPro Flower pair 0.01 dB below its blurred frame, so it w
 et al.'s recorded kernels do. On top of the shipped deblur-ms, 2573 CPU steps with it (70 minutes, one thread, lr
 1e-4, beside a plain run of 2481 steps, 2026-12-03) moved no Levin mean by more than 0.03 dB and added 0.04-0.13 dB on
 held-out synthetic shake (plain: 0.00-0.03), with both GoPro pairs still above their blurred frames: too short a run
-to tell, so not shipped (``RESTORE_WEIGHTS_DIR=<staging> python -m benchmarks.deblur --methods deblur-ms``).
+to tell, so not shipped (``RESTORE_WEIGHTS_DIR=<staging> python -m benchmarks.deblur --methods deblur-ms --output
+/tmp/ab-deblur``).
 ``--shared`` (one set of weights for all scales, a third of the parameters) trained from scratch beside the default
 with the same settings (96 px, batch 8, lr 3e-4, 115 minutes on one AVX2 thread) validated at 28.69 dB after 4034
 steps against 28.72 after 3900, so it is not registered (README, 2026-12-02).
