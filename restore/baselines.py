@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 from skimage.restoration import denoise_nl_means, estimate_sigma
 
+from restore.threadsafe_warnings import catch_warnings
+
 __all__ = [
     "bm3d_denoise",
     "bm3d_profile",
@@ -29,7 +31,7 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     """Gaussian noise level on the 8-bit scale, by scikit-image's wavelet estimator (averaged over channels); 0 for a
     perfectly flat image (the estimator skips zero wavelet coefficients and would give NaN there)."""
     channel_axis = -1 if image.ndim == 3 else None
-    with warnings.catch_warnings():
+    with catch_warnings():
         # its "mean of empty slice" on a flat image (the NaN is handled below), and its guess that a gray image 3 px
         # wide may be color (the layout is known here)
         warnings.simplefilter("ignore", RuntimeWarning)

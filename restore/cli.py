@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -606,8 +607,20 @@ def interrupt(signum: int, frame) -> None:
     raise KeyboardInterrupt
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr, clear of the progress bar (``warnings.showwarning``'s signature)."""
+    tqdm.write(f"restore: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():  # restores the caller's warning display on return
+        warnings.showwarning = show_warning
+        return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; errors and interruptions end it with a message and an exit status."""
     tune_allocator()
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's decompression-bomb guard stops at 179 MP: panoramas are larger
     for name in ("SIGTERM", "SIGHUP"):  # SIGHUP: POSIX only; handlers can only be set from the main thread

@@ -259,6 +259,17 @@ def test_exif_orientation_and_icc_profile_are_kept(untrained_weights, tmp_path):
         assert result.size == (32, 24)
 
 
+def test_a_damaged_exif_block_is_one_warning_line_naming_the_file(untrained_weights, tmp_path, capsys):
+    source = tmp_path / "in" / "damaged.jpg"
+    source.parent.mkdir()
+    damaged = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05" + b"\xff" * 20  # 5 tags announced, 1.7 there
+    Image.fromarray(noisy_uint((24, 32, 3), np.uint8)).save(source, exif=damaged)
+    assert main(["run", "dncnn-color", str(source.parent), "-o", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line.lower()]
+    assert len(warnings) == 1 and warnings[0].startswith("restore: warning: ") and "damaged.jpg" in warnings[0]
+    assert (tmp_path / "out" / "damaged.jpg").exists()
+
+
 def test_format_option_converts(untrained_weights, tmp_path):
     source = tmp_path / "x.jpg"
     write_png(source, noisy_uint((16, 16, 3), np.uint8))

@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -34,6 +35,7 @@ from restore.errors import InvalidImageError, InvalidOptionError, MetadataWarnin
 from restore.io.atomic import write_atomic
 from restore.io.orientation import ORIENTATIONS, apply_orientation
 from restore.io.raw import RAW_SUFFIXES
+from restore.threadsafe_warnings import catch_warnings
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMetadata", "read_image", "read_image_with_metadata", "write_image"]
 
@@ -45,6 +47,7 @@ _FORMAT_ALIASES = {"MPO": "JPEG"}  # Pillow calls camera JPEGs that carry a seco
 _EXIF_HEADER = b"Exif\x00\x00"
 _ORIENTATION_TAG = 274
 _PNG_AFTER_IHDR = 33  # 8-byte signature + IHDR chunk (4 length + 4 type + 13 data + 4 CRC)
+_Parsed = TypeVar("_Parsed")
 
 
 @dataclass
@@ -157,6 +160,10 @@ def write_image(
         raise InvalidOptionError(f"quality must be between 1 and 100, got {quality}")
     if metadata is not None and metadata.orientation not in ORIENTATIONS:
         raise InvalidOptionError(f"metadata.orientation must be an EXIF orientation 1..8, got {metadata.orientation}")
+    if metadata is not None:  # the encoders embed these two blocks as they are
+        metadata = replace(
+            metadata, exif=_exif_to_write(metadata, path), icc_profile=_icc_to_write(metadata, image, path)
+        )
     write_atomic(path, encoder(image, metadata, quality))
 
 
@@ -190,13 +197,9 @@ def _inspect(data: bytes, path: Path) -> tuple[str, int, bytes | None, bytes | N
     (a JPEG at 1/8 scale through DCT scaling: every byte is still read, at a fraction of the cost).
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format in ("JPEG", "MPO"):
-                image.draft(image.mode, (1, 1))
-            image.load()
-            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
-            file_format = _FORMAT_ALIASES.get(image.format, image.format)
-            exif, icc_profile = image.info.get("exif"), image.info.get("icc_profile")
+        (file_format, orientation, exif, icc_profile), damage = _catch_exif_damage(
+            functools.partial(_inspect_with_pillow, data)
+        )
     except UnidentifiedImageError as error:
         raise UnreadableFileError(f"cannot read {str(path)!r}: not an image file") from error
     except Image.DecompressionBombError as error:
@@ -207,9 +210,30 @@ def _inspect(data: bytes, path: Path) -> tuple[str, int, bytes | None, bytes | N
         raise UnreadableFileError(f"cannot read {str(path)!r}: broken or truncated image file ({error})") from error
     if file_format not in _PILLOW_FORMATS:
         raise UnreadableFileError(f"cannot read {str(path)!r}: a {file_format} image, not PNG, JPEG, TIFF, WebP or BMP")
+    for message in damage:
+        warnings.warn(
+            f"{str(path)!r}: damaged EXIF block ({message}); the tags before the damage are used and carried over",
+            MetadataWarning,
+            stacklevel=3,
+        )
     if exif and not exif.startswith(_EXIF_HEADER):
         exif = _EXIF_HEADER + exif  # WebP stores the block without its header
     return file_format, orientation if orientation in ORIENTATIONS else 1, exif or None, icc_profile or None
+
+
+def _inspect_with_pillow(data: bytes) -> tuple[str, int, bytes | None, bytes | None]:
+    """Decode the file with Pillow (a JPEG at 1/8 scale); return its format, orientation, EXIF and ICC profile."""
+    with Image.open(io.BytesIO(data)) as image:
+        if image.format in ("JPEG", "MPO"):
+            image.draft(image.mode, (1, 1))
+        image.load()
+        orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+        return (
+            _FORMAT_ALIASES.get(image.format, image.format),
+            orientation,
+            image.info.get("exif"),
+            image.info.get("icc_profile"),
+        )
 
 
 def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
@@ -301,30 +325,48 @@ def _to_8bit(image: np.ndarray) -> np.ndarray:
     return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)  # round(x / 257): x / 257 is never k + 0.5
 
 
-def _exif_to_write(metadata: ImageMetadata | None) -> bytes | None:
-    """The EXIF block with ``metadata.orientation`` in it, as given when it already says so, or None; a block that
-    cannot be parsed is replaced by one holding only the orientation (with a ``MetadataWarning``)."""
-    if metadata is None:
-        return None
-    exif = Image.Exif()
+def _catch_exif_damage(parse: Callable[[], _Parsed]) -> tuple[_Parsed, list[str]]:
+    """Run ``parse`` (a Pillow EXIF parse) and return its result with Pillow's complaints about a damaged block,
+    which it would otherwise print as anonymous ``UserWarning``s (other warnings pass through)."""
+    with catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parsed = parse()
+    damage = []
+    for warning in caught:
+        if "EXIF" in str(warning.message):
+            damage.append(str(warning.message).strip())
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return parsed, damage
+
+
+def _exif_to_write(metadata: ImageMetadata, path: Path) -> bytes | None:
+    """The EXIF block to write into ``path``, with ``metadata.orientation`` in it: ``metadata.exif`` as given when
+    it already says so, or None when there is neither a block nor a rotation. A block that cannot be parsed is
+    replaced by one holding only the orientation (with a ``MetadataWarning``); a damaged one that Pillow parses in
+    part is kept (reading it warned already)."""
+    tags = Image.Exif()
     if metadata.exif:
         try:
-            exif.load(metadata.exif)
+            _catch_exif_damage(functools.partial(tags.load, metadata.exif))
         except (SyntaxError, ValueError, OSError, struct.error) as error:
-            warnings.warn(f"the EXIF block cannot be parsed ({error}): left out", MetadataWarning, stacklevel=2)
-            return _exif_to_write(replace(metadata, exif=None))
-        if exif.get(_ORIENTATION_TAG, 1) == metadata.orientation:
-            return metadata.exif if metadata.exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + metadata.exif
-    elif metadata.orientation == 1:
+            warnings.warn(
+                f"{str(path)!r}: the EXIF block cannot be parsed ({error}): left out", MetadataWarning, stacklevel=3
+            )
+            tags = Image.Exif()
+        else:
+            if tags.get(_ORIENTATION_TAG, 1) == metadata.orientation:
+                return metadata.exif if metadata.exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + metadata.exif
+    if metadata.orientation == 1 and not tags:
         return None
-    exif[_ORIENTATION_TAG] = metadata.orientation
-    return exif.tobytes()
+    tags[_ORIENTATION_TAG] = metadata.orientation
+    return tags.tobytes()
 
 
-def _icc_to_write(metadata: ImageMetadata | None, image: np.ndarray) -> bytes | None:
+def _icc_to_write(metadata: ImageMetadata, image: np.ndarray, path: Path) -> bytes | None:
     """``metadata.icc_profile`` where its color space (bytes 16-19 of the profile header) is the image's, gray or
-    RGB; None otherwise (with a ``MetadataWarning`` when a profile was left out)."""
-    profile = metadata.icc_profile if metadata is not None else None
+    RGB; None otherwise (with a ``MetadataWarning`` naming ``path`` when a profile was left out)."""
+    profile = metadata.icc_profile
     if not profile:
         return None
     space = profile[16:20]
@@ -332,7 +374,9 @@ def _icc_to_write(metadata: ImageMetadata | None, image: np.ndarray) -> bytes | 
         return profile
     kind = "gray" if image.ndim == 2 else "RGB"
     warnings.warn(
-        f"an ICC profile for {space!r} pixels does not fit {kind} ones: left out", MetadataWarning, stacklevel=2
+        f"{str(path)!r}: an ICC profile for {space!r} pixels does not fit {kind} ones: left out",
+        MetadataWarning,
+        stacklevel=3,
     )
     return None
 
@@ -358,12 +402,10 @@ def _opencv_encode(suffix: str, image: np.ndarray) -> bytes:
 def _encode_png(image: np.ndarray, metadata: ImageMetadata | None, quality: int) -> bytes:
     """PNG through OpenCV (16 bits, alpha), with iCCP and eXIf chunks inserted after IHDR (OpenCV writes neither)."""
     chunks = []
-    icc_profile = _icc_to_write(metadata, image)
-    if icc_profile:
-        chunks.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
-    exif = _exif_to_write(metadata)
-    if exif:
-        chunks.append((b"eXIf", exif[len(_EXIF_HEADER) :]))
+    if metadata is not None and metadata.icc_profile:
+        chunks.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata.icc_profile)))
+    if metadata is not None and metadata.exif:
+        chunks.append((b"eXIf", metadata.exif[len(_EXIF_HEADER) :]))
     png = _opencv_encode(".png", image)
     encoded = b"".join(
         struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body)) for kind, body in chunks
@@ -378,7 +420,7 @@ def _encode_tiff(image: np.ndarray, metadata: ImageMetadata | None, quality: int
         buffer,
         image,
         photometric="minisblack" if image.ndim == 2 else "rgb",
-        iccprofile=_icc_to_write(metadata, image),
+        iccprofile=metadata.icc_profile if metadata is not None else None,
         extratags=[(_ORIENTATION_TAG, "H", 1, metadata.orientation, True)] if metadata is not None else [],
         metadata=None,
     )
@@ -394,12 +436,10 @@ def _encode_with_pillow(file_format: str, image: np.ndarray, metadata: ImageMeta
         options["subsampling"] = 0  # 4:4:4
     if file_format == "WEBP" and metadata is not None and metadata.lossless:
         options["lossless"] = True
-    exif = _exif_to_write(metadata)
-    if exif:
-        options["exif"] = exif
-    icc_profile = _icc_to_write(metadata, image)
-    if icc_profile:
-        options["icc_profile"] = icc_profile
+    if metadata is not None and metadata.exif:
+        options["exif"] = metadata.exif
+    if metadata is not None and metadata.icc_profile:
+        options["icc_profile"] = metadata.icc_profile
     buffer = io.BytesIO()
     Image.fromarray(_to_8bit(image)).save(buffer, file_format, **options)
     return buffer.getvalue()

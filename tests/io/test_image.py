@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -341,10 +342,22 @@ def test_folder_raises_unreadable(tmp_path: Path) -> None:
 
 def test_a_malformed_exif_block_is_left_out_with_a_warning(tmp_path: Path) -> None:
     metadata = ImageMetadata("JPEG", 8, orientation=6, exif=b"Exif\x00\x00" + b"\x13\x37" * 20, icc_profile=ICC)
-    with pytest.warns(restore.MetadataWarning, match="EXIF block cannot be parsed"):
+    with pytest.warns(restore.MetadataWarning, match="out.jpg'.*EXIF block cannot be parsed"):
         write_image(tmp_path / "out.jpg", smooth_image(), metadata=metadata)
     with Image.open(tmp_path / "out.jpg") as written:
         assert written.getexif()[274] == 6 and written.info.get("icc_profile") == ICC
+
+
+def test_a_damaged_exif_block_warns_once_naming_the_file_and_is_carried_over(tmp_path: Path) -> None:
+    damaged = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05" + b"\xff" * 20  # 5 tags announced, 1.7 there
+    Image.fromarray(smooth_image()).save(tmp_path / "in.jpg", exif=damaged)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image, metadata = read_image_with_metadata(tmp_path / "in.jpg")
+        write_image(tmp_path / "out.jpg", image, metadata=metadata)
+    assert [warning.category for warning in caught] == [restore.MetadataWarning]
+    assert "in.jpg" in str(caught[0].message) and "damaged EXIF block" in str(caught[0].message)
+    assert read_image_with_metadata(tmp_path / "out.jpg")[1].exif == damaged
 
 
 @pytest.mark.parametrize(("space", "channels"), [("GRAY", 3), ("RGB", None), ("CMYK", 3)])
@@ -352,7 +365,7 @@ def test_an_icc_profile_of_another_color_model_is_left_out(tmp_path: Path, space
     profile = bytearray(ICC)
     profile[16:20] = {"GRAY": b"GRAY", "RGB": b"RGB ", "CMYK": b"CMYK"}[space]
     shape = (12, 16) if channels is None else (12, 16, channels)
-    with pytest.warns(restore.MetadataWarning, match="ICC profile"):
+    with pytest.warns(restore.MetadataWarning, match="out.png'.*ICC profile"):
         write_image(
             tmp_path / "out.png", random_image(shape), metadata=ImageMetadata("PNG", 8, icc_profile=bytes(profile))
         )
