@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
@@ -29,36 +31,70 @@ def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Opt
     write_atomic(path, save(tensors, metadata=metadata))
 
 
-def _metadata(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
+class StateHeader(NamedTuple):
+    """What a training state file says without loading its tensors."""
 
-    with safe_open(str(path), framework="pt") as f:
-        return f.metadata()
+    step: int
+    info: dict
+    param_groups: list[dict]
+    model_shapes: dict[str, tuple[int, ...]]  # tensor names without their ``model.`` prefix
+
+
+def read_state_header(path: Path) -> StateHeader:
+    """The step, run metadata, optimizer settings and model tensor shapes of a training state, from its header.
+
+    Raises:
+        ValueError: the file is not a training state (a weights file, a truncated or foreign file).
+    """
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            names = [k for k in f.keys() if k.startswith("model.")]  # noqa: SIM118 - safe_open is not iterable
+            shapes = {k[6:]: tuple(f.get_slice(k).get_shape()) for k in names}
+        return StateHeader(
+            int(metadata["step"]), json.loads(metadata["info"]), json.loads(metadata["param_groups"]), shapes
+        )
+    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        raise ValueError(f"{path} is not a training state ({type(error).__name__}: {error})") from None
 
 
 def read_state_info(path: Path) -> dict:
-    """The run metadata (``info``) of a training state file, without loading its tensors."""
-    return json.loads(_metadata(path)["info"])
+    """The run metadata (``info``) of a training state file, without loading its tensors.
+
+    Raises:
+        ValueError: the file is not a training state.
+    """
+    return read_state_header(path).info
+
+
+def check_state_fits(path: Path, model: nn.Module) -> None:
+    """Check from its header that the training state ``path`` holds ``model``'s architecture.
+
+    Raises:
+        ValueError: it is not a training state, or its model tensors are not ``model``'s (names and shapes).
+    """
+    shapes = read_state_header(path).model_shapes
+    expected = {key: tuple(tensor.shape) for key, tensor in model.state_dict().items()}
+    if shapes != expected:
+        differing = sorted(set(shapes) ^ set(expected)) or sorted(k for k in shapes if shapes[k] != expected[k])
+        raise ValueError(f"the training state {path} holds another architecture (first difference: {differing[0]})")
 
 
 def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
     """Restore ``model`` and ``optimizer`` from ``path`` in place; returns ``(step, info)``.
 
     Raises:
-        ValueError: the state holds another architecture (its tensors do not fit ``model``).
+        ValueError: as for ``check_state_fits``.
     """
-    metadata = _metadata(path)
+    check_state_fits(path, model)
+    header = read_state_header(path)
     tensors = load_file(str(path))
     device = next(model.parameters()).device
-    try:
-        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    except RuntimeError as error:
-        first = str(error).splitlines()[1].strip() if len(str(error).splitlines()) > 1 else str(error)
-        raise ValueError(f"the training state {path} holds another architecture ({first})") from None
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
             _, index, name = key.split(".", 2)
             state.setdefault(int(index), {})[name] = value if name == "step" else value.to(device)
-    optimizer.load_state_dict({"state": state, "param_groups": json.loads(metadata["param_groups"])})
-    return int(metadata["step"]), json.loads(metadata["info"])
+    optimizer.load_state_dict({"state": state, "param_groups": header.param_groups})
+    return header.step, header.info

@@ -107,7 +107,10 @@ def build_pair_bank(photos: list[Path], long_side: int, draws: int, seed: int, p
     rounded to 8 bits, and its JPEG).
     """
     rng = np.random.default_rng(seed)
-    banks: dict[str, list[np.ndarray]] = {"raw": [], "srgb": [], "jpeg": []}
+    banks = {  # empty where no photo holds a patch
+        kind: [np.empty((0, 3, patch, patch), dtype)]
+        for kind, dtype in (("raw", np.uint16), ("srgb", np.uint8), ("jpeg", np.uint8))
+    }
     for _, image in read_photos(photos, 3, long_side):
         for _ in range(draws):
             pair = render_pair(image, random_wb_gains(rng))

@@ -51,6 +51,7 @@ from pipelines.training import (
     RunConfig,
     TrainingSetupError,
     add_run_arguments,
+    check_model,
     cosine_learning_rate,
     random_dihedral,
     random_ints,
@@ -161,6 +162,8 @@ def validate(model: MultiScaleDeblur, crops: list[np.ndarray], device: torch.dev
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     device = start_run(cfg, cfg.name)
+    model = build(cfg)
+    check_model(cfg, cfg.name, model)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
     if bank.shape[0] == 0:
@@ -169,7 +172,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     crops = validation_crops(val_photos, 3, multiple=4)  # whole pixels at the pyramid's 1/4 scale
     print(f"{cfg.name}: {bank.shape[0]} patches, {kernels.shape[0]} kernels, {len(crops)} validation crops")
 
-    model = build(cfg).to(device).to(memory_format=torch.channels_last)
+    model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)
     probabilities = kernel_probabilities(kernels, cfg.spread_bias)

@@ -33,6 +33,7 @@ from pipelines.training import (
     RunConfig,
     TrainingSetupError,
     add_run_arguments,
+    check_model,
     cosine_learning_rate,
     random_dihedral,
     random_ints,
@@ -141,6 +142,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     recipe = RECIPES[cfg.name]
     device = start_run(cfg, cfg.name)
+    model = DnCNN(recipe.channels, recipe.depth, batch_norm=recipe.batch_norm)
+    check_model(cfg, cfg.name, model)
 
     train_photos, val_photos = split_photos(cfg.data)
     spec = bank_spec(recipe.channels, cfg.patch)
@@ -151,7 +154,6 @@ def train(cfg: TrainConfig, command: str) -> Path:
     crops = validation_crops(val_photos, recipe.channels)
     print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
 
-    model = DnCNN(recipe.channels, recipe.depth, batch_norm=recipe.batch_norm)
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate(cfg, 0))
     run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)

@@ -34,7 +34,9 @@ from pipelines.training import (
     HelpFormatter,
     ResumableRun,
     RunConfig,
+    TrainingSetupError,
     add_run_arguments,
+    check_model,
     cosine_learning_rate,
     random_dihedral,
     random_ints,
@@ -94,7 +96,10 @@ def validation_pairs(photos: list[Path], seed: int = 1000, size: int = 256) -> l
 
 @torch.inference_mode()
 def validate(model: InvertibleISP, pairs: list, device: torch.device) -> dict:
-    """Forward sRGB PSNR vs LibRaw (8-bit), inverse RAW PSNR from the JPEG, and round-trip mean absolute error."""
+    """Forward sRGB PSNR vs LibRaw (8-bit), inverse RAW PSNR from the JPEG, and round-trip mean absolute error; empty
+    without pairs."""
+    if not pairs:
+        return {}
     model.eval()
     forward, inverse, round_trip = [], [], []
     for pair in pairs:
@@ -119,15 +124,18 @@ def validate(model: InvertibleISP, pairs: list, device: torch.device) -> dict:
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     device = start_run(cfg, NAME)
+    model = InvertibleISP(cfg.blocks, cfg.hidden)
+    check_model(cfg, NAME, model)
     train_photos, val_photos = split_photos(cfg.data)
     bank = {
         kind: torch.from_numpy(array).to(device)
         for kind, array in cached_pair_bank(train_photos, cfg.cache_dir).items()
     }
+    if bank["raw"].shape[0] == 0:
+        raise TrainingSetupError(f"no photo in {cfg.data} holds a {bank['raw'].shape[-1]} px patch: give larger photos")
     pairs = validation_pairs(val_photos)
     print(f"{NAME}: {bank['raw'].shape[0]} patch pairs from {len(train_photos)} photos, {len(pairs)} validation photos")
 
-    model = InvertibleISP(cfg.blocks, cfg.hidden)
     with torch.no_grad():  # start from the camera's own colors; training refines them
         model.color.weight.copy_(camera_550d((1.0, 1.0, 1.0)).rgb_from_camera[0])
     model = model.to(device)

@@ -47,6 +47,7 @@ from pipelines.training import (
     RunConfig,
     TrainingSetupError,
     add_run_arguments,
+    check_model,
     cosine_learning_rate,
     random_dihedral,
     run_command,
@@ -148,6 +149,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     spec, name, planes = cfg.burst_spec, NAMES[cfg.bayer], 4 if cfg.bayer else 1
     device = start_run(cfg, name)
+    model = KPN(widths=cfg.widths, planes=planes)
+    check_model(cfg, name, model)
     train_photos, val_photos = split_photos(cfg.data)
     bank_spec = BankSpec(channels=spec.channels, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
@@ -156,7 +159,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     crops = [c for c in validation_crops(val_photos, spec.channels, size=spec.crop) if min(c.shape[:2]) >= spec.crop]
     print(f"{name}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
 
-    model = KPN(widths=cfg.widths, planes=planes).to(device)
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     adapt = partial(widen_to_planes, frames=model.frames, planes=planes)
     run = ResumableRun.for_config(cfg, name, model, optimizer, command, device, adapt_init=adapt)

@@ -31,6 +31,7 @@ from pipelines.training import (
     RunConfig,
     TrainingSetupError,
     add_run_arguments,
+    check_model,
     cosine_learning_rate,
     random_dihedral,
     random_ints,
@@ -104,6 +105,8 @@ def validate(model: SIDUNet, crops: list[np.ndarray], device: torch.device) -> d
 def train(cfg: TrainConfig, command: str) -> Path:
     """Run (or resume) training, then validate and export the weights and model card. Returns the card's path."""
     device = start_run(cfg, NAME)
+    model = SIDUNet(features=cfg.features)
+    check_model(cfg, NAME, model)
     train_photos, val_photos = split_photos(cfg.data)
     bank = torch.from_numpy(cached_patch_bank(train_photos, BANK, cfg.cache_dir)).to(device)
     if bank.shape[0] == 0:
@@ -111,7 +114,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     crops = validation_crops(val_photos, 3, multiple=32)  # as the patches: whole Bayer blocks at every U-Net level
     print(f"{NAME}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
 
-    model = SIDUNet(features=cfg.features).to(device).to(memory_format=torch.channels_last)
+    model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import ClassVar
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
 from pipelines.arguments import bounded_float, bounded_int, torch_device
-from pipelines.checkpoint import load_training_state, read_state_info, save_training_state
+from pipelines.checkpoint import check_state_fits, load_training_state, read_state_info, save_training_state
 from pipelines.model_card import git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.errors import PerformanceWarning
-from restore.registry import file_sha256, get_spec, weights_dir
+from restore.registry import file_sha256, get_spec, list_specs, weights_dir
 from restore.runtime import native_bfloat16, tune_allocator
 
 __all__ = [
@@ -84,8 +85,11 @@ class RunConfig:
 
 
 def fits_registered(model: nn.Module, name: str) -> bool:
-    """Whether ``model``'s tensors have the names and shapes of the registered network ``name``, so that its weights
-    load as ``name``."""
+    """Whether weights of ``model`` exported as ``name`` load where ``restore`` looks for them: ``name`` is not a
+    registered model (an experiment such as ``deblur-srn``, which nothing loads), or ``model``'s tensors have the
+    names and shapes of its registered network."""
+    if name not in {spec.name for spec in list_specs()}:
+        return True
     shapes = {key: tensor.shape for key, tensor in model.state_dict().items()}
     return shapes == {key: tensor.shape for key, tensor in get_spec(name).build().state_dict().items()}
 
@@ -164,7 +168,10 @@ def check_run(cfg, name: str) -> None:
         if folder.exists() and not folder.is_dir():
             raise TrainingSetupError(f"{folder} is a file, not a folder to write into")
     if state.exists():
-        owner = read_state_info(state).get("model") or name  # states of older runs do not name it
+        try:
+            owner = read_state_info(state).get("model") or name  # states of older runs do not name it
+        except ValueError as error:
+            raise TrainingSetupError(f"{error}: give the --state of a training run") from None
         if owner != name:
             raise TrainingSetupError(f"the training state {state} is {owner}'s, not {name}'s: give --state")
         if cfg.init is not None:
@@ -178,6 +185,28 @@ def check_run(cfg, name: str) -> None:
         )
     elif cfg.init is not None and not Path(cfg.init).is_file():
         raise TrainingSetupError(f"--init {cfg.init}: no such weights file")
+
+
+def check_model(cfg, name: str, model: nn.Module) -> None:
+    """Refuse, before any data is read, a run whose network does not fit: its weights would be exported into the
+    registry's weights folder under the name of a registered model of other widths or blocks (``restore`` could not
+    load them), or its training state holds another architecture.
+
+    Raises:
+        TrainingSetupError: one of these, with what to do instead.
+    """
+    exported_to = Path(cfg.weights_dir).resolve()
+    if exported_to == weights_dir().resolve() and not fits_registered(model, name):
+        raise TrainingSetupError(
+            f"this {name} is not the registered architecture, so its weights in {exported_to} would not load: "
+            "give --weights-dir"
+        )
+    state = state_path(cfg, name)
+    if state.exists():
+        try:
+            check_state_fits(state, model)
+        except ValueError as error:
+            raise TrainingSetupError(f"{error}: give another --state, or the options it was trained with") from None
 
 
 def start_run(cfg, name: str) -> torch.device:
@@ -320,8 +349,13 @@ class ResumableRun:
             self.warmup_steps = 0  # the state brings its Adam moments
             print(f"resumed from {self.state_path} at step {self.step}")
         elif init is not None:
-            state = load_file(init)
-            model.load_state_dict(adapt_init(state) if adapt_init else state)
+            try:
+                state = load_file(init)
+                model.load_state_dict(adapt_init(state) if adapt_init else state)
+            except (SafetensorError, RuntimeError, KeyError) as error:
+                lines = str(error).strip().splitlines()
+                first = lines[1].strip() if len(lines) > 1 else lines[0]
+                raise TrainingSetupError(f"--init {init} is not weights of this network ({first})") from None
             self.info["initialized_from"] = f"{Path(init).name} (sha256 {file_sha256(init)[:16]})"
             self.info["lineage"] = weights_lineage(init)
             print(f"starting from the weights {self.info['initialized_from']}")
@@ -341,19 +375,9 @@ class ResumableRun:
     def for_config(
         cls, cfg, name: str, model: nn.Module, optimizer, command: str, device: torch.device, adapt_init=None
     ):
-        """The run of model ``name`` with a training config (a ``RunConfig``); its state lives at
-        ``state_path(cfg, name)``; ``adapt_init`` as for the constructor.
-
-        Raises:
-            TrainingSetupError: ``model`` is not the registered architecture of ``name`` (other widths, blocks,
-                ...) and would be exported into the registry's weights folder, where ``restore`` could not load it.
-        """
-        exported_to = Path(cfg.weights_dir).resolve()
-        if exported_to == weights_dir().resolve() and not fits_registered(model, name):
-            raise TrainingSetupError(
-                f"this {name} is not the registered architecture, so its weights in {exported_to} would not load: "
-                "give --weights-dir"
-            )
+        """The run of model ``name`` with a training config (a ``RunConfig``), checked by ``check_model``; its state
+        lives at ``state_path(cfg, name)``; ``adapt_init`` as for the constructor."""
+        check_model(cfg, name, model)
         return cls(
             state_path(cfg, name),
             model,

@@ -59,8 +59,25 @@ def test_a_state_of_another_model_or_architecture_is_refused(training_photos, tm
 
     kpn = config(train_kpn, training_photos, tmp_path, batch=1, size=16, widths=(4, 8), steps=1)
     train_kpn.train(kpn, "narrow")
+    shutil.rmtree(tmp_path / "cache")
     with pytest.raises(TrainingSetupError, match="holds another architecture"):
         train_kpn.train(replace(kpn, widths=(4, 8, 16), steps=2), "wider")
+    assert not (tmp_path / "cache").exists(), "refused before a photo was read"
+
+
+def test_a_file_that_is_not_a_training_state_or_not_such_weights_is_refused(training_photos, tmp_path):
+    cfg = config(train_dncnn, training_photos, tmp_path, **DNCNN, steps=1)
+    weights = train_dncnn.train(cfg, "first").with_suffix(".safetensors")
+    truncated = tmp_path / "truncated.train.safetensors"
+    truncated.write_bytes(weights.read_bytes()[:100])
+    for state in (weights, truncated):  # --state given the weights, as if for --init; a file cut short
+        with pytest.raises(TrainingSetupError, match="is not a training state"):
+            train_dncnn.train(replace(cfg, state=state, steps=2), "resume")
+    color = train_dncnn.train(replace(cfg, name="dncnn-color", state=tmp_path / "color.train.safetensors"), "color")
+    with pytest.raises(TrainingSetupError, match="is not weights of this network"):
+        train_dncnn.train(
+            replace(cfg, state=tmp_path / "new.train.safetensors", init=color.with_suffix(".safetensors")), "x"
+        )
 
 
 def test_an_unregistered_architecture_is_not_exported_where_restore_loads_from(training_photos, tmp_path, monkeypatch):
@@ -69,6 +86,15 @@ def test_an_unregistered_architecture_is_not_exported_where_restore_loads_from(t
     with pytest.raises(TrainingSetupError, match="not the registered architecture"):
         train_kpn.train(cfg, "narrow")
     assert not (tmp_path / "weights" / "kpn-burst.safetensors").exists()
+    assert not (tmp_path / "cache").exists(), "refused before a photo was read"
+
+
+def test_an_experiment_that_restore_does_not_load_may_be_exported_beside_the_registered_weights(
+    training_photos, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("RESTORE_WEIGHTS_DIR", str(tmp_path / "weights"))
+    cfg = config(train_deblur, training_photos, tmp_path, shared=True, batch=1, patch=32, kernels=8, steps=1)
+    assert train_deblur.train(cfg, "srn").name == "deblur-srn.json"
 
 
 @pytest.mark.parametrize(
@@ -158,7 +184,25 @@ def test_runs_without_held_out_photos_or_with_odd_sized_ones_still_export(module
     assert card["validation"]["psnr"] == {}  # not NaN, which is not JSON
     odd = held_out_only(training_photos, tmp_path / "odd", lambda image: image[:151, :203])
     card = json.loads(module.train(config(module, odd, tmp_path / "b", **changes, steps=1), "odd").read_text())
-    assert all(np.isfinite(value) for value in card["validation"]["psnr"].values())
+    assert card["validation"]["psnr"] and all(np.isfinite(value) for value in card["validation"]["psnr"].values())
+
+
+def test_the_invertible_isp_runs_without_held_out_photos_and_refuses_photos_too_small_for_a_patch(
+    training_photos, tmp_path
+):
+    pytest.importorskip("rawpy")
+    from pipelines import train_invisp
+
+    changes = {"batch": 1, "patch": 16, "blocks": 1, "hidden": 4, "steps": 1}
+    none = held_out_only(training_photos, tmp_path / "none", None)
+    text = train_invisp.train(config(train_invisp, none, tmp_path / "a", **changes), "none").read_text()
+    card = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the card"))
+    assert set(card["validation"]) == {"what"}
+    tiny = copy_photos(training_photos, tmp_path / "tiny")
+    for path in list_photos(tiny):
+        cv2.imwrite(str(path), cv2.imread(str(path))[:40, :40])
+    with pytest.raises(TrainingSetupError, match="holds a 128 px patch"):
+        train_invisp.train(config(train_invisp, tiny, tmp_path / "b", **changes), "tiny")
 
 
 def test_a_stop_signal_ends_the_run_after_its_step_and_aborts_before_one(tmp_path):
