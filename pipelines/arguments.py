@@ -28,15 +28,19 @@ def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def bounded_float(low: float, high: float = math.inf, *, exclusive_low: bool = False) -> Callable[[str], float]:
-    """An argparse type: a number from ``low`` (above it, with ``exclusive_low``) up to ``high`` (``inf`` allowed
-    where ``high`` is)."""
+def bounded_float(
+    low: float, high: float = math.inf, *, exclusive_low: bool = False, allow_inf: bool = False
+) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``low`` (above it, with ``exclusive_low``) up to ``high``; ``inf``
+    too with ``allow_inf`` (a time limit that never ends)."""
 
     def parse(value: str) -> float:
         try:
             number = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if math.isinf(number) and not allow_inf:
+            raise argparse.ArgumentTypeError(f"{value} is not a finite number")
         too_low = number <= low if exclusive_low else number < low
         if math.isnan(number) or too_low or number > high:
             bound = f"above {low:g}" if exclusive_low else f"{low:g} or more"

@@ -261,7 +261,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     )
     parser.add_argument(
         "--minutes",
-        type=bounded_float(0),
+        type=bounded_float(0, allow_inf=True),
         default=math.inf,
         help="stop after this long (resumable); the learning rate anneals by steps or by time, whichever is further",
     )
@@ -284,7 +284,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     )
     parser.add_argument(
         "--checkpoint-minutes",
-        type=bounded_float(0, exclusive_low=True),
+        type=bounded_float(0, exclusive_low=True, allow_inf=True),
         default=defaults.checkpoint_minutes,
         help="save the training state this often",
     )

@@ -148,6 +148,8 @@ def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
     if job.source.suffix.lower() not in io.IMAGE_SUFFIXES:
         raise RestoreError(f"unsupported file type {job.source.suffix!r}")
     image, metadata = io.read_image_with_metadata(job.source)
+    if job.target.suffix.lower() in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] == 4:
+        raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png (or tif, webp)")
     return Loaded(job, image, metadata, renders_raw=False)
 
 
@@ -158,8 +160,6 @@ def write_job(loaded: Loaded, result: np.ndarray, options: dict, bit_depth: int,
     JPEG and lossy WebP at ``quality``.
     """
     target = loaded.job.target
-    if target.suffix.lower() in (".jpg", ".jpeg") and result.ndim == 3 and result.shape[2] in (2, 4):
-        raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png (or tif, webp)")
     target.parent.mkdir(parents=True, exist_ok=True)
     if options.get("inverse"):
         write_invisp_dng(target, result, orientation=loaded.metadata.orientation)  # pixels are read as stored
@@ -278,7 +278,7 @@ def plan_bursts(
     Raw bursts (``raw``) take camera raw files and give a DNG.
 
     Raises:
-        UsageError: a missing input, or ``outdir`` inside an input folder.
+        UsageError: a missing input, ``outdir`` inside an input folder or an input folder inside ``outdir``.
     """
     suffixes = io.RAW_SUFFIXES if raw else io.IMAGE_SUFFIXES
     bursts, files = [], []
@@ -290,6 +290,8 @@ def plan_bursts(
             continue
         if outdir.resolve() == given.resolve() or given.resolve() in outdir.resolve().parents:
             raise UsageError(f"output folder {outdir} is inside input folder {given}; choose another -o")
+        if outdir.resolve() in given.resolve().parents:
+            raise UsageError(f"input folder {given} is inside output folder {outdir}; choose another -o")
         frames = sorted(p for p in given.iterdir() if p.suffix.lower() in suffixes and p.name[0] != ".")
         if frames:  # named after the folder (resolved, so that "." has a name)
             bursts.append((frames, outdir / (given.resolve().name + burst_suffix(frames[0], fmt, raw))))

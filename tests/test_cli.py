@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageCms
 
-from restore.api import models
+from restore.api import Restorer, models
 from restore.cli import main
 
 
@@ -364,6 +364,15 @@ def test_subfolders_left_out_without_recursive_are_counted(untrained_weights, ph
     assert "1 subfolders not searched (--recursive)" in capsys.readouterr().out
 
 
+def test_a_burst_folder_inside_the_output_folder_is_refused(tmp_path, capsys):
+    burst = tmp_path / "out" / "burst7"
+    for index in range(3):
+        write_png(burst / f"f{index}.png", noisy_uint((16, 20, 3), np.uint8, index))
+    assert main(["run", "burst-average", str(burst), "-o", str(tmp_path / "out")]) == 2
+    assert "is inside output folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["burst7"]
+
+
 def test_a_burst_given_as_the_current_folder_is_named_after_it(tmp_path, monkeypatch):
     burst = tmp_path / "burst7"
     for index in range(3):
@@ -373,9 +382,12 @@ def test_a_burst_given_as_the_current_folder_is_named_after_it(tmp_path, monkeyp
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["burst7.png"]
 
 
-def test_an_rgba_image_to_jpeg_says_which_option_to_use(untrained_weights, tmp_path, capsys):
+def test_an_rgba_image_to_jpeg_says_which_option_to_use_before_the_model_runs(
+    untrained_weights, tmp_path, capsys, monkeypatch
+):
     (tmp_path / "in").mkdir()
     Image.fromarray(noisy_uint((16, 20, 4), np.uint8)).save(tmp_path / "in" / "logo.png")
+    monkeypatch.setattr(Restorer, "__call__", lambda *args, **options: pytest.fail("the model ran"))
     args = ["run", "dncnn-color", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "jpg"]
     assert main([*args, "--device", "cpu"]) == 1
     assert "use --format png" in capsys.readouterr().err

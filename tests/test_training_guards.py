@@ -104,6 +104,8 @@ def test_an_experiment_that_restore_does_not_load_may_be_exported_beside_the_reg
         (["--steps", "-1"], "--steps: -1 is not 0 or more"),
         (["--minutes", "-1"], "--minutes: -1 is not 0 or more"),
         (["--lr", "0"], "--lr: 0 is not above 0"),
+        (["--lr", "inf"], "--lr: inf is not a finite number"),
+        (["--lr", "nan"], "--lr: nan is not above 0"),
         (["--threads", "-1"], "--threads"),
         (["--device", "gpu"], "not a torch device"),
         (["--checkpoint-minutes", "0"], "--checkpoint-minutes"),
@@ -114,6 +116,11 @@ def test_bad_arguments_are_usage_errors(argv, complaint, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train_dncnn.parse_args(["dncnn-gray-25", *argv])
     assert exit_info.value.code == 2 and complaint in capsys.readouterr().err
+
+
+def test_time_limits_may_be_endless(capsys):
+    cfg = train_dncnn.parse_args(["dncnn-gray-25", "--minutes", "inf", "--checkpoint-minutes", "inf"])
+    assert cfg.minutes == cfg.checkpoint_minutes == float("inf")
 
 
 def test_kpn_and_deblur_arguments_are_checked(capsys):
