@@ -7,6 +7,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import shlex
 import signal
 import sys
@@ -233,13 +234,14 @@ def start_run(cfg, name: str) -> torch.device:
 def run_command(module: str, parse_args: Callable, train: Callable, argv: list[str] | None) -> None:
     """The ``main`` of a training command: parse, tune the allocator, train with the command line in the card.
 
-    Ctrl-C (SIGINT) or SIGTERM during the training steps stops the run after the current step, which then saves its
-    state, validates and exports as at its time limit; a second one, or one before the first step, aborts. A
-    ``TrainingSetupError`` or a missing photo folder exits with its message (status 2)."""
+    Ctrl-C (SIGINT), SIGTERM or SIGHUP (a closed terminal) during the training steps stops the run after the current
+    step, which then saves its state, validates and exports as at its time limit; a second one, or one before the
+    first step, aborts. A ``TrainingSetupError`` or a missing photo folder exits with its message (status 2). The
+    signal handlers in place before are put back on return."""
     cfg = parse_args(argv)
     tune_allocator()
-    signal.signal(signal.SIGINT, ResumableRun.stop_active)
-    signal.signal(signal.SIGTERM, ResumableRun.stop_active)
+    stop_signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {number: signal.signal(number, ResumableRun.stop_active) for number in stop_signals}
     try:
         train(cfg, f"python -m pipelines.{module} " + shlex.join(sys.argv[1:] if argv is None else argv))
     except (TrainingSetupError, FileNotFoundError) as error:
@@ -248,6 +250,10 @@ def run_command(module: str, parse_args: Callable, train: Callable, argv: list[s
     except KeyboardInterrupt:
         print(f"{module}: aborted", file=sys.stderr)
         sys.exit(130)
+    finally:
+        ResumableRun.active = None  # a run that failed before it finished
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
@@ -442,7 +448,8 @@ class ResumableRun:
         if run is None or run.stop_requested or run.step == run.session["start_step"]:
             raise KeyboardInterrupt
         run.stop_requested = True
-        print(f"\n{signal.Signals(signum).name}: stopping after the current step (again to abort)", flush=True)
+        message = f"\n{signal.Signals(signum).name}: stopping after the current step (again to abort)\n"
+        os.write(sys.stdout.fileno(), message.encode())  # not print: the signal may have interrupted one
 
     def warmup_factor(self) -> float:
         """Share of the scheduled learning rate for the next step: rising linearly over the first ``WARMUP_STEPS``
@@ -486,11 +493,13 @@ class ResumableRun:
         Raises:
             TrainingSetupError: the network never trained (no state, no ``init``, no step): nothing to export.
         """
-        ResumableRun.active = None
-        if self.step > self.session["start_step"]:
-            self.save()
-        elif self.step == 0 and "initialized_from" not in self.info:
-            raise TrainingSetupError("no step was run and nothing was loaded: an untrained network is not exported")
+        try:
+            if self.step > self.session["start_step"]:
+                self.save()  # still active: a first stop signal now does not abort the save
+            elif self.step == 0 and "initialized_from" not in self.info:
+                raise TrainingSetupError("no step was run and nothing was loaded: an untrained network is not exported")
+        finally:
+            ResumableRun.active = None
 
     def record(self) -> dict:
         """The model card's training section: the latest config, steps, time, sessions and commit; for a run started

@@ -622,12 +622,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the parsed command; errors and interruptions end it with a message and an exit status."""
+    """Run the parsed command; errors and interruptions end it with a message and an exit status. Pillow's image
+    size limit and the signal handlers are put back on return."""
     tune_allocator()
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's decompression-bomb guard stops at 179 MP: panoramas are larger
+    pixel_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS  # Pillow's own stops at 179 MP
+    previous = {}
     for name in ("SIGTERM", "SIGHUP"):  # SIGHUP: POSIX only; handlers can only be set from the main thread
         if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
-            signal.signal(getattr(signal, name), interrupt)
+            previous[getattr(signal, name)] = signal.signal(getattr(signal, name), interrupt)
     try:
         return args.handler(args)
     except RestoreError as error:
@@ -636,6 +638,10 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("restore: interrupted", file=sys.stderr)
         return 130
+    finally:
+        Image.MAX_IMAGE_PIXELS = pixel_limit
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 
 import cv2
 import numpy as np
@@ -313,6 +314,12 @@ def test_named_frames_with_a_reference_are_written_under_its_name(tmp_path):
     args = ["run", "burst-bm3d", *map(str, frames), "-o", str(out), "--noise", "0.01", "0", "--reference", "2"]
     assert main(args) == 0
     assert abs(float(cv2.imread(str(out / "f2-burst.png"), cv2.IMREAD_UNCHANGED).mean()) - 150) < 2  # frame 2's
+
+
+def test_a_run_leaves_the_process_settings_as_it_found_them(untrained_weights, photo_tree, tmp_path):
+    limit, handler = Image.MAX_IMAGE_PIXELS, signal.getsignal(signal.SIGTERM)
+    assert main(["run", "dncnn-color", str(photo_tree / "a.png"), "-o", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    assert (Image.MAX_IMAGE_PIXELS, signal.getsignal(signal.SIGTERM)) == (limit, handler)
 
 
 def test_version_is_printed(capsys):

@@ -144,6 +144,14 @@ def test_the_command_prints_a_setup_error_as_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("train_dncnn: error: no training state at ")
 
 
+def test_the_command_puts_the_signal_handlers_back(tmp_path):
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    argv = ["dncnn-gray-25", "--minutes", "0", "--data", str(tmp_path), "--weights-dir", str(tmp_path / "w")]
+    with pytest.raises(SystemExit):
+        train_dncnn.main(argv)
+    assert {number: signal.getsignal(number) for number in before} == before
+
+
 def test_unreadable_photos_are_skipped_with_a_warning(training_photos, tmp_path):
     photos = copy_photos(training_photos, tmp_path / "photos")
     (photos / "zz_broken.jpg").write_bytes(b"not a jpeg")
