@@ -5,12 +5,15 @@ files in the weights folder, each with a JSON model card whose sha256 is verifie
 checkpoints are never read.
 
 The weights folder is ``$RESTORE_WEIGHTS_DIR`` if set, else the ``weights/`` folder of a source checkout (editable
-install), else ``<sys.prefix>/share/restore/weights`` (regular install).
+install), else where pip installed the wheel's weights: ``<prefix>/share/restore/weights``, with the user base as the
+prefix after ``pip install --user`` and the target folder after ``--target``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -155,10 +158,28 @@ def weights_dir() -> Path:
     override = os.environ.get("RESTORE_WEIGHTS_DIR")
     if override:
         return Path(override)
-    source_checkout = Path(__file__).resolve().parent.parent / "weights"
-    if source_checkout.is_dir():
-        return source_checkout
-    return Path(sys.prefix) / "share" / "restore" / "weights"
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "weights").is_dir():
+        return checkout / "weights"
+    return installed_weights_dir()
+
+
+@functools.cache
+def installed_weights_dir() -> Path:
+    """Where pip put the weights of the installed ``restore`` distribution: as its list of files says (a virtual
+    environment, the system's Python, ``--user``), else in ``share/`` beside the package (``--target``, which moves
+    them there), else ``<sys.prefix>/share/restore/weights``."""
+    candidates = []
+    try:
+        distribution = importlib.metadata.distribution("restore")
+    except importlib.metadata.PackageNotFoundError:
+        distribution = None
+    if distribution is not None:
+        listed = [f for f in distribution.files or [] if f.parent.parts[-3:] == ("share", "restore", "weights")]
+        candidates += [Path(f.locate()).resolve().parent for f in listed[:1]]
+        candidates.append(Path(distribution.locate_file("")) / "share" / "restore" / "weights")
+    candidates.append(Path(sys.prefix) / "share" / "restore" / "weights")
+    return next((folder for folder in candidates if folder.is_dir()), candidates[-1])
 
 
 def read_card(spec: ModelSpec) -> dict | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import shutil
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -17,7 +19,15 @@ from restore import WeightsError
 from restore.models.deblur import MultiScaleDeblur
 from restore.models.invisp import InvertibleISP
 from restore.models.kpn import KPN
-from restore.registry import ModelSpec, file_sha256, get_spec, list_specs, register, weights_dir
+from restore.registry import (
+    ModelSpec,
+    file_sha256,
+    get_spec,
+    installed_weights_dir,
+    list_specs,
+    register,
+    weights_dir,
+)
 
 NAME = "dncnn-gray"
 
@@ -46,6 +56,25 @@ def set_card_sha256(card_path, sha256):
 
 def test_weights_dir_follows_the_environment(weights_copy):
     assert weights_dir() == weights_copy
+
+
+@pytest.mark.parametrize("layout", ["user", "target"])
+def test_an_installed_distribution_finds_its_weights_wherever_pip_put_them(layout, tmp_path, monkeypatch):
+    # --user: the package in <user base>/lib/site-packages, the weights in <user base>/share, as its file list says;
+    # --target: everything moved into the target folder, the file list unchanged
+    site = tmp_path / "lib" / "site-packages" if layout == "user" else tmp_path / "target"
+    weights = (tmp_path if layout == "user" else site) / "share" / "restore" / "weights"
+    weights.mkdir(parents=True)
+    listed = [importlib.metadata.PackagePath(p) for p in ("restore/api.py", "../../share/restore/weights/x.json")]
+    installed = SimpleNamespace(files=listed, locate_file=lambda path: site / path)
+    for path in listed:
+        path.dist = installed
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: installed)
+    installed_weights_dir.cache_clear()
+    try:
+        assert installed_weights_dir() == weights
+    finally:
+        installed_weights_dir.cache_clear()
 
 
 def test_intact_copy_loads(weights_copy):
