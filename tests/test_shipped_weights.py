@@ -21,7 +21,7 @@ DENOISERS = [spec.name for spec in list_specs() if spec.kind == "learned" and sp
 @pytest.fixture(scope="module")
 def sample_crop() -> np.ndarray:
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as path:
-        return restore.io.read_image(path)[200:296, 300:396]
+        return restore.io.read_image(path)[40:136, 160:256]  # hair and face
 
 
 @pytest.mark.parametrize("name", LEARNED)
@@ -155,13 +155,16 @@ def test_trained_raw_kpn_beats_the_plain_average_and_the_gray_network_on_a_raw_b
     assert ours < gray
 
 
-def test_trained_deblurring_network_sharpens_a_blurred_image(sample_crop):
+def test_trained_deblurring_network_sharpens_blurred_images(sample_crop):
     from pipelines.blur_data import blur_batch, kernel_bank
 
-    kernel = torch.from_numpy(kernel_bank(1, seed=20_001))
+    kernels = torch.from_numpy(kernel_bank(8, seed=20_002))  # synthetic shake, RMS radius 1.1 to 6.7 px
     clean = torch.from_numpy(sample_crop).permute(2, 0, 1)[None].float() / 255
-    blurred = blur_batch(clean, kernel, torch.tensor([0.01]), torch.Generator().manual_seed(6))[0].permute(1, 2, 0)
-    ours = restore.restore(blurred.numpy(), model="deblur-ms")
     inner = np.s_[16:-16, 16:-16]
-    gain = psnr(to_uint8(ours)[inner], sample_crop[inner]) - psnr(to_uint8(blurred.numpy())[inner], sample_crop[inner])
-    assert gain > 1.5, f"deblur-ms improves PSNR by only {gain:.2f} dB"
+    gains = []
+    for index, kernel in enumerate(kernels):
+        noise = torch.Generator().manual_seed(index)
+        blurred = blur_batch(clean, kernel[None], torch.tensor([0.01]), noise)[0].permute(1, 2, 0).numpy()
+        ours = to_uint8(restore.restore(blurred, model="deblur-ms"))
+        gains.append(psnr(ours[inner], sample_crop[inner]) - psnr(to_uint8(blurred)[inner], sample_crop[inner]))
+    assert np.mean(gains) > 0.4, f"deblur-ms improves PSNR by only {np.mean(gains):.2f} dB on average ({gains})"
