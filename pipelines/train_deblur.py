@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipelines.arguments import bounded_int
+from pipelines.arguments import bounded_float, bounded_int
 from pipelines.blur_data import blur_batch, cached_kernel_bank, kernel_bank, kernel_spread, smooth_weight_maps
 from pipelines.model_card import export_weights
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
@@ -81,6 +81,7 @@ class TrainConfig(RunConfig):
     nonuniform: float = 0.0  # share of patches blurred non-uniformly (NONUNIFORM_KERNELS blended)
     spread_bias: float = 0.0  # kernels drawn with probability proportional to kernel_spread ** spread_bias
     dwell: float = 0.0  # speed variation of the bank's trajectories: each draws its dwell from U(0, dwell)
+    sharp: float = 0.0  # share of patches left sharp (a delta kernel): only noise and 8-bit quantization
 
     @property
     def name(self) -> str:
@@ -107,7 +108,8 @@ def sample_batch(
 ):
     """(clean, blurred) batches (B, 3, patch, patch) on [0, 1]: random patches at a random offset with a random
     dihedral flip, blurred by bank kernels drawn with ``probabilities`` (uniformly if None; flipped and transposed
-    at random); a ``cfg.nonuniform`` share of them by ``NONUNIFORM_KERNELS`` kernels blended across the patch."""
+    at random); a ``cfg.nonuniform`` share of them by ``NONUNIFORM_KERNELS`` kernels blended across the patch, a
+    ``cfg.sharp`` share by none (a delta kernel)."""
     device = bank.device
     index = torch.randint(0, bank.shape[0], (cfg.batch,), generator=generator, device=device)
     top, left = random_ints(bank.shape[-1] - cfg.patch + 1, 2, generator)
@@ -121,6 +123,11 @@ def sample_batch(
     flip, transpose = random_ints(2, 2, generator)
     chosen = chosen.flip(-1) if flip else chosen
     chosen = chosen.transpose(-1, -2) if transpose else chosen
+    if cfg.sharp > 0:
+        delta = torch.zeros_like(chosen[0, 0])
+        delta[delta.shape[0] // 2, delta.shape[1] // 2] = 1.0
+        sharp = torch.rand(cfg.batch, generator=generator, device=device) < cfg.sharp
+        chosen = torch.where(sharp[:, None, None, None], delta, chosen)
     noise = MAX_NOISE * torch.rand(cfg.batch, generator=generator, device=device)
     if count == 1:
         return clean, blur_batch(clean, chosen[:, 0], noise, generator)
@@ -238,6 +245,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         type=float,
         default=TrainConfig.dwell,
         help="let the shake slow down and speed up (random_trajectory's dwell, drawn from U(0, this)); 0: steady",
+    )
+    parser.add_argument(
+        "--sharp",
+        type=bounded_float(0, 1),
+        default=TrainConfig.sharp,
+        help="share of patches left sharp (only noise and 8 bits), so that sharp photos pass through unharmed",
     )
     args = parser.parse_args(argv)
     if args.patch % 4 or not 16 <= args.patch <= BANK.patch:

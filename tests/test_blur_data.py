@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -62,10 +64,24 @@ def test_non_uniform_training_batches_are_blurred_images_of_the_right_shape() ->
     torch.testing.assert_close(blurred * 255, torch.round(blurred * 255))  # 8-bit quantized
 
 
+@pytest.mark.parametrize("nonuniform", [0.0, 1.0])
+def test_sharp_patches_keep_their_detail_under_noise_and_quantization(nonuniform: float) -> None:
+    bank = torch.from_numpy(np.random.default_rng(7).integers(0, 256, (6, 3, 64, 64), dtype=np.uint8))
+    kernels = torch.from_numpy(kernel_bank(8, seed=8))
+    cfg = TrainConfig(batch=16, patch=48, nonuniform=nonuniform, sharp=1.0)
+    clean, sharp = sample_batch(bank, kernels, cfg, torch.Generator().manual_seed(9))
+    assert (sharp - clean).abs().mean(dim=(1, 2, 3)).max() < 0.03  # noise of at most 2% in linear light
+    mixed = sample_batch(bank, kernels, replace(cfg, sharp=0.5), torch.Generator().manual_seed(9))
+    kept = (mixed[1] - mixed[0]).abs().mean(dim=(1, 2, 3)) < 0.03
+    assert 0 < int(kept.sum()) < cfg.batch
+
+
 def test_a_share_outside_zero_to_one_is_refused() -> None:
     assert parse_args(["--nonuniform", "0.3"]).nonuniform == 0.3
-    with pytest.raises(SystemExit):
-        parse_args(["--nonuniform", "1.5"])
+    assert parse_args(["--sharp", "0.1"]).sharp == 0.1
+    for share in (["--nonuniform", "1.5"], ["--sharp", "-0.1"], ["--sharp", "2"]):
+        with pytest.raises(SystemExit):
+            parse_args(share)
 
 
 def test_uniform_batches_match_blur_batch_with_one_kernel() -> None:
