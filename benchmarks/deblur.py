@@ -3,16 +3,18 @@ held-out synthetic camera shake; the two real GoPro pairs.
 
     python -m benchmarks.deblur                                     # every method, every set
     python -m benchmarks.deblur --sets Kodak24 --limit 4 --methods deblur-ms deblur-wiener
+    python -m benchmarks.deblur --kernel-sets sharp --no-gopro --output deblur-sharp  # what each does to sharp photos
 
 Protocol: image i of a set is blurred by kernel i mod 8 of each kernel set, so each set's images cover every kernel
 (Kodak24: three images per kernel). Kernel sets: the 8 Levin et al. kernels (``shared/data/deblur/levin_kernels``),
 each moved by whole pixels so that its centre of mass lies within half a pixel of its centre (``centred_kernel``: as
 stored, five of them shift the image by 1.2 to 4.3 px as they blur it, a shift that a blind method cannot know and the
 non-blind ones undo), and 8 synthetic trajectories from ``pipelines.blur_data.kernel_bank(8, seed=20000)`` (training
-uses seed 0, its validation seed 10000). Blur as in training (``blur_batch``): in linear light, reflect borders,
-Gaussian noise of 1%, 8-bit sRGB, ``torch.Generator`` seed crc32("<set>/<image>/<kernel set>"). Wiener (balance 0.01)
-and Richardson-Lucy (30 iterations) get the true kernel; unsharp masking and our blind network do not. PSNR/SSIM on
-uint8 RGB after cropping 16 pixels at every border (deconvolution's border artefacts are not what is measured).
+uses seed 0, its validation seed 10000); on request (``--kernel-sets sharp``) also none. Blur as in training
+(``blur_batch``): in linear light, reflect borders, Gaussian noise of 1%, 8-bit sRGB, ``torch.Generator`` seed
+crc32("<set>/<image>/<kernel set>"). Wiener (balance 0.01) and Richardson-Lucy (30 iterations) get the true kernel;
+unsharp masking and our blind network do not. PSNR/SSIM on uint8 RGB after cropping 16 pixels at every border
+(deconvolution's border artefacts are not what is measured).
 GoPro: the real blurred frame against its sharp frame, no kernel, so only the blind methods.
 Writes ``benchmarks/results/deblur.md``, ``.json`` and ``deblur.png`` (crops: blurred / Wiener / ours / clean).
 """
@@ -49,6 +51,7 @@ from restore.ops.blur import centred_kernel
 DEBLUR_DIR = REPO.parent / "shared" / "data" / "deblur"
 METHODS = ("deblur-ms", "deblur-wiener", "deblur-rl", "deblur-unsharp", "blurred")
 NON_BLIND = {"deblur-wiener", "deblur-rl"}
+KERNEL_SETS = ("levin", "synthetic", "sharp")
 NOISE = 0.01
 BORDER = 16
 HELDOUT_KERNEL_SEED = 20_000
@@ -58,14 +61,20 @@ PUBLISHED = (
 )
 
 
-def kernel_sets(deblur_dir: Path) -> dict[str, list[np.ndarray]]:
-    """The two kernel sets: Levin et al.'s 8 kernels, each moved by whole pixels to its centre of mass
-    (``centred_kernel``), and 8 held-out synthetic ones, each (k, k) summing to 1."""
-    levin = np.load(deblur_dir / "levin_kernels" / "levin_kernels.npz")
-    return {
-        "levin": [centred_kernel(levin[f"arr_{i}"]) for i in range(len(levin.files))],
-        "synthetic": list(kernel_bank(8, seed=HELDOUT_KERNEL_SEED).astype(np.float64)),
-    }
+def kernel_sets(deblur_dir: Path, names: list[str]) -> dict[str, list[np.ndarray]]:
+    """The kernel sets ``names``, each kernel (k, k) summing to 1: "levin", Levin et al.'s 8 kernels, each moved by
+    whole pixels to its centre of mass (``centred_kernel``); "synthetic", 8 held-out synthetic ones; "sharp", no blur
+    (a 1x1 delta: the photo with only the noise and 8 bits, which a blind method should leave as it is)."""
+    sets = {}
+    for name in names:
+        if name == "levin":
+            levin = np.load(deblur_dir / "levin_kernels" / "levin_kernels.npz")
+            sets[name] = [centred_kernel(levin[f"arr_{i}"]) for i in range(len(levin.files))]
+        elif name == "synthetic":
+            sets[name] = list(kernel_bank(8, seed=HELDOUT_KERNEL_SEED).astype(np.float64))
+        else:
+            sets[name] = [np.ones((1, 1))]
+    return sets
 
 
 def blurred_case(clean: np.ndarray, kernel: np.ndarray, seed_text: str) -> np.ndarray:
@@ -148,6 +157,13 @@ def main(argv: list[str] | None = None) -> None:
         "--methods", nargs="+", choices=known, default=[m for m in METHODS if m in known], metavar="METHOD"
     )
     parser.add_argument("--limit", type=positive_int, help="only the first N images of each set")
+    parser.add_argument(
+        "--kernel-sets",
+        nargs="+",
+        choices=KERNEL_SETS,
+        default=["levin", "synthetic"],
+        help="blur kernels (sharp: none, to see what each method does to a sharp photo)",
+    )
     parser.add_argument("--no-gopro", action="store_true", help="skip the real GoPro pairs")
     add_output(parser, "deblur")
     args = parser.parse_args(argv)
@@ -157,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
     results, figure = [], []
     for test_set, paths in images.items():
-        for kernel_set, kernels in kernel_sets(args.deblur_dir).items():
+        for kernel_set, kernels in kernel_sets(args.deblur_dir, args.kernel_sets).items():
             rows = run_synthetic(test_set, paths, kernel_set, kernels, args.methods, restorers, figure)
             results += rows
             for r in rows:
