@@ -11,6 +11,7 @@ typed by hand: training status comes from the cards, PSNR from the benchmark res
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
@@ -288,7 +289,8 @@ def updated(readme: str) -> str:
     return replace_block(replace_block(readme, START, END, models_table()), SPEED_START, SPEED_END, speed_summary())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     readme = REPO / "README.md"
     readme.write_text(updated(readme.read_text()))
     print("README.md models table and speed summary updated")
