@@ -41,7 +41,6 @@ from benchmarks.common import (
     provenance,
     provenance_lines,
     set_images,
-    test_images,
     write_results,
 )
 from pipelines.arguments import bounded_int
@@ -254,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     applied = []
     for test_set in args.sets if args.application_images else []:
-        applied.append(application(restorer, test_set, test_images(args.test_dir, test_set, args.application_images)))
+        applied.append(application(restorer, test_set, images[test_set][: args.application_images]))
         print(f"{test_set:9} application: {applied[-1]}")
     if figure:
         restore.io.write_image(args.output.with_name(f"{args.output.name}.png"), figure[0])
