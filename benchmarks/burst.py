@@ -57,6 +57,7 @@ from benchmarks.common import (
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.color import srgb_from_linear
+from restore.registry import list_specs
 
 GAINS = (1, 2, 4, 8)
 BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d", "burst-bm4d")
@@ -128,6 +129,13 @@ class BurstTask:
     call: Callable
     show: Callable[[np.ndarray], np.ndarray] = display
     cached: frozenset[str] = frozenset({"burst-bm3d", "burst-bm4d"})
+    raw_models: bool = False  # whether its bursts suit the models of camera raws (kpn-burst-raw)
+
+    def method_choices(self) -> list[str]:
+        """What ``--methods`` takes: the burst methods and ``VARIANTS``, those of raw models only where they fit."""
+        raw = {spec.name for spec in list_specs() if spec.input_kind == "raw-burst"}
+        known = [*method_names("burst"), *VARIANTS]
+        return [m for m in known if self.raw_models or VARIANTS.get(m, (m,))[0] not in raw]
 
 
 def run(
@@ -201,7 +209,7 @@ def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-dir", default=DEFAULT_TEST_DIR)
     parser.add_argument("--sets", nargs="+", default=list(task.sets))
-    known = [*method_names("burst"), *VARIANTS]
+    known = task.method_choices()
     default = [m for m in task.methods if m in known]
     parser.add_argument("--methods", nargs="+", choices=known, default=default, metavar="METHOD")
     parser.add_argument("--limit", type=positive_int, help="only the first N images of each set")

@@ -84,6 +84,7 @@ TASK = BurstTask(
     baselines=BASELINES,
     methods=(RAW_MODEL, "kpn-burst-raw-auto", *BASELINES),
     sets=("Kodak24", "CBSD68", HELDOUT),
+    raw_models=True,
     make=test_burst,
     call=restore_planes,
     show=shown,
