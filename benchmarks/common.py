@@ -88,6 +88,8 @@ def output_stem(text: str) -> Path:
     """An argparse type for ``--output``: a bare stem means ``RESULTS_DIR/<stem>``, anything with a folder is the
     path of the stem (``<stem>.md``, ``.json`` and figures are written beside it). The folder is created now, so
     that a bad location fails before any work."""
+    if Path(text).name in ("", ".", "..") or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} names a folder, not a file stem such as results/my-run")
     stem = RESULTS_DIR / text if Path(text).name == text else Path(text)
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)

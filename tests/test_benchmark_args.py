@@ -59,6 +59,8 @@ def usage_error(main, argv, capsys) -> str:
         (burst, ["--methods", "kpn-burst-raw"], "--methods: invalid choice: 'kpn-burst-raw'"),
         (burst, ["--methods", "kpn-burst-raw-auto"], "--methods: invalid choice: 'kpn-burst-raw-auto'"),
         (deblur, ["--kernel-sets", "gopro"], "--kernel-sets: invalid choice: 'gopro'"),
+        (deblur, ["--output", ".."], "--output: '..' names a folder, not a file stem"),
+        (deblur, ["--output", "/tmp/"], "--output: '/tmp/' names a folder, not a file stem"),
         (burst_raw, ["--methods", "kpn-burst-typo"], "--methods: invalid choice: 'kpn-burst-typo'"),
         (deblur, ["--methods", "deblur-ms+x9"], "--methods: invalid choice: 'deblur-ms+x9'"),
         (lowlight, ["--methods", "lowlight-rawx"], "--methods: invalid choice: 'lowlight-rawx'"),
