@@ -102,7 +102,7 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
             candidates = sorted(given.rglob("*") if recursive else given.iterdir())
             for path in candidates:
                 if not path.is_file():
-                    if path.is_dir() and not recursive:
+                    if path.is_dir() and not recursive and not path.name.startswith("."):
                         summary.unsearched.append(path)
                     continue
                 if path.suffix.lower() not in accepted or path.name.startswith("."):
@@ -301,11 +301,21 @@ def plan_bursts(
     return bursts
 
 
-def other_kind_hint(inputs: list[Path], raw: bool, single: bool = False) -> str:
-    """For a model (``raw``: of camera raws; ``single``: of single images, else of bursts) that found nothing in its
-    input folders: a hint when they hold the other kind."""
-    found = {p.suffix.lower() for given in inputs if given.is_dir() for p in given.iterdir()}
+def other_kind_hint(
+    inputs: list[Path], raw: bool, single: bool = False, recursive: bool = False, inverse: bool = False
+) -> str:
+    """For a model (``raw``: of camera raws; ``single``: of single images, else of bursts; ``inverse``: invisp from
+    sRGB) that found nothing in its input folders (with their subfolders where ``recursive``): a hint when they hold
+    the other kind."""
+    found = {
+        p.suffix.lower()
+        for given in inputs
+        if given.is_dir()
+        for p in (given.rglob("*") if recursive else given.iterdir())
+    }
     if not raw and found & io.RAW_SUFFIXES:
+        if inverse:
+            return " (they hold camera raws: leave out --inverse to render them)"
         return (
             " (they hold camera raws: use lowlight-raw or invisp)"
             if single
@@ -418,7 +428,9 @@ def command_run(args: argparse.Namespace) -> int:
     takes_raw = spec.input_kind == "raw" and not args.inverse
     jobs = plan_jobs(args.inputs, args.output, args.recursive, fmt, takes_raw, summary)
     if not jobs:
-        hint = other_kind_hint(args.inputs, takes_raw, single=True) or " (use --recursive for subfolders?)"
+        hint = other_kind_hint(args.inputs, takes_raw, True, args.recursive, bool(args.inverse))
+        if not hint and summary.unsearched:
+            hint = f" ({len(summary.unsearched)} subfolders not searched: --recursive)"
         raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))}{hint}")
     prepare_output_folder(args.output)
     restorer = load_model(args)

@@ -351,6 +351,20 @@ def test_a_folder_of_the_other_kind_gets_a_hint(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_hints_follow_recursive_and_inverse_and_count_the_subfolders_left_out(untrained_weights, tmp_path, capsys):
+    write_png(tmp_path / "jpegs" / "2024" / "a.jpg", noisy_uint((24, 32, 3), np.uint8))
+    (tmp_path / "jpegs" / ".thumbnails").mkdir()
+    run = ["run", "lowlight-conventional", str(tmp_path / "jpegs"), "-o", str(tmp_path / "out")]
+    assert main([*run, "--recursive"]) == 2
+    assert "they hold images, not camera raws" in capsys.readouterr().err
+    assert main(["run", "dncnn-color", str(tmp_path / "jpegs"), "-o", str(tmp_path / "out")]) == 2
+    assert "(1 subfolders not searched: --recursive)" in capsys.readouterr().err  # not the hidden one
+    (tmp_path / "raws").mkdir()
+    (tmp_path / "raws" / "a.dng").write_bytes(b"II*\x00")
+    assert main(["run", "invisp", str(tmp_path / "raws"), "-o", str(tmp_path / "out"), "--inverse"]) == 2
+    assert "leave out --inverse" in capsys.readouterr().err
+
+
 def test_an_input_folder_inside_the_output_folder_is_refused(untrained_weights, tmp_path, capsys):
     write_png(tmp_path / "photos" / "c.png", noisy_uint((24, 32, 3), np.uint8))
     write_png(tmp_path / "photos" / "2024" / "c.png", noisy_uint((24, 32, 3), np.uint8, 1))
