@@ -374,7 +374,7 @@ def _icc_to_write(metadata: ImageMetadata, image: np.ndarray, path: Path) -> byt
         return profile
     kind = "gray" if image.ndim == 2 else "RGB"
     warnings.warn(
-        f"{str(path)!r}: an ICC profile for {space!r} pixels does not fit {kind} ones: left out",
+        f"{str(path)!r}: an ICC profile for {space.decode('latin-1').strip()} pixels does not fit {kind} ones: left out",
         MetadataWarning,
         stacklevel=3,
     )
