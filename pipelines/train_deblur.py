@@ -207,7 +207,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "synthesis": "pipelines.blur_data: camera-shake kernels, linear-light blur, noise U(0, 2%), 8-bit; "
             f"{cfg.nonuniform:.0%} of patches blurred non-uniformly ({NONUNIFORM_KERNELS} kernels blended); kernels "
             f"drawn with probability proportional to RMS radius ** {cfg.spread_bias:g}; trajectory speed varying "
-            f"with dwell U(0, {cfg.dwell:g})",
+            f"with dwell U(0, {cfg.dwell:g}); {cfg.sharp:.0%} of patches left sharp (no blur)",
             **run.record(),
         },
         "validation": {
