@@ -14,15 +14,20 @@ Neither is the default: on top of the 16000-step deblur-ms (96 px patches), 2000
 on a GoPro pair; 17000 steps with ``--spread-bias 0.5`` alone moved PSNR from the synthetic-shake rows to the Levin
 rows about one for one and also fell below it there (``python -m benchmarks.deblur``, 2026-12-01/02). Continuing with
 the default 128 px patches instead (batch 6, 14914 steps) changed the six Levin and synthetic means by -0.01 to
-+0.24 dB (+0.11 on average) and kept both GoPro pairs above their blurred frames: that is the shipped deblur-ms.
++0.24 dB (+0.11 on average) and kept both GoPro pairs above their blurred frames; deblur-ms went on from there.
 A further 18355 steps the same way (49269 in all, validation 29.78 -> 29.90 dB) added 0.01-0.11 dB to those six
 means but dropped the GoPro Flower pair 0.01 dB below its blurred frame, so it was not shipped (2026-12-02).
 ``--dwell 3`` lets each trajectory slow down and speed up, so its kernel gathers mass where the hand lingers, as Levin
-et al.'s recorded kernels do. On top of the shipped deblur-ms, 2573 CPU steps with it (70 minutes, one thread, lr
+et al.'s recorded kernels do. On top of the 30914-step deblur-ms, 2573 CPU steps with it (70 minutes, one thread, lr
 1e-4, beside a plain run of 2481 steps, 2026-12-03) moved no Levin mean by more than 0.03 dB and added 0.04-0.13 dB on
 held-out synthetic shake (plain: 0.00-0.03), with both GoPro pairs still above their blurred frames: too short a run
 to tell, so not shipped (``RESTORE_WEIGHTS_DIR=<staging> python -m benchmarks.deblur --methods deblur-ms --output
 /tmp/ab-deblur``).
+``--sharp 0.1`` leaves a tenth of the patches unblurred (only the noise and 8 bits), so that the network learns to
+leave sharp photos alone. Resumed from the state of the 30914-step deblur-ms with it (8571 steps, 80 minutes on one
+thread in bfloat16, lr 2e-4, 2026-12-05), it gained 2.1-4.1 dB on sharp photos with 1% noise (``--kernel-sets sharp``:
+now 3.1-4.7 dB above the noisy input, 0.6-2.1 before) and 0.16-0.43 dB on held-out synthetic shake, moved the Levin
+means by -0.01 to -0.04 dB and kept both GoPro pairs above their blurred frames: that is the shipped deblur-ms.
 ``--shared`` (one set of weights for all scales, a third of the parameters) trained from scratch beside the default
 with the same settings (96 px, batch 8, lr 3e-4, 115 minutes on one AVX2 thread) validated at 28.69 dB after 4034
 steps against 28.72 after 3900, so it is not registered (README, 2026-12-02).
