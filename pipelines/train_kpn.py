@@ -14,8 +14,9 @@ a network trained on such bursts learns to trust the other frames. From the same
 (2026-12-03) with ``--prealign`` added 1.0-1.9 dB in every row of the burst benchmark, the same run without it
 0.00-0.04 dB; 95 more pre-aligned minutes on two threads, from those weights with a new optimizer, added 0.01-0.15 dB,
 and the legs resumed from that run's training state since (``--state``, optimizer included; 110, 130, 123 and 85
-minutes) 0.16-0.41, 0.18-0.36, 0.05-0.19 and 0.04-0.10 dB: continue a run from its state where it is kept. Train
-``kpn-burst-raw`` with ``--prealign`` too (its packed planes move by whole 2x2 blocks, as its inference moves them):
+minutes) 0.16-0.41, 0.18-0.36, 0.05-0.19 and 0.04-0.10 dB (112 more minutes from those weights with a new optimizer,
+2026-12-05: -0.01 to +0.03 dB, not shipped): continue a run from its state where it is kept. Train ``kpn-burst-raw``
+with ``--prealign`` too (its packed planes move by whole 2x2 blocks, as its inference moves them):
 100 minutes of it on two threads (2026-12-04), from weights trained 19572 steps without, added 0.42-1.20 dB in every
 row of the raw burst benchmark.
 
