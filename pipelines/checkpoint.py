@@ -67,17 +67,19 @@ def read_state_info(path: Path) -> dict:
     return read_state_header(path).info
 
 
-def check_state_fits(path: Path, model: nn.Module) -> None:
-    """Check from its header that the training state ``path`` holds ``model``'s architecture.
+def check_state_fits(path: Path, model: nn.Module) -> StateHeader:
+    """Check from its header that the training state ``path`` holds ``model``'s architecture; returns the header.
 
     Raises:
         ValueError: it is not a training state, or its model tensors are not ``model``'s (names and shapes).
     """
-    shapes = read_state_header(path).model_shapes
+    header = read_state_header(path)
+    shapes = header.model_shapes
     expected = {key: tuple(tensor.shape) for key, tensor in model.state_dict().items()}
     if shapes != expected:
         differing = sorted(set(shapes) ^ set(expected)) or sorted(k for k in shapes if shapes[k] != expected[k])
         raise ValueError(f"the training state {path} holds another architecture (first difference: {differing[0]})")
+    return header
 
 
 def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
@@ -86,8 +88,7 @@ def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Opt
     Raises:
         ValueError: as for ``check_state_fits``.
     """
-    check_state_fits(path, model)
-    header = read_state_header(path)
+    header = check_state_fits(path, model)
     tensors = load_file(str(path))
     device = next(model.parameters()).device
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})

@@ -235,19 +235,19 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     )
     parser.add_argument(
         "--nonuniform",
-        type=float,
+        type=bounded_float(0, 1),
         default=TrainConfig.nonuniform,
         help=f"share of patches blurred non-uniformly: {NONUNIFORM_KERNELS} kernels blended smoothly across the patch",
     )
     parser.add_argument(
         "--spread-bias",
-        type=float,
+        type=bounded_float(0, 4),
         default=TrainConfig.spread_bias,
         help="draw kernels with probability proportional to their RMS radius to this power (0: uniformly)",
     )
     parser.add_argument(
         "--dwell",
-        type=float,
+        type=bounded_float(0, 8),
         default=TrainConfig.dwell,
         help="let the shake slow down and speed up (random_trajectory's dwell, drawn from U(0, this)); 0: steady",
     )
@@ -260,12 +260,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     args = parser.parse_args(argv)
     if args.patch % 4 or not 16 <= args.patch <= BANK.patch:
         parser.error(f"--patch must be a multiple of 4 between 16 and {BANK.patch}")
-    if not 0.0 <= args.nonuniform <= 1.0:
-        parser.error("--nonuniform must be a share between 0 and 1")
-    if not 0.0 <= args.spread_bias <= 4.0:
-        parser.error("--spread-bias must be between 0 and 4")
-    if not 0.0 <= args.dwell <= 8.0:
-        parser.error("--dwell must be between 0 and 8")
     return replace(TrainConfig(), **vars(args))
 
 

@@ -29,7 +29,7 @@ from pipelines.invisp_data import (
     render_pair,
 )
 from pipelines.model_card import export_weights
-from pipelines.photos import read_photos, split_photos
+from pipelines.photos import split_photos, validation_crops
 from pipelines.training import (
     HelpFormatter,
     ResumableRun,
@@ -87,11 +87,7 @@ def loss_function(model: InvertibleISP, raw, srgb, jpeg, raw_weight: float) -> t
 def validation_pairs(photos: list[Path], seed: int = 1000, size: int = 256) -> list:
     """Held-out photos through the camera (fixed white balances), center-cropped to size x size."""
     rng = np.random.default_rng(seed)
-    pairs = []
-    for _, image in read_photos(photos, 3, 384):
-        top, left = max(0, (image.shape[0] - size) // 2), max(0, (image.shape[1] - size) // 2)
-        pairs.append(render_pair(image[top : top + size, left : left + size], random_wb_gains(rng)))
-    return pairs
+    return [render_pair(crop, random_wb_gains(rng)) for crop in validation_crops(photos, 3, size, long_side=384)]
 
 
 @torch.inference_mode()

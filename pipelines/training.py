@@ -37,6 +37,7 @@ __all__ = [
     "RunConfig",
     "TrainingSetupError",
     "add_run_arguments",
+    "check_model",
     "cosine_learning_rate",
     "mixed_precision",
     "random_dihedral",
@@ -381,9 +382,9 @@ class ResumableRun:
     def for_config(
         cls, cfg, name: str, model: nn.Module, optimizer, command: str, device: torch.device, adapt_init=None
     ):
-        """The run of model ``name`` with a training config (a ``RunConfig``), checked by ``check_model``; its state
-        lives at ``state_path(cfg, name)``; ``adapt_init`` as for the constructor."""
-        check_model(cfg, name, model)
+        """The run of model ``name`` with a training config (a ``RunConfig``); its state lives at
+        ``state_path(cfg, name)``; ``adapt_init`` as for the constructor. Call ``check_model`` first, before reading
+        any data."""
         return cls(
             state_path(cfg, name),
             model,
