@@ -12,6 +12,7 @@ import tifffile
 
 from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io.atomic import write_atomic
+from restore.io.orientation import ORIENTATIONS
 from restore.io.raw import CFA, XYZ_FROM_SRGB
 
 __all__ = ["write_dng", "write_linear_rgb_dng"]
@@ -66,7 +67,7 @@ def write_dng(
         raise InvalidOptionError(
             f"levels must be one or four blacks with 0 <= black < white <= 65535, got {black_level}, {white_level}"
         )
-    if isinstance(orientation, bool) or orientation not in range(1, 9):
+    if isinstance(orientation, bool) or orientation not in ORIENTATIONS:
         raise InvalidOptionError(f"orientation must be an EXIF orientation 1..8, got {orientation!r}")
     tags = [
         (274, "H", 1, int(orientation), True),  # Orientation
