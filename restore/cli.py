@@ -76,6 +76,16 @@ def output_suffix(source: Path, fmt: str) -> str:
     return ".png" if io.is_raw_path(source) else source.suffix
 
 
+def refuse_nested_folders(folder: Path, outdir: Path) -> None:
+    """Raises UsageError where the output folder ``outdir`` is the input folder ``folder`` or inside it, or
+    ``folder`` is inside ``outdir`` (outputs would land beside unrelated files of the same names)."""
+    given, out = folder.resolve(), outdir.resolve()
+    if out == given or given in out.parents:
+        raise UsageError(f"output folder {outdir} is inside input folder {folder}; choose another -o")
+    if out in given.parents:
+        raise UsageError(f"input folder {folder} is inside output folder {outdir}; choose another -o")
+
+
 def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes_raw: bool, summary: Summary):
     """Expand files and folders into jobs; folder contents keep their relative paths under ``outdir``.
 
@@ -87,18 +97,13 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
         UsageError: a missing input, ``outdir`` inside an input folder or equal to it, or an input folder inside
             ``outdir`` (outputs would land beside unrelated files of the same names).
     """
-    resolved_out = outdir.resolve()
     accepted = io.RAW_SUFFIXES if takes_raw else io.IMAGE_SUFFIXES
     jobs: list[Job] = []
     for given in inputs:
         if not given.exists():
             raise UsageError(f"input {given} does not exist")
         if given.is_dir():
-            folder = given.resolve()
-            if resolved_out == folder or folder in resolved_out.parents:
-                raise UsageError(f"output folder {outdir} is inside input folder {given}; choose another -o")
-            if resolved_out in folder.parents:
-                raise UsageError(f"input folder {given} is inside output folder {outdir}; choose another -o")
+            refuse_nested_folders(given, outdir)
             candidates = sorted(given.rglob("*") if recursive else given.iterdir())
             for path in candidates:
                 if not path.is_file():
@@ -288,10 +293,7 @@ def plan_bursts(
         if given.is_file():
             files.append(given)
             continue
-        if outdir.resolve() == given.resolve() or given.resolve() in outdir.resolve().parents:
-            raise UsageError(f"output folder {outdir} is inside input folder {given}; choose another -o")
-        if outdir.resolve() in given.resolve().parents:
-            raise UsageError(f"input folder {given} is inside output folder {outdir}; choose another -o")
+        refuse_nested_folders(given, outdir)
         frames = sorted(p for p in given.iterdir() if p.suffix.lower() in suffixes and p.name[0] != ".")
         if frames:  # named after the folder (resolved, so that "." has a name)
             bursts.append((frames, outdir / (given.resolve().name + burst_suffix(frames[0], fmt, raw))))
