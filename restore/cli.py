@@ -1,10 +1,10 @@
 """The ``restore`` command line: ``restore models``, ``restore run MODEL INPUT... -o OUTDIR``, ``restore demo``.
 
-A folder run keeps the folder structure and bit depth, never overwrites inputs or existing outputs (unless
-``--overwrite``), writes each output atomically, shows a progress bar, skips outputs that already exist so a re-run
-resumes, carries on past bad files and ends with a summary; the exit code is 1 if any file failed, 2 for a usage
-error (unknown model, bad option, output folder inside an input folder or the reverse). SIGTERM and SIGHUP end a
-run as Ctrl-C does.
+A folder run keeps the folder structure (several input folders each under their own name) and bit depth, never
+overwrites inputs or existing outputs (unless ``--overwrite``), writes each output atomically, shows a progress bar,
+skips outputs that already exist so a re-run resumes, carries on past bad files and ends with a summary; the exit
+code is 1 if any file failed, 2 for a usage error (unknown model, bad option, output folder inside an input folder
+or the reverse). SIGTERM and SIGHUP end a run as Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ SIXTEEN_BIT_SUFFIXES = {".png", ".tif", ".tiff"}
 MAX_PIXELS = 2**30  # the largest image the command line reads (OpenCV's own decoding limit)
 
 RUN_DESCRIPTION = (
-    "Restore image files and folders into OUTPUT, keeping the folder structure, bit depth, EXIF and ICC profile. "
+    "Restore image files and folders into OUTPUT, keeping the folder structure, bit depth, EXIF and ICC profile; "
+    "several input folders each get their own subfolder of OUTPUT, named after them. "
     "Inputs and existing outputs are never overwritten (existing outputs are replaced only with --overwrite), so a "
     "re-run resumes. Bad files are reported at the end; the exit code is 1 if any failed, 2 for a usage error."
 )
@@ -87,7 +88,8 @@ def refuse_nested_folders(folder: Path, outdir: Path) -> None:
 
 
 def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes_raw: bool, summary: Summary):
-    """Expand files and folders into jobs; folder contents keep their relative paths under ``outdir``.
+    """Expand files and folders into jobs; folder contents keep their relative paths under ``outdir``, under a
+    subfolder named after their folder where several folders are given (``a/ b/ -o out`` gives ``out/a``, ``out/b``).
 
     Files in a folder that are not inputs of the model (camera raws for a raw model, ``takes_raw``, else images)
     are ignored, and so are subfolders without ``recursive`` (both counted in ``summary``); a file named explicitly
@@ -98,12 +100,14 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
             ``outdir`` (outputs would land beside unrelated files of the same names).
     """
     accepted = io.RAW_SUFFIXES if takes_raw else io.IMAGE_SUFFIXES
+    several_folders = sum(given.is_dir() for given in inputs) > 1
     jobs: list[Job] = []
     for given in inputs:
         if not given.exists():
             raise UsageError(f"input {given} does not exist")
         if given.is_dir():
             refuse_nested_folders(given, outdir)
+            destination = outdir / given.resolve().name if several_folders else outdir  # resolved: "." has a name
             candidates = sorted(given.rglob("*") if recursive else given.iterdir())
             for path in candidates:
                 if not path.is_file():
@@ -114,7 +118,7 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
                     summary.ignored.append(path)
                     continue
                 relative = path.relative_to(given).with_suffix(output_suffix(path, fmt))
-                jobs.append(Job(path, outdir / relative))
+                jobs.append(Job(path, destination / relative))
         else:
             jobs.append(Job(given, outdir / Path(given.name).with_suffix(output_suffix(given, fmt))))
     return jobs

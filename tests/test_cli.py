@@ -95,6 +95,21 @@ def test_without_recursive_only_top_level(untrained_weights, photo_tree, tmp_pat
     assert (out / "a.png").exists() and not (out / "sub").exists()
 
 
+def test_several_input_folders_each_get_their_own_output_folder(untrained_weights, tmp_path, capsys):
+    for day, seed in (("day1", 0), ("day2", 1)):  # the same file name in both folders
+        write_png(tmp_path / day / "shot.png", noisy_uint((16, 16, 3), np.uint8, seed))
+    write_png(tmp_path / "single.png", noisy_uint((16, 16, 3), np.uint8, 2))
+    out = tmp_path / "out"
+    run = ["run", "dncnn-color", str(tmp_path / "day1"), str(tmp_path / "day2"), str(tmp_path / "single.png")]
+    assert main([*run, "-o", str(out), "--device", "cpu"]) == 0
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
+        "day1/shot.png",
+        "day2/shot.png",
+        "single.png",
+    ]
+    assert "3 restored" in capsys.readouterr().out
+
+
 def test_bad_files_are_reported_and_the_rest_restored(untrained_weights, tmp_path, capsys):
     root = tmp_path / "in"
     write_png(root / "good.png", noisy_uint((16, 16, 3), np.uint8))
