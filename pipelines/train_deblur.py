@@ -30,7 +30,7 @@ now 3.1-4.7 dB above the noisy input, 0.6-2.1 before) and 0.16-0.43 dB on held-o
 means by -0.01 to -0.04 dB and kept both GoPro pairs above their blurred frames: that is the shipped deblur-ms.
 ``--shared`` (one set of weights for all scales, a third of the parameters) trained from scratch beside the default
 with the same settings (96 px, batch 8, lr 3e-4, 115 minutes on one AVX2 thread) validated at 28.69 dB after 4034
-steps against 28.72 after 3900, so it is not registered (README, 2026-12-02).
+steps against 28.72 after 3900, so it is not registered (weights/TRAINING.md, 2026-12-02).
 
 The loss is the mean L1 over the pyramid's scales, each against the clean patch downsampled to that scale (the
 multi-scale loss of Nah et al.).

@@ -11,7 +11,7 @@ The run keeps its resumable state in ``--state`` (default ``weights/checkpoints/
 ``--checkpoint-minutes``; on exit it validates on held-out photos and exports ``weights/<name>.safetensors`` and its
 model card. Noise is synthesized on the fly on the training device; patches come from a cached uint8 bank (of larger
 patches for ``--patch`` above 50). A batch-normed model trained on 40 px patches loses 1.1 dB when its statistics move
-to 96 px ones and takes thousands of steps to win it back (the README's DnCNN section has the run).
+to 96 px ones and takes thousands of steps to win it back (weights/TRAINING.md has the run).
 """
 
 from __future__ import annotations

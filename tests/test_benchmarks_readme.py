@@ -162,8 +162,8 @@ def test_provenance_records_the_limit_and_the_weights(untrained_weights_dir, mon
     assert provenance("c", models=["dncnn-gray"])["weights"] == {"dncnn-gray": readme.shipped_sha256("dncnn-gray")}
 
 
-def test_the_readme_s_a_b_commands_write_outside_the_committed_results():
-    text = " ".join((REPO / "README.md").read_text().split())
+def test_the_documented_a_b_commands_write_outside_the_committed_results():
+    text = " ".join(" ".join((REPO / name).read_text() for name in ("README.md", "weights/TRAINING.md")).split())
     commands = [
         match
         for match in re.finditer(r"`((python -m )?benchmarks\.\w+ [^`]*)`", text)
