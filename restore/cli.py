@@ -482,17 +482,26 @@ def command_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def side_by_side(images: list[np.ndarray], labels: list[str]) -> np.ndarray:
-    """Concatenate uint8 RGB images horizontally with a label drawn on each."""
+DEMO_DETAIL = np.s_[60:188, 160:288]  # the face in the bundled sample, shown 4x under the whole photos
+DETAIL_ZOOM = 4
+
+
+def side_by_side(images: list[np.ndarray], labels: list[str], band: int = 32) -> np.ndarray:
+    """Uint8 RGB images (H, W, 3) side by side, each under a dark band of ``band`` pixels with its label in white
+    (on the band rather than the photo, so that it reads on any background): (H + band, sum of W, 3) uint8."""
     import cv2
 
     panels = []
     for image, label in zip(images, labels):
-        panel = np.ascontiguousarray(image.copy())
-        cv2.putText(panel, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(panel, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
-        panels.append(panel)
+        header = np.full((band, image.shape[1], 3), 24, np.uint8)
+        cv2.putText(header, label, (8, band - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+        panels.append(np.concatenate([header, image], axis=0))
     return np.concatenate(panels, axis=1)
+
+
+def zoomed(image: np.ndarray, region: tuple[slice, slice], factor: int) -> np.ndarray:
+    """``image[region]`` enlarged ``factor`` times by repeating pixels, so that noise and detail stay visible."""
+    return image[region].repeat(factor, axis=0).repeat(factor, axis=1)
 
 
 def command_demo(args: argparse.Namespace) -> int:
@@ -510,29 +519,30 @@ def command_demo(args: argparse.Namespace) -> int:
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as sample:
         clean = io.read_image(sample)
     noisy = add_gaussian_noise_np(clean, args.sigma, seed=0)
-    restorer = load_model(args)
-    start = time.monotonic()
-    restored = restorer(noisy, sigma=args.sigma)
-    seconds = time.monotonic() - start
-    noisy8, restored8 = to_uint8(noisy), to_uint8(restored)
-    label = f"{args.model} x8" if args.ensemble else args.model
-    rows = [
-        f"noisy (sigma {args.sigma:g}): {psnr(noisy8, clean):.2f} dB",
-        f"{label}: {psnr(restored8, clean):.2f} dB in {seconds:.2f} s on {restorer.device}",
-    ]
-    panels, labels = [noisy8, restored8, clean], ["noisy", label, "clean"]
+    restorers = {f"{args.model} x8" if args.ensemble else args.model: load_model(args)}
     if args.compare:
-        start = time.monotonic()
-        baseline = to_uint8(api.load(args.compare)(noisy, sigma=args.sigma))
-        rows.append(f"{args.compare}: {psnr(baseline, clean):.2f} dB in {time.monotonic() - start:.2f} s")
-        panels.insert(2, baseline)
-        labels.insert(2, args.compare)
-    figure = args.output / "demo_before_after.png"
-    io.write_image(figure, side_by_side(panels, labels))
-    io.write_image(args.output / "demo_restored.png", restored8)
+        restorers[args.compare] = api.load(args.compare)
     print(f"restore demo on the bundled sample ({clean.shape[1]}x{clean.shape[0]}, synthetic Gaussian noise, seed 0)")
-    for row in rows:
-        print("  " + row)
+    noisy8 = to_uint8(noisy)
+    score = psnr(noisy8, clean)
+    print(f"  noisy (sigma {args.sigma:g}): {score:.2f} dB")
+    labels, panels = [f"noisy, {score:.2f} dB"], [noisy8]
+    for label, restorer in restorers.items():
+        start = time.monotonic()
+        output = to_uint8(restorer(noisy, sigma=args.sigma))
+        seconds, score = time.monotonic() - start, psnr(output, clean)
+        print(f"  {label}: {score:.2f} dB in {seconds:.2f} s on {restorer.device}")
+        labels.append(f"{label}, {score:.2f} dB")
+        panels.append(output)
+    io.write_image(args.output / "demo_restored.png", panels[1])
+    labels.append("clean")
+    panels.append(clean)
+    whole = side_by_side(panels, labels)
+    detail = side_by_side(
+        [zoomed(p, DEMO_DETAIL, DETAIL_ZOOM) for p in panels], [f"detail, {DETAIL_ZOOM}x"] * len(panels)
+    )
+    figure = args.output / "demo_before_after.png"
+    io.write_image(figure, np.concatenate([whole, detail], axis=0))
     print(f"wrote {figure}")
     return 0
 

@@ -297,7 +297,7 @@ def test_format_option_converts(untrained_weights, tmp_path):
 def test_demo_writes_before_after(untrained_weights, tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path), "--device", "cpu"]) == 0
     figure = cv2.imread(str(tmp_path / "demo_before_after.png"))
-    assert figure is not None and figure.shape[1] == 3 * 512
+    assert figure is not None and figure.shape == (2 * (32 + 512), 3 * 512, 3)  # whole photos over 4x details
     assert "dB" in capsys.readouterr().out
 
 
