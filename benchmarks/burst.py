@@ -55,6 +55,7 @@ from benchmarks.common import (
     write_quality_results,
 )
 from pipelines.burst_data import BurstSpec, synthesize_bursts
+from restore.figures import side_by_side
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.color import srgb_from_linear
 from restore.registry import list_specs
@@ -166,8 +167,8 @@ def run(
         if index == 0 and not figure and gain == FIGURE_GAIN and shift_factor == 1 and task.model in outputs:
             scored = [m for m in task.baselines if m in outputs]  # none when only learned methods run
             best = [max(scored, key=lambda m: rows[m][-1]["psnr"])] if scored else []  # scored just above
-            labels = ["reference", "burst-average", *best, task.model, "clean"]
-            figure.append(np.concatenate([task.show(outputs[label]) for label in labels if label in outputs], axis=1))
+            labels = [label for label in ("reference", "burst-average", *best, task.model, "clean") if label in outputs]
+            figure.append(side_by_side([task.show(outputs[label]) for label in labels], labels))
     label = f"{gain:g}" + ("" if shift_factor == 1 else f" (shift x{shift_factor:g})")
     return [
         {

@@ -45,6 +45,7 @@ from benchmarks.common import (
     write_quality_results,
 )
 from pipelines.blur_data import blur_batch, kernel_bank
+from restore.figures import side_by_side
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.blur import centred_kernel
 
@@ -128,7 +129,7 @@ def run_synthetic(test_set, paths, kernel_set, kernels, methods, restorers, figu
             crop = np.s_[100:356, 100:356]
             labels = [m for m in ("blurred", "deblur-wiener", "deblur-ms") if m in outputs]
             panels = [to_uint8(outputs[m])[crop] for m in labels] + [clean[crop]]
-            figure.append(np.concatenate(panels, axis=1))
+            figure.append(side_by_side(panels, [*labels, "clean"]))
     return [summary(test_set, kernel_set, m, rows[m], seconds[m]) for m in methods]
 
 

@@ -51,6 +51,7 @@ from benchmarks.common import (
     set_images,
     write_results,
 )
+from restore.figures import side_by_side
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.noise import add_gaussian_noise_np
 from restore.runtime import tune_allocator
@@ -148,8 +149,9 @@ def figure(examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], size:
     height, width = clean.shape[:2]
     windows = [(t, l) for t in range(0, height - size + 1, size // 4) for l in range(0, width - size + 1, size // 4)]
     top, left = max(windows, key=lambda w: float(clean[w[0] : w[0] + size, w[1] : w[1] + size].std()))
-    panels = [noisy, examples[best(False)][2], examples[best(True)][2], clean]
-    return np.concatenate([panel[top : top + size, left : left + size] for panel in panels], axis=1)
+    labels = ["noisy", best(False), best(True), "clean"]
+    panels = [noisy, examples[labels[1]][2], examples[labels[2]][2], clean]
+    return side_by_side([panel[top : top + size, left : left + size] for panel in panels], labels)
 
 
 def markdown_table(results: list[dict], meta: dict) -> str:

@@ -47,6 +47,7 @@ from pipelines.arguments import bounded_int
 from pipelines.invisp_data import camera_550d, random_wb_gains, render_pair
 from restore.baselines import cbm3d_denoise
 from restore.baselines_isp import brooks_unprocess, bt709_forward, bt709_unprocess
+from restore.figures import side_by_side
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.vst import anscombe, inverse_anscombe
 from restore.runtime import tune_allocator
@@ -103,7 +104,8 @@ def evaluate(restorer, test_set: str, paths, figure: list) -> dict:
             h, w = raw.shape[:2]
             top, left = (h - 192) // 2, (w - 192) // 2
             crops = [pair.jpeg, display(raw), display(recovered), display(brooks)]
-            figure.append(np.concatenate([c[top : top + 192, left : left + 192] for c in crops], axis=1))
+            labels = ["JPEG", "true raw", "invisp inverse", "Brooks unprocessing"]
+            figure.append(side_by_side([c[top : top + 192, left : left + 192] for c in crops], labels))
     keys = [k for k in rows[0] if k != "image"]
     return {
         "set": test_set,

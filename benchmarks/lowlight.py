@@ -58,6 +58,7 @@ from benchmarks.common import (
     write_results,
 )
 from pipelines.lowlight_data import synthesize_dark_raws
+from restore.figures import side_by_side
 from restore.io import CFA, read_raw, write_image
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.lowlight import auto_ratio
@@ -169,12 +170,7 @@ def crop_figure(outputs: dict, labels: list[str], size: int = 192) -> np.ndarray
     """Center crops of each output side by side, labelled, uint8 RGB."""
     height, width = outputs["clean"].shape[:2]
     top, left = (height - size) // 2, (width - size) // 2
-    tiles = []
-    for label in labels:
-        crop = np.ascontiguousarray(outputs[label][top : top + size, left : left + size])
-        cv2.putText(crop, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
-        tiles.append(crop)
-    return np.concatenate(tiles, axis=1)
+    return side_by_side([outputs[label][top : top + size, left : left + size] for label in labels], labels)
 
 
 def real_raw_figure(restorer) -> tuple[np.ndarray, float]:
@@ -188,7 +184,9 @@ def real_raw_figure(restorer) -> tuple[np.ndarray, float]:
     ours = to_uint8(restorer(image))
     if reference.shape != ours.shape:
         reference = cv2.resize(reference, (ours.shape[1], ours.shape[0]), interpolation=cv2.INTER_AREA)
-    return np.concatenate([reference, ours], axis=1), ratio
+    return side_by_side(
+        [reference, ours], ["rawpy (LibRaw), auto brightness", f"lowlight-raw, ratio {ratio:.3g}"]
+    ), ratio
 
 
 def markdown(

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from restore import __version__, api, io
 from restore.catalog import parse_sigma
 from restore.errors import RestoreError
+from restore.figures import side_by_side, zoomed
 from restore.registry import get_spec, run_used_its_minutes
 from restore.runs import write_burst_dng, write_invisp_dng
 from restore.runtime import tune_allocator
@@ -486,24 +487,6 @@ DEMO_DETAIL = np.s_[60:188, 160:288]  # the face in the bundled sample, shown 4x
 DETAIL_ZOOM = 4
 
 
-def side_by_side(images: list[np.ndarray], labels: list[str], band: int = 32) -> np.ndarray:
-    """Uint8 RGB images (H, W, 3) side by side, each under a dark band of ``band`` pixels with its label in white
-    (on the band rather than the photo, so that it reads on any background): (H + band, sum of W, 3) uint8."""
-    import cv2
-
-    panels = []
-    for image, label in zip(images, labels):
-        header = np.full((band, image.shape[1], 3), 24, np.uint8)
-        cv2.putText(header, label, (8, band - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
-        panels.append(np.concatenate([header, image], axis=0))
-    return np.concatenate(panels, axis=1)
-
-
-def zoomed(image: np.ndarray, region: tuple[slice, slice], factor: int) -> np.ndarray:
-    """``image[region]`` enlarged ``factor`` times by repeating pixels, so that noise and detail stay visible."""
-    return image[region].repeat(factor, axis=0).repeat(factor, axis=1)
-
-
 def command_demo(args: argparse.Namespace) -> int:
     from importlib import resources
 
@@ -537,9 +520,9 @@ def command_demo(args: argparse.Namespace) -> int:
     io.write_image(args.output / "demo_restored.png", panels[1])
     labels.append("clean")
     panels.append(clean)
-    whole = side_by_side(panels, labels)
+    whole = side_by_side(panels, labels, band=32)
     detail = side_by_side(
-        [zoomed(p, DEMO_DETAIL, DETAIL_ZOOM) for p in panels], [f"detail, {DETAIL_ZOOM}x"] * len(panels)
+        [zoomed(p, DEMO_DETAIL, DETAIL_ZOOM) for p in panels], [f"detail, {DETAIL_ZOOM}x"] * len(panels), band=32
     )
     figure = args.output / "demo_before_after.png"
     io.write_image(figure, np.concatenate([whole, detail], axis=0))
