@@ -31,22 +31,30 @@ def conv_stack(channels_in: int = 2, channels_out: int = 2, layers: int = 4, see
 
 @pytest.mark.parametrize(
     "length, tile, overlap, multiple",
-    [(10, 10, 2, 1), (5, 10, 2, 1), (11, 10, 2, 1), (150, 40, 8, 1), (97, 32, 8, 1), (4000, 1024, 40, 16)],
+    [(10, 10, 2, 1), (5, 10, 2, 1), (11, 10, 2, 1), (150, 40, 8, 1), (97, 32, 8, 1), (4000, 1024, 40, 16)]
+    + [(length, 100, 48, 4) for length in range(104, 400, 12)],
 )
-def test_tile_layout_covers_with_the_fewest_even_tiles(length, tile, overlap, multiple):
+def test_tile_layout_covers_with_the_fewest_even_tiles_on_the_grid(length, tile, overlap, multiple):
     size, starts = tile_layout(length, tile, overlap, multiple)
     assert starts[0] == 0 and starts == sorted(set(starts))
     if length > tile:
-        assert size <= tile and starts[-1] == length - size
+        assert size <= tile and size % multiple == 0 and starts[-1] == length - size
+        assert all(start % multiple == 0 for start in starts), "pooling grids line up with the image's"
         assert all(b - a <= size - overlap for a, b in itertools.pairwise(starts))
-        assert len(starts) == -(-(length - overlap) // (tile - overlap))  # no more tiles than needed
+        slack = overlap + multiple - 1  # what rounding the starts down to the grid may take off an overlap
+        assert len(starts) == -(-(length - slack) // (tile // multiple * multiple - slack))  # no more than needed
     else:
         assert (size, starts) == (length, [0])
 
 
 def test_a_length_just_over_the_tile_costs_little_extra_work():
     size, starts = tile_layout(4000, 1024, 40, 16)  # fixed 1024 tiles would process 5 x 1024 = 5120 pixels
-    assert len(starts) * size <= 4000 + 4 * 40 + 16
+    assert len(starts) * size <= 4000 + 4 * (40 + 15) + 5 * 15
+
+
+def test_a_length_off_the_grid_is_refused():
+    with pytest.raises(ValueError, match="multiple"):
+        tile_layout(125, 100, 48, 4)
 
 
 @pytest.mark.parametrize("height, width", [(150, 97), (97, 150), (41, 33), (64, 200)])
@@ -151,6 +159,44 @@ def test_tiles_share_one_size_within_the_requested_one():
     assert set(calls) == {(tile_layout(70, 32, 8)[0], tile_layout(45, 32, 8)[0])}
     assert max(max(c) for c in calls) <= 32
     torch.testing.assert_close(out, x)  # identity stays the identity: weights are normalized
+
+
+class Pyramid(nn.Module):
+    """A pooling network like deblur-ms's pyramid: not shift-equivariant except by multiples of 4."""
+
+    multiple = 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fine = conv_stack(channels_in=2, channels_out=2, layers=2, seed=6)
+        self.coarse = conv_stack(channels_in=2, channels_out=2, layers=2, seed=7)
+
+    def forward(self, x):
+        coarse = F.interpolate(self.coarse(F.avg_pool2d(x, 4)), scale_factor=4, mode="bilinear")
+        return self.fine(x) + coarse
+
+
+@pytest.mark.parametrize("height, width", [(125, 97), (128, 101), (99, 130)])
+@torch.no_grad()
+def test_tiled_matches_untiled_for_a_pooling_network_of_any_size(height, width):
+    network = Pyramid().eval()
+
+    def padded_run(t):  # as Restorer.run_network: edge-pad to the multiple, crop back
+        h, w = t.shape[-2:]
+        return network(F.pad(t, (0, -w % 4, 0, -h % 4), mode="replicate"))[..., :h, :w]
+
+    x = torch.randn(1, 2, height, width, generator=torch.Generator().manual_seed(8))
+    out = tiled_apply(padded_run, x, 60, 24, multiple=4)
+    assert out.shape == x.shape
+    assert float((out - padded_run(x)).abs().max()) < 1e-5
+
+
+def test_api_tiled_deblurring_matches_untiled_off_its_size_multiple(untrained_weights, smooth_image):
+    image = smooth_image(470, 461, 3).astype(np.float32)  # neither side a multiple of the pyramid's 4
+    whole = restore.load("deblur-ms", device="cpu", tile=None)
+    tiled = restore.load("deblur-ms", device="cpu", tile=2 * whole.overlap + 8)
+    assert tiled.tile < 461
+    assert np.abs(tiled(image) - whole(image)).max() < 1e-4
 
 
 def test_overlap_not_smaller_than_tile_raises():
