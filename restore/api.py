@@ -299,7 +299,7 @@ def load(
     return Restorer(get_spec(name), device=device, precision=precision, tile=tile, compile=compile, ensemble=ensemble)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4, typed=True)  # typed: ensemble=1 is refused even after ensemble=True
 def _cached_load(
     name: str, device: str | torch.device, precision: str | torch.dtype, tile: int | str | None, ensemble: bool
 ):

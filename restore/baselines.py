@@ -32,10 +32,10 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     perfectly flat image (the estimator skips zero wavelet coefficients and would give NaN there)."""
     channel_axis = -1 if image.ndim == 3 else None
     with catch_warnings():
-        # its "mean of empty slice" on a flat image (the NaN is handled below), and its guess that a gray image 3 px
-        # wide may be color (the layout is known here)
+        # its "mean of empty slice" on a flat image (the NaN is handled below), and its guess that a gray image up to
+        # 4 px wide may be color (the layout is known here)
         warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.filterwarnings("ignore", "image is size 3 on the last axis", UserWarning)
+        warnings.filterwarnings("ignore", r"image is size \d+ on the last axis", UserWarning)
         sigma = float(estimate_sigma(image, channel_axis=channel_axis, average_sigmas=True)) * 255.0
     return 0.0 if np.isnan(sigma) else sigma
 

@@ -75,7 +75,7 @@ def to_model_tensor(image: np.ndarray | Tensor) -> tuple[Tensor, ImageLayout]:
         InvalidImageError: empty image, wrong number of dimensions or channels, unsupported dtype, NaN or inf.
     """
     if isinstance(image, np.ndarray):
-        scale = _NUMPY_SCALES.get(image.dtype)
+        scale = _NUMPY_SCALES.get(image.dtype.newbyteorder("="))  # big-endian data (FITS, some TIFFs) too
         if scale is None:
             raise InvalidImageError(
                 f"unsupported dtype {image.dtype}; NumPy images must be uint8, uint16, float32 or float64"
@@ -88,6 +88,8 @@ def to_model_tensor(image: np.ndarray | Tensor) -> tuple[Tensor, ImageLayout]:
         if image.size == 0:
             raise InvalidImageError(f"image is empty (shape {image.shape})")
         hwc = np.ascontiguousarray(image if image.ndim == 3 else image[:, :, None])
+        if not hwc.dtype.isnative:  # torch takes native byte order only; the result comes back in the input's
+            hwc = hwc.astype(hwc.dtype.newbyteorder("="))
         if not hwc.flags.writeable:  # torch warns on read-only arrays (e.g. np.broadcast_to); copy them
             hwc = hwc.copy()
         x = torch.from_numpy(hwc).permute(2, 0, 1)[None]

@@ -48,6 +48,14 @@ def test_numpy_output_matches_input_form(color, shape, dtype):
     assert mean_abs_diff(out, image) / scale < 0.1
 
 
+@pytest.mark.parametrize("dtype", [">u2", ">f4"])
+def test_big_endian_arrays_are_taken_and_given_back_in_their_byte_order(color, dtype):
+    image = numpy_input((24, 20, 3), np.dtype(dtype).newbyteorder("="))
+    out = color(image.astype(dtype), sigma=25)
+    assert out.dtype == np.dtype(dtype)
+    assert np.array_equal(out, color(image, sigma=25))
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64], ids=str)
 @pytest.mark.parametrize("shape", [(3, 24, 20), (2, 3, 24, 20), (4, 24, 20), (1, 24, 20)], ids=str)
 def test_tensor_output_matches_input_form(color, shape, dtype):
@@ -406,6 +414,10 @@ def test_ensemble_must_be_a_bool(untrained_weights):
     assert next(info for info in restore.models() if info.name == "dncnn-color").self_ensemble
     with pytest.raises(InvalidOptionError, match="ensemble"):
         restore.load("dncnn-color", device="cpu", ensemble="yes")
+    image = numpy_input((16, 16, 3), np.float32)
+    restore.restore(image, device="cpu", ensemble=True)  # cached: 1 == True must not reach that cached restorer
+    with pytest.raises(InvalidOptionError, match="ensemble must be True or False, got 1"):
+        restore.restore(image, device="cpu", ensemble=1)
 
 
 # --- classical baselines through the API ----------------------------------------------------------------------------
@@ -460,12 +472,13 @@ def test_the_noise_estimate_of_a_flat_image_is_zero():
                 assert 0.0 <= estimate_noise_sigma(np.full(shape, level, np.float32)) < 1e-6
 
 
-def test_a_gray_image_three_pixels_wide_is_not_taken_for_color():
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_a_gray_image_a_few_pixels_wide_is_not_taken_for_color(width):
     from restore.baselines import estimate_noise_sigma
 
-    with warnings.catch_warnings():  # scikit-image warns that a last axis of 3 may be color: the layout is known
+    with warnings.catch_warnings():  # scikit-image warns that a short last axis may be color: the layout is known
         warnings.simplefilter("error")
-        assert estimate_noise_sigma(numpy_input((2, 3), np.float32)) >= 0.0
+        assert estimate_noise_sigma(numpy_input((2, width), np.float32)) >= 0.0
 
 
 def test_classical_sigma_auto_is_estimated(smooth_image, add_noise):

@@ -118,7 +118,9 @@ def test_bad_raw_bursts_get_clear_errors(untrained_weights) -> None:
         restore.restore(noisy[:1], model="kpn-burst-raw")
     with pytest.raises(InvalidOptionError, match="cfa must be one of"):
         restore.restore(noisy, model="kpn-burst-raw", cfa="RGBG")
-    with pytest.raises(InvalidImageError, match="too few pixels to estimate the noise"):
+    with pytest.raises(
+        InvalidImageError, match="of 4x20 packed Bayer planes hold too few pixels to estimate the noise"
+    ):
         restore.restore(noisy[:, :8, :40], model="kpn-burst-raw")  # packed planes of 4x20
 
 

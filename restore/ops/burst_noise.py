@@ -42,22 +42,24 @@ def noise_level_map(reference: Tensor, read: Tensor | float, shot: Tensor | floa
     return (read**2 + shot**2 * reference.clamp(min=0.0)).sqrt()
 
 
-def estimate_burst_noise(burst: np.ndarray, bins: int = 12, quantile: float = 0.5) -> tuple[float, float]:
+def estimate_burst_noise(
+    burst: np.ndarray, bins: int = 12, quantile: float = 0.5, frames_of: str = "pixels"
+) -> tuple[float, float]:
     """(read, shot) standard-deviation parameters of a linear burst (N, H, W) or (N, H, W, C), frame 0 the reference
     (one frame works too: then only the spatial reading). Each channel is read on its own, against the same channel
     of the reference. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE`` pixels a side,
     and each image contributes at most about ``SAMPLES`` pixels, so that a large burst costs no more than a
-    small one.
+    small one. ``frames_of`` names what a frame's (H, W) counts in the error (e.g. "packed Bayer planes").
 
     Raises:
         InvalidImageError: too few pixels for one brightness bin of ``MIN_BIN_PIXELS`` (for 8 frames, under about
-            18x18 pixels; for a raw burst, of its packed Bayer planes).
+            18x18 pixels).
     """
     burst = np.asarray(burst)
     burst = burst if burst.ndim == 4 else burst[..., None]
     too_small = InvalidImageError(
-        f"{burst.shape[0]} frames of {burst.shape[1]}x{burst.shape[2]} (packed planes, for a raw burst) hold too few "
-        "pixels to estimate the noise from; give noise=(read, shot)"
+        f"{burst.shape[0]} frames of {burst.shape[1]}x{burst.shape[2]} {frames_of} hold too few pixels to estimate the "
+        "noise from (8 frames need about 18x18); give noise=(read, shot)"
     )
     if min(burst.shape[1:3]) < 5:  # no 3x3 noise-mask window inside the 1 px border (_responses)
         raise too_small
