@@ -99,7 +99,7 @@ def tiled_apply(
     out = weight_sum = None
     for first in range(0, len(positions), batch_tiles):
         group = positions[first : first + batch_tiles]
-        patches = torch.cat([edge_padded(x, top, left, tile_height, tile_width) for top, left in group])
+        patches = torch.cat([_edge_padded(x, top, left, tile_height, tile_width) for top, left in group])
         for (top, left), result in zip(group, fn(patches).float().split(x.shape[0])):
             if out is None:
                 out = result.new_zeros((*result.shape[:2], padded_height * scale, padded_width * scale))
@@ -114,7 +114,7 @@ def tiled_apply(
     return (out / weight_sum)[..., : height * scale, : width * scale]
 
 
-def edge_padded(x: Tensor, top: int, left: int, height: int, width: int) -> Tensor:
+def _edge_padded(x: Tensor, top: int, left: int, height: int, width: int) -> Tensor:
     """The (height, width) window of ``x`` (B, C, H, W) at (top, left); where it reaches past the bottom or right
     edge, the edge pixels are repeated, as in the whole image padded to a network's size multiple."""
     window = x[..., top : top + height, left : left + width]
