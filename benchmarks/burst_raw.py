@@ -33,6 +33,7 @@ from benchmarks.common import HELDOUT
 from pipelines.burst_data import BurstSpec, synthesize_bursts
 from restore.io.raw import CFA
 from restore.ops.bayer import unpack_bayer
+from restore.runs import merge_burst
 
 RAW_MODEL = "kpn-burst-raw"
 BASELINES = ("kpn-burst", "burst-average", "burst-align", "burst-hdrplus", "burst-bm3d")
@@ -59,11 +60,14 @@ def test_burst(path, test_set: str, gain: float, shift_factor: float):
 
 
 def restore_planes(restorer, method: str, planes: np.ndarray, read: float, shot: float) -> np.ndarray:
-    """Run a method on packed planes (N, h, w, 4) -> restored planes (h, w, 4): the raw model through mosaics."""
+    """Run a method on packed planes (N, h, w, 4) -> restored planes (h, w, 4): the raw model through mosaics, the
+    others through ``merge_burst`` on the four planes (the API would take a 4-channel burst for RGBA and hand its
+    fourth plane back as the reference's alpha)."""
     model, options = model_and_options(method)
     options = {"noise": (read, shot), **options}
     if model != RAW_MODEL:
-        return restorer(planes, **options)
+        align = restorer.spec.parse_options(options)["align"] if restorer.network is not None else False
+        return merge_burst(restorer, np.array(planes, dtype=np.float32), read, shot, align).astype(np.float32)
     mosaics = unpack_bayer(torch.from_numpy(planes).permute(0, 3, 1, 2), CFA.RGGB)[:, 0].numpy()
     mosaic = torch.from_numpy(restorer(mosaics, **options))[None, None]
     return torch.nn.functional.pixel_unshuffle(mosaic, 2)[0].permute(1, 2, 0).numpy()

@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+LABEL_HEIGHT = 24  # pixels of the band above each panel
 
 
-def label_band(label: str, width: int, height: int = 24) -> np.ndarray:
+def label_band(label: str, width: int, height: int = LABEL_HEIGHT) -> np.ndarray:
     """A dark (height, width, 3) uint8 band with ``label`` in white, its font shrunk to fit ``width`` if need be."""
     band = np.full((height, width, 3), 24, np.uint8)
     scale = 0.55
@@ -18,7 +19,7 @@ def label_band(label: str, width: int, height: int = 24) -> np.ndarray:
     return band
 
 
-def side_by_side(images: list[np.ndarray], labels: list[str], band: int = 24) -> np.ndarray:
+def side_by_side(images: list[np.ndarray], labels: list[str], band: int = LABEL_HEIGHT) -> np.ndarray:
     """Uint8 images of one height, RGB (H, W, 3) or gray (H, W), side by side, each under a band of ``band`` pixels
     naming it (on the band rather than the photo, so that it reads on any background) -> (H + band, sum of W, 3)
     uint8 RGB."""

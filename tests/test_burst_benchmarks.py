@@ -6,6 +6,7 @@ import cv2
 import pytest
 
 from benchmarks import burst, burst_raw
+from restore.figures import LABEL_HEIGHT
 
 
 @pytest.fixture
@@ -31,7 +32,9 @@ def test_a_burst_benchmark_reports_every_method_at_every_gain(test_dir, module, 
         assert rows[method, "8"]["psnr"] > rows["burst-average", "8"]["psnr"] + 2
     assert (test_dir / "results" / "tiny.md").read_text().startswith("# ")
     figure = cv2.imread(str(test_dir / "results" / "tiny.png"))
-    assert figure.shape[1] == 5 * figure.shape[0], "reference / average / best baseline / model / clean"
+    assert figure.shape[1] == 5 * (figure.shape[0] - LABEL_HEIGHT), (
+        "reference / average / best baseline / model / clean"
+    )
 
 
 def test_a_burst_benchmark_refuses_an_unknown_set(test_dir):
@@ -43,4 +46,16 @@ def test_a_burst_benchmark_of_the_model_alone_shows_it_beside_reference_and_clea
     argv = ["--test-dir", str(test_dir / "tests"), "--sets", "tiny", "--methods", "kpn-burst", "--output", "alone"]
     burst.main(argv)
     figure = cv2.imread(str(test_dir / "results" / "alone.png"))
-    assert figure.shape[1] == 3 * figure.shape[0], "reference / model / clean: no baseline ran"
+    assert figure.shape[1] == 3 * (figure.shape[0] - LABEL_HEIGHT), "reference / model / clean: no baseline ran"
+
+
+def test_the_raw_benchmark_restores_all_four_packed_planes():
+    """The API takes a 4-channel burst for RGBA; the raw benchmark's planes must all be merged, not the fourth handed
+    back as the reference's alpha."""
+    import numpy as np
+
+    import restore
+
+    planes = np.random.default_rng(0).uniform(0.2, 0.8, (8, 24, 24, 4)).astype(np.float32)
+    merged = burst_raw.restore_planes(restore.load("burst-average"), "burst-average", planes, 0.01, 0.0)
+    np.testing.assert_allclose(merged, planes.mean(axis=0), atol=1e-6)
