@@ -256,10 +256,21 @@ def remember(path: Path, cache: dict, key: str, row: dict) -> dict:
     """Cache a method's freshly scored row under ``key`` in ``cache`` and its file ``path``, and return the row to
     report. An image scored again only to time it keeps its cached row when the PSNRs agree to ``CACHE_TOLERANCE_DB``
     (BM3D's and BM4D's float sums move the 6th decimal from run to run), so a rerun leaves the committed cache as it
-    was; otherwise the fresh row replaces it."""
+    was.
+
+    Raises:
+        SystemExit: the PSNRs disagree: the method or the making of its test input changed since the cache was
+            written, so the other images' cached rows are stale too and a table mixing them would be wrong.
+    """
     cached = cache.get(key)
-    if cached is not None and abs(cached["psnr"] - row["psnr"]) <= CACHE_TOLERANCE_DB:
-        return cached
-    cache[key] = row
-    save_cache(path, cache)
-    return row
+    if cached is None:
+        cache[key] = row
+        save_cache(path, cache)
+        return row
+    if abs(cached["psnr"] - row["psnr"]) > CACHE_TOLERANCE_DB:
+        raise SystemExit(
+            f"{path}: {key} is cached at {cached['psnr']:.4f} dB but scores {row['psnr']:.4f} dB now: the method or "
+            "its test input changed since the cache was written, so its other rows are stale too. Delete the file "
+            "to score every image again (or give --cache-dir another folder)"
+        )
+    return cached

@@ -24,7 +24,7 @@ from benchmarks.common import (
 from restore.registry import file_sha256
 
 
-def test_a_re_timed_image_keeps_its_cached_row_and_a_changed_one_replaces_it(tmp_path):
+def test_a_re_timed_image_keeps_its_cached_row_and_a_changed_one_stops_the_run(tmp_path):
     path = cache_path(tmp_path, "toy", "bm3d")
     first = {"image": "a.png", "psnr": 30.0, "ssim": 0.9}
     assert remember(path, {}, "set|a.png|25", first) == first
@@ -36,8 +36,9 @@ def test_a_re_timed_image_keeps_its_cached_row_and_a_changed_one_replaces_it(tmp
     assert path.read_text() == saved, "a rerun must not rewrite the committed cache"
 
     changed = {**first, "psnr": 30.5}
-    assert remember(path, cache, "set|a.png|25", changed) == changed
-    assert load_cache(path) == {"set|a.png|25": changed}
+    with pytest.raises(SystemExit, match="cached at 30.0000 dB but scores 30.5000 dB now"):
+        remember(path, cache, "set|a.png|25", changed)
+    assert path.read_text() == saved, "the stale cache is reported, not patched one row at a time"
 
 
 def test_the_first_images_of_a_set_are_always_scored_so_that_the_method_is_timed():
