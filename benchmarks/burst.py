@@ -2,13 +2,14 @@
 photos (``benchmarks.common.HELDOUT``, not in shared/).
 
     python -m benchmarks.burst                                   # every method, gains 1/2/4/8 + a large-shift row
-    python -m benchmarks.burst --methods burst-average burst-align --sets Kodak24 --limit 4
+    python -m benchmarks.burst --methods burst-average burst-align --sets Kodak24 --limit 4 --output /tmp/burst-try
 
 Protocol (the KPN paper's, ``pipelines.burst_data``): each test image in gray, its centre crop, 8 frames with random
 translations (up to 2 output pixels; 10% of frames displaced up to 8), downsampled 4x so shifts are sub-pixel,
 white level 1, read/shot noise of the gain: log10(read) = -2.4 + log10(gain) and log10(shot) = -1.6 + 0.2 log2(gain),
 i.e. the four highest of six levels evenly spaced in log over the training ranges [-3, -1.5] and [-2, -1] (our
-reconstruction of the paper's gains; its exact values were not available offline). Seeds crc32("<set>/<image>/<gain>").
+reconstruction of the paper's gains; its exact values were not available offline).
+Seeds crc32("<set>/<image>/<gain>/<shift>").
 Every method gets the true (read, shot), except ``kpn-burst-auto``: kpn-burst with ``noise="auto"`` (the API's
 default), which estimates them from the burst (``restore.ops.burst_noise``). PSNR/SSIM after the sRGB curve, on
 uint8, with an 8-pixel border crop.

@@ -2,7 +2,7 @@
 the held-out photos (``benchmarks.common.HELDOUT``, not in shared/).
 
     python -m benchmarks.burst_raw                               # every method, gains 1/2/4/8 + a large-shift row
-    python -m benchmarks.burst_raw --methods kpn-burst-raw burst-average --sets Kodak24 --limit 4
+    python -m benchmarks.burst_raw --methods kpn-burst-raw burst-average --sets Kodak24 --limit 4 --output /tmp/raw-try
 
 Protocol: as ``benchmarks.burst`` (same gains, translations, outlier frames, white level 1, seeds
 crc32("raw/<set>/<image>/<gain>/<shift>")), but each image's centre crop is unprocessed into a random camera's raw

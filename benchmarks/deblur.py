@@ -2,19 +2,20 @@
 held-out synthetic camera shake; the two real GoPro pairs.
 
     python -m benchmarks.deblur                                     # every method, every set
-    python -m benchmarks.deblur --sets Kodak24 --limit 4 --methods deblur-ms deblur-wiener
+    python -m benchmarks.deblur --sets Kodak24 --limit 4 --methods deblur-ms deblur-wiener --output /tmp/deblur-try
     python -m benchmarks.deblur --kernel-sets sharp --no-gopro --output deblur-sharp  # what each does to sharp photos
 
-Protocol: image i of a set is blurred by kernel i mod 8 of each kernel set, so each set's images cover every kernel
-(Kodak24: three images per kernel). Kernel sets: the 8 Levin et al. kernels (``shared/data/deblur/levin_kernels``),
-each moved by whole pixels so that its centre of mass lies within half a pixel of its centre (``centred_kernel``: as
-stored, five of them shift the image by 1.2 to 4.3 px as they blur it, a shift that a blind method cannot know and the
-non-blind ones undo), and 8 synthetic trajectories from ``pipelines.blur_data.kernel_bank(8, seed=20000)`` (training
-uses seed 0, its validation seed 10000); on request (``--kernel-sets sharp``) also none. Blur as in training
-(``blur_batch``): in linear light, reflect borders, Gaussian noise of 1%, 8-bit sRGB, ``torch.Generator`` seed
-crc32("<set>/<image>/<kernel set>"). Wiener (balance 0.01) and Richardson-Lucy (30 iterations) get the true kernel;
-unsharp masking and our blind network do not. PSNR/SSIM on uint8 RGB after cropping 16 pixels at every border
-(deconvolution's border artefacts are not what is measured).
+Protocol: image i of a set is blurred by kernel i mod 8 of each kernel set, so a set of 8 or more images covers every
+kernel (Kodak24: three images per kernel; McMaster: kernels 0-1 three times, the others twice); the 5 held-out photos
+see kernels 0-4 only, so their rows do not compare one for one with the other sets'. Kernel sets: the 8 Levin et al.
+kernels (``shared/data/deblur/levin_kernels``), each moved by whole pixels so that its centre of mass lies within half
+a pixel of its centre (``centred_kernel``: as stored, five of them shift the image by 1.2 to 4.3 px as they blur it, a
+shift that a blind method cannot know and the non-blind ones undo), and 8 synthetic trajectories from
+``pipelines.blur_data.kernel_bank(8, seed=20000)`` (training uses seed 0, its validation seed 10000); on request
+(``--kernel-sets sharp``) also none. Blur as in training (``blur_batch``): in linear light, reflect borders, Gaussian
+noise of 1%, 8-bit sRGB, ``torch.Generator`` seed crc32("<set>/<image>/<kernel set>"). Wiener (balance 0.01) and
+Richardson-Lucy (30 iterations) get the true kernel; unsharp masking and our blind network do not. PSNR/SSIM on uint8
+RGB after cropping 16 pixels at every border (deconvolution's border artefacts are not what is measured).
 GoPro: the real blurred frame against its sharp frame, no kernel, so only the blind methods.
 Writes ``benchmarks/results/deblur.md``, ``.json`` and ``deblur.png`` (crops: blurred / Wiener / ours / clean).
 """

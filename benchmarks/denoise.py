@@ -1,7 +1,7 @@
 """Gaussian denoising benchmark on the standard test sets, following DESIGN.md's protocol exactly.
 
     python -m benchmarks.denoise                                  # every set, sigma 15/25/50, models + baselines
-    python -m benchmarks.denoise --sets CBSD68 --sigmas 25 --methods dncnn-color cbm3d
+    python -m benchmarks.denoise --sets CBSD68 --sigmas 25 --methods dncnn-color cbm3d --output /tmp/denoise-try
 
 The per-level models (dncnn-gray-15/25/50) are measured at their own sigma only. A method named ``<model>+x8`` is
 the model with its geometric self-ensemble (``restore.load(..., ensemble=True)``, 8x the time).

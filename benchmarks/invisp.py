@@ -1,7 +1,7 @@
 """Invertible ISP benchmark: held-out photos through the camera synthesis, both directions, fixed seeds.
 
-    python -m benchmarks.invisp                      # Kodak24 and McMaster
-    python -m benchmarks.invisp --sets Kodak24 --limit 4
+    python -m benchmarks.invisp                      # Kodak24, McMaster and the held-out photos
+    python -m benchmarks.invisp --sets Kodak24 --limit 4 --output /tmp/invisp-try
 
 Protocol: each test photo (cropped to even size) is unprocessed into the Canon 550D's raw under a white balance
 drawn from ``default_rng(crc32("<set>/<image>"))``, written as a DNG and rendered by LibRaw through rawpy

@@ -1,7 +1,8 @@
 """Low-light raw-to-sRGB benchmark: synthetic dark raws from Kodak24 and McMaster, through DNG and rawpy.
 
     python -m benchmarks.lowlight                                    # both sets, ratios 100/250/300, every method
-    python -m benchmarks.lowlight --sets Kodak24 --ratios 100 --methods lowlight-raw lowlight-conventional
+    python -m benchmarks.lowlight --sets Kodak24 --ratios 100 --methods lowlight-raw lowlight-conventional \
+        --output /tmp/lowlight-try
 
 Protocol (DESIGN.md, low light): each clean photo (cropped to even size) is unprocessed with a random camera,
 underexposed by the ratio, given shot/read noise from the unprocessing noise model and quantized to 14 bits over

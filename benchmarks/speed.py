@@ -1,7 +1,7 @@
 """Speed of every model and baseline: megapixels per second, peak memory, FLOPs per pixel, fraction of the machine.
 
     python -m benchmarks.speed                                   # CPU: every model at 512^2, 1024^2 and 12 MP
-    python -m benchmarks.speed --models dncnn-color cbm3d --sizes 512
+    python -m benchmarks.speed --models dncnn-color cbm3d --sizes 512 --output /tmp/speed-try
     python -m benchmarks.speed --sizes 24mp --output speed-24mp  # peak memory of a 24 MP photo through every model
     python -m benchmarks.speed --precisions fp32 bf16            # also bfloat16 on a CPU with AVX512-BF16
     PYTHONPATH=. python -m benchmarks.speed --device cuda        # on a GPU (precision auto: bf16/fp16)
