@@ -31,7 +31,8 @@ HEADLINES = {
     "burst": ("burst", "gain", "4", "burst at gain 4"),
     "deblur": ("deblur", "kernels", "levin", "deblur with the Levin kernels"),
 }
-MODEL_RESULTS = {"kpn-burst-raw": "burst-raw"}  # models whose headline comes from their own task's other benchmark
+# models whose headline comes from their own task's other benchmark: (result stem, what differs in its numbers)
+MODEL_RESULTS = {"kpn-burst-raw": ("burst-raw", "PSNR on the packed raw planes")}
 LEVEL_RESULTS = "denoise-levels"  # the per-level denoisers at sigma 15 and 50; they are shown at their own sigma
 COLOR_LEVEL_RESULTS = "denoise-color-levels"  # the color denoisers at sigma 15 and 50, linked below the table
 COLOR_ENSEMBLE_RESULTS = "denoise-ensemble"  # dncnn-color's self-ensemble (+x8) at sigma 25, linked below the table
@@ -143,7 +144,7 @@ def models_table() -> str:
     for info in models():
         status = training_status(info.card) if info.kind == "learned" else "classical baseline"
         results, _ = (
-            load_results(MODEL_RESULTS[info.name]) if info.name in MODEL_RESULTS else loaded.get(info.task, ([], {}))
+            load_results(MODEL_RESULTS[info.name][0]) if info.name in MODEL_RESULTS else loaded.get(info.task, ([], {}))
         )
         _, setting, value, _ = HEADLINES.get(info.task, (None, None, None, None))
         scores = (
@@ -153,7 +154,10 @@ def models_table() -> str:
                 f"{r['set']} {r['psnr']:.2f}" for r in results if r["method"] == info.name and r.get(setting) == value
             )
         )
-        lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {', '.join(scores) or '-'} |")
+        cell = ", ".join(scores) or "-"
+        if scores and info.name in MODEL_RESULTS:
+            cell += f" ({MODEL_RESULTS[info.name][1]})"
+        lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {cell} |")
     lines.append("")
     stems = [
         *((task, stem) for task, (stem, *_) in HEADLINES.items()),
@@ -162,7 +166,7 @@ def models_table() -> str:
         ("denoise in color with the self-ensemble (+x8)", COLOR_ENSEMBLE_RESULTS),
         ("denoise in gray with the self-ensemble (+x8)", GRAY_ENSEMBLE_RESULTS),
         ("burst with the self-ensemble (+x8)", BURST_ENSEMBLE_RESULTS),
-        ("raw Bayer bursts (kpn-burst-raw; PSNR on the packed planes)", MODEL_RESULTS["kpn-burst-raw"]),
+        ("raw Bayer bursts (kpn-burst-raw; PSNR on the packed planes)", MODEL_RESULTS["kpn-burst-raw"][0]),
         ("deblur with the self-ensemble (+x8)", DEBLUR_ENSEMBLE_RESULTS),
     ]
     for task, stem in [*stems, ("isp", "invisp")]:
