@@ -225,7 +225,7 @@ def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
     module = task.name.replace("-", "_")
     restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
     command = f"python -m benchmarks.{module} " + shlex.join(sys.argv[1:] if argv is None else argv)
-    meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
+    meta = provenance(command, args.limit, restorers=restorers.values())
     results, figure = run_sets(task, args.methods, restorers, images, args.timed_images, args.cache_dir)
     md, js = write_quality_results(
         args.output,

@@ -117,12 +117,19 @@ def method_names(task: str) -> list[str]:
     return [*(spec.name for spec in specs), *(spec.name + ENSEMBLE_SUFFIX for spec in specs if spec.self_ensemble)]
 
 
-def provenance(command: str, limit: int | None = None, models: Iterable[str] = ()) -> dict:
-    """Where and when a benchmark ran: command, commit, machine, torch version, threads and date; and what keeps a
-    result out of the README (``benchmarks.readme``): the ``--limit`` of a partial run (None: every image), the
-    weights folder ``RESTORE_WEIGHTS_DIR`` where set (None: the shipped weights) and the sha256 of the weights file of
-    each learned model among ``models`` (registered names)."""
+def provenance(
+    command: str, limit: int | None = None, models: Iterable[str] = (), restorers: Iterable[Restorer] = ()
+) -> dict:
+    """Where and when a benchmark ran: command, commit, machine, torch version, threads and date, and the device and
+    precision the learned ``restorers`` ran in; and what keeps a result out of the README (``benchmarks.readme``):
+    the ``--limit`` of a partial run (None: every image), the weights folder ``RESTORE_WEIGHTS_DIR`` where set (None:
+    the shipped weights) and the sha256 of the weights file of each learned model among ``models`` (registered
+    names) and ``restorers``."""
+    restorers = list(restorers)
+    models = [*models, *(restorer.spec.name for restorer in restorers)]
+    learned = [restorer for restorer in restorers if restorer.network is not None]
     return {
+        "devices": sorted({f"{r.device.type} {str(r.dtype).removeprefix('torch.')}" for r in learned}),
         "command": command,
         "commit": git_commit(),
         "machine": f"{cpu_description()}, {torch.get_num_threads()} threads",
@@ -147,6 +154,7 @@ def provenance_lines(meta: dict) -> list[str]:
     return [
         f"- command: `{meta['command']}`",
         f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
+        *([f"- learned models ran on: {', '.join(meta['devices'])}"] if meta.get("devices") else []),
         *([f"- partial run: the first {meta['limit']} images of each set"] if meta.get("limit") else []),
         *([f"- weights from RESTORE_WEIGHTS_DIR={meta['weights_dir']}"] if meta.get("weights_dir") else []),
     ]

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     images = set_images(parser, args.test_dir, args.sets, args.limit)
     restorers = {m: load_method(m) for m in args.methods if m != "blurred"}
     command = "python -m benchmarks.deblur " + shlex.join(sys.argv[1:] if argv is None else argv)
-    meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
+    meta = provenance(command, args.limit, restorers=restorers.values())
     results, figure = [], []
     for test_set, paths in images.items():
         for kernel_set, kernels in kernel_sets(args.deblur_dir, args.kernel_sets).items():

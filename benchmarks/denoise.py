@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     methods = {test_set: args.methods or default_methods(test_set) for test_set in args.sets}
     restorers = {method: load_method(method, device=args.device) for names in methods.values() for method in names}
     command = "python -m benchmarks.denoise " + shlex.join(sys.argv[1:] if argv is None else argv)
-    meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
+    meta = provenance(command, args.limit, restorers=restorers.values())
     results, examples = [], {}
     figure_sigma = min(args.sigmas, key=lambda sigma: abs(sigma - 25))
     for test_set in args.sets:

@@ -243,7 +243,9 @@ def main(argv: list[str] | None = None) -> None:
     tune_allocator()
     restorer = restore.load("invisp", device=args.device)
     meta = provenance(
-        "python -m benchmarks.invisp " + shlex.join(sys.argv[1:] if argv is None else argv), args.limit, ["invisp"]
+        "python -m benchmarks.invisp " + shlex.join(sys.argv[1:] if argv is None else argv),
+        args.limit,
+        restorers=[restorer],
     )
     results, figure = [], []
     for test_set, paths in images.items():

@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     tune_allocator()
     restorers = {method: load_method(method, device=args.device) for method in args.methods}
     command = "python -m benchmarks.lowlight " + shlex.join(sys.argv[1:] if argv is None else argv)
-    meta = provenance(command, args.limit, [restorer.spec.name for restorer in restorers.values()])
+    meta = provenance(command, args.limit, restorers=restorers.values())
     results, estimates, figure_rows = [], [], []
     large = None
     with tempfile.TemporaryDirectory() as folder:
