@@ -78,6 +78,12 @@ def output_suffix(source: Path, fmt: str) -> str:
     return ".png" if io.is_raw_path(source) else source.suffix
 
 
+def folder_name(folder: Path) -> str:
+    """The name a folder was given by (of the absolute path, so that "." and ".." have one; a symlink keeps its own
+    name rather than its target's)."""
+    return Path(os.path.abspath(folder)).name
+
+
 def refuse_nested_folders(folder: Path, outdir: Path) -> None:
     """Raises UsageError where the output folder ``outdir`` is the input folder ``folder`` or inside it, or
     ``folder`` is inside ``outdir`` (outputs would land beside unrelated files of the same names)."""
@@ -86,6 +92,18 @@ def refuse_nested_folders(folder: Path, outdir: Path) -> None:
         raise UsageError(f"output folder {outdir} is inside input folder {folder}; choose another -o")
     if out in given.parents:
         raise UsageError(f"input folder {folder} is inside output folder {outdir}; choose another -o")
+
+
+def refuse_same_names(folders: list[Path], outdir: Path) -> None:
+    """Raises UsageError where two of ``folders`` have one name, so their outputs would share ``outdir / name``."""
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        other = seen.setdefault(folder_name(folder), folder)
+        if other != folder:
+            raise UsageError(
+                f"input folders {other} and {folder} would both write to {outdir / folder_name(folder)}; "
+                "restore them in separate runs (or into separate -o folders)"
+            )
 
 
 def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes_raw: bool, summary: Summary):
@@ -97,18 +115,22 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
     is always tried, so that a wrong file gives an error rather than silence.
 
     Raises:
-        UsageError: a missing input, ``outdir`` inside an input folder or equal to it, or an input folder inside
-            ``outdir`` (outputs would land beside unrelated files of the same names).
+        UsageError: a missing input, ``outdir`` inside an input folder or equal to it, an input folder inside
+            ``outdir`` (outputs would land beside unrelated files of the same names), or several input folders of
+            one name (they would share a subfolder).
     """
     accepted = io.RAW_SUFFIXES if takes_raw else io.IMAGE_SUFFIXES
-    several_folders = sum(given.is_dir() for given in inputs) > 1
+    folders = [given for given in inputs if given.is_dir()]
+    several_folders = len(folders) > 1
+    if several_folders:
+        refuse_same_names(folders, outdir)
     jobs: list[Job] = []
     for given in inputs:
         if not given.exists():
             raise UsageError(f"input {given} does not exist")
         if given.is_dir():
             refuse_nested_folders(given, outdir)
-            destination = outdir / given.resolve().name if several_folders else outdir  # resolved: "." has a name
+            destination = outdir / folder_name(given) if several_folders else outdir
             candidates = sorted(given.rglob("*") if recursive else given.iterdir())
             for path in candidates:
                 if not path.is_file():
@@ -300,8 +322,8 @@ def plan_bursts(
             continue
         refuse_nested_folders(given, outdir)
         frames = sorted(p for p in given.iterdir() if p.suffix.lower() in suffixes and p.name[0] != ".")
-        if frames:  # named after the folder (resolved, so that "." has a name)
-            bursts.append((frames, outdir / (given.resolve().name + burst_suffix(frames[0], fmt, raw))))
+        if frames:  # named after the folder (folder_name: "." has a name too)
+            bursts.append((frames, outdir / (folder_name(given) + burst_suffix(frames[0], fmt, raw))))
     if files:
         named = files[reference] if reference < len(files) else files[0]  # too large: the run refuses it
         bursts.append((files, outdir / (named.stem + "-burst" + burst_suffix(named, fmt, raw))))
@@ -502,15 +524,15 @@ def command_demo(args: argparse.Namespace) -> int:
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as sample:
         clean = io.read_image(sample)
     noisy = add_gaussian_noise_np(clean, args.sigma, seed=0)
-    restorers = {f"{args.model} x8" if args.ensemble else args.model: load_model(args)}
+    restorers = [(f"{args.model} x8" if args.ensemble else args.model, load_model(args))]
     if args.compare:
-        restorers[args.compare] = api.load(args.compare)
+        restorers.append((args.compare, api.load(args.compare, device=args.device, precision=args.precision)))
     print(f"restore demo on the bundled sample ({clean.shape[1]}x{clean.shape[0]}, synthetic Gaussian noise, seed 0)")
     noisy8 = to_uint8(noisy)
     score = psnr(noisy8, clean)
     print(f"  noisy (sigma {args.sigma:g}): {score:.2f} dB")
     labels, panels = [f"noisy, {score:.2f} dB"], [noisy8]
-    for label, restorer in restorers.items():
+    for label, restorer in restorers:
         start = time.monotonic()
         output = to_uint8(restorer(noisy, sigma=args.sigma))
         seconds, score = time.monotonic() - start, psnr(output, clean)

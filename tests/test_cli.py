@@ -110,6 +110,24 @@ def test_several_input_folders_each_get_their_own_output_folder(untrained_weight
     assert "3 restored" in capsys.readouterr().out
 
 
+def test_input_folders_of_one_name_are_refused_before_any_work(untrained_weights, tmp_path, capsys):
+    for year in ("2023", "2024"):
+        write_png(tmp_path / year / "raw" / "shot.png", noisy_uint((16, 16, 3), np.uint8))
+    out = tmp_path / "out"
+    run = ["run", "dncnn-color", str(tmp_path / "2023" / "raw"), str(tmp_path / "2024" / "raw"), "-o", str(out)]
+    assert main([*run, "--device", "cpu"]) == 2
+    assert "would both write to" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_symlinked_input_folder_keeps_the_name_it_was_given(untrained_weights, tmp_path):
+    write_png(tmp_path / "2024-05-01" / "shot.png", noisy_uint((16, 16, 3), np.uint8))
+    write_png(tmp_path / "older" / "shot.png", noisy_uint((16, 16, 3), np.uint8, 1))
+    (tmp_path / "latest").symlink_to(tmp_path / "2024-05-01", target_is_directory=True)
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(tmp_path / "latest"), str(tmp_path / "older"), "-o", str(out)]) == 0
+    assert (out / "latest" / "shot.png").exists() and (out / "older" / "shot.png").exists()
+
+
 def test_bad_files_are_reported_and_the_rest_restored(untrained_weights, tmp_path, capsys):
     root = tmp_path / "in"
     write_png(root / "good.png", noisy_uint((16, 16, 3), np.uint8))

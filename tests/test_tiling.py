@@ -29,6 +29,18 @@ def conv_stack(channels_in: int = 2, channels_out: int = 2, layers: int = 4, see
     return nn.Sequential(*modules).eval()
 
 
+def fewest_tiles_by_search(length: int, tile: int, overlap: int, multiple: int) -> int:
+    """The fewest tiles of one size on the grid that cover ``length`` with the overlap, by trying every size and
+    count (independent of ``tile_layout``'s closed form)."""
+    for count in range(1, length + 1):
+        for size in range(multiple, tile + 1, multiple):
+            if count * size >= length and (count == 1 or count * size - (count - 1) * overlap >= length):
+                gaps = (length - size) / max(count - 1, 1)  # even spacing, each gap rounded to the grid
+                if count == 1 or size - -(-gaps // multiple) * multiple >= overlap:
+                    return count
+    raise AssertionError("no layout")
+
+
 @pytest.mark.parametrize(
     "length, tile, overlap, multiple",
     [(10, 10, 2, 1), (5, 10, 2, 1), (11, 10, 2, 1), (150, 40, 8, 1), (97, 32, 8, 1), (4000, 1024, 40, 16)]
@@ -41,15 +53,14 @@ def test_tile_layout_covers_with_the_fewest_even_tiles_on_the_grid(length, tile,
         assert size <= tile and size % multiple == 0 and starts[-1] == length - size
         assert all(start % multiple == 0 for start in starts), "pooling grids line up with the image's"
         assert all(b - a <= size - overlap for a, b in itertools.pairwise(starts))
-        slack = overlap + multiple - 1  # what rounding the starts down to the grid may take off an overlap
-        assert len(starts) == -(-(length - slack) // (tile // multiple * multiple - slack))  # no more than needed
+        assert len(starts) == fewest_tiles_by_search(length, tile, overlap, multiple)
     else:
         assert (size, starts) == (length, [0])
 
 
 def test_a_length_just_over_the_tile_costs_little_extra_work():
     size, starts = tile_layout(4000, 1024, 40, 16)  # fixed 1024 tiles would process 5 x 1024 = 5120 pixels
-    assert len(starts) * size <= 4000 + 4 * (40 + 15) + 5 * 15
+    assert len(starts) * size <= 4000 + 4 * 48 + 5 * 15  # overlaps of 40 px on a 16 px grid, sizes rounded up to it
 
 
 def test_a_length_off_the_grid_is_refused():
@@ -176,9 +187,10 @@ class Pyramid(nn.Module):
         return self.fine(x) + coarse
 
 
-@pytest.mark.parametrize("height, width", [(125, 97), (128, 101), (99, 130)])
+@pytest.mark.parametrize("height, width", [(125, 97), (128, 101), (99, 130), (50, 130), (152, 152)])
+@pytest.mark.parametrize("batch_tiles", [1, 3])
 @torch.no_grad()
-def test_tiled_matches_untiled_for_a_pooling_network_of_any_size(height, width):
+def test_tiled_matches_untiled_for_a_pooling_network_of_any_size(height, width, batch_tiles):
     network = Pyramid().eval()
 
     def padded_run(t):  # as Restorer.run_network: edge-pad to the multiple, crop back
@@ -186,7 +198,7 @@ def test_tiled_matches_untiled_for_a_pooling_network_of_any_size(height, width):
         return network(F.pad(t, (0, -w % 4, 0, -h % 4), mode="replicate"))[..., :h, :w]
 
     x = torch.randn(1, 2, height, width, generator=torch.Generator().manual_seed(8))
-    out = tiled_apply(padded_run, x, 60, 24, multiple=4)
+    out = tiled_apply(padded_run, x, 60, 24, batch_tiles=batch_tiles, multiple=4)
     assert out.shape == x.shape
     assert float((out - padded_run(x)).abs().max()) < 1e-5
 

@@ -13,10 +13,11 @@ __all__ = ["tile_layout", "tiled_apply"]
 
 def tile_layout(length: int, tile: int, overlap: int, multiple: int = 1) -> tuple[int, list[int]]:
     """(size, starts) of the fewest tiles of at most ``tile`` pixels covering ``length``, consecutive tiles
-    overlapping by at least ``overlap``, every start and the size a multiple of ``multiple``.
+    overlapping by at least ``overlap``; where ``length`` exceeds ``tile``, every start and the size are multiples of
+    ``multiple``.
 
     A network that pools (a pyramid, a U-Net) computes the same function on a tile as on the whole image only where
-    the tile's pooling grid lines up with the image's, hence starts on a multiple of its size multiple; ``length``
+    the tile's pooling grid lines up with the image's, hence tiles laid out in units of its size multiple; ``length``
     must then be a multiple of it too (``tiled_apply`` pads the image as an untiled run does). The tiles share the
     length evenly (the smallest size that still covers it), so a length just above a multiple of the tile does not
     cost a nearly redundant tile. The first tile starts at 0 and the last ends at ``length``.
@@ -28,14 +29,12 @@ def tile_layout(length: int, tile: int, overlap: int, multiple: int = 1) -> tupl
         return length, [0]
     if length % multiple:
         raise ValueError(f"length {length} is not a multiple of {multiple}")
-    room = tile // multiple * multiple
-    slack = overlap + multiple - 1  # a start rounded down to a multiple takes up to multiple - 1 px off an overlap
-    if room <= slack:
+    units, room, lap = length // multiple, tile // multiple, -(-overlap // multiple)  # in units of the grid
+    if room <= lap:
         raise ValueError(f"tiles of {tile} px cannot overlap by {overlap} px on a grid of {multiple}")
-    count = -(-(length - slack) // (room - slack))
-    size = -(-(length + (count - 1) * slack) // count)
-    size = min(room, -(-size // multiple) * multiple)
-    return size, [index * (length - size) // (count - 1) // multiple * multiple for index in range(count)]
+    count = -(-(units - lap) // (room - lap))
+    size = -(-(units + (count - 1) * lap) // count)
+    return size * multiple, [index * (units - size) // (count - 1) * multiple for index in range(count)]
 
 
 def _edge_ramp(size: int, overlap: int, ramp_start: bool, ramp_end: bool, device: torch.device) -> Tensor:
