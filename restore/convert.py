@@ -19,7 +19,7 @@ from torch import Tensor
 
 from restore.errors import InvalidImageError
 
-__all__ = ["ImageLayout", "from_model_tensor", "split_alpha", "to_model_tensor"]
+__all__ = ["ImageLayout", "from_model_tensor", "numpy_scale", "split_alpha", "to_model_tensor"]
 
 _NUMPY_SCALES = {
     np.dtype(np.uint8): 255.0,
@@ -27,6 +27,14 @@ _NUMPY_SCALES = {
     np.dtype(np.float32): 1.0,
     np.dtype(np.float64): 1.0,
 }
+
+
+def numpy_scale(dtype: np.dtype) -> float | None:
+    """The value of full scale for a NumPy dtype we take (uint8 255, uint16 65535, float32/64 1), in either byte
+    order (big-endian data come from FITS and some TIFFs); None for any other dtype."""
+    return _NUMPY_SCALES.get(np.dtype(dtype).newbyteorder("="))
+
+
 _TORCH_SCALES = {
     torch.uint8: 255.0,
     torch.uint16: 65535.0,
@@ -75,7 +83,7 @@ def to_model_tensor(image: np.ndarray | Tensor) -> tuple[Tensor, ImageLayout]:
         InvalidImageError: empty image, wrong number of dimensions or channels, unsupported dtype, NaN or inf.
     """
     if isinstance(image, np.ndarray):
-        scale = _NUMPY_SCALES.get(image.dtype.newbyteorder("="))  # big-endian data (FITS, some TIFFs) too
+        scale = numpy_scale(image.dtype)
         if scale is None:
             raise InvalidImageError(
                 f"unsupported dtype {image.dtype}; NumPy images must be uint8, uint16, float32 or float64"

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from restore.convert import from_model_tensor, to_model_tensor
+from restore.convert import from_model_tensor, numpy_scale, to_model_tensor
 from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io.image import IMAGE_SUFFIXES
 from restore.io.orientation import apply_orientation
@@ -176,14 +176,6 @@ def write_invisp_dng(path: str | os.PathLike, raw_rgb: np.ndarray, *, orientatio
     )
 
 
-BURST_SCALES = {
-    np.dtype(np.uint8): 255.0,
-    np.dtype(np.uint16): 65535.0,
-    np.dtype(np.float32): 1.0,
-    np.dtype(np.float64): 1.0,
-}
-
-
 def burst_frames(source: Any) -> np.ndarray:
     """A burst as float32 (N, H, W, C) on [0, 1]: an array (N, H, W) or (N, H, W, C) or a list of same-shaped frames.
 
@@ -207,7 +199,7 @@ def burst_frames(source: Any) -> np.ndarray:
             f"burst frames of shape {source.shape[1:]} have {source.shape[3]} channels; expected 1 (gray), "
             "2 (gray+alpha), 3 (RGB) or 4 (RGBA)"
         )
-    scale = BURST_SCALES.get(source.dtype)
+    scale = numpy_scale(source.dtype)
     if scale is None:
         raise InvalidImageError(f"unsupported dtype {source.dtype}; bursts must be uint8, uint16, float32 or float64")
     frames = source.astype(np.float32) / np.float32(scale)
@@ -291,7 +283,7 @@ def merge_burst(restorer, frames: np.ndarray, read: float, shot: float, align: b
 def in_burst_dtype(restored: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """A result on [0, 1] back in the input frames' dtype: integers rounded and clipped to their scale."""
     if np.issubdtype(dtype, np.integer):
-        return np.round(np.clip(restored, 0.0, 1.0) * BURST_SCALES[np.dtype(dtype)]).astype(dtype)
+        return np.round(np.clip(restored, 0.0, 1.0) * numpy_scale(dtype)).astype(dtype)
     return restored.astype(dtype)
 
 

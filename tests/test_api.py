@@ -56,6 +56,13 @@ def test_big_endian_arrays_are_taken_and_given_back_in_their_byte_order(color, d
     assert np.array_equal(out, color(image, sigma=25))
 
 
+def test_a_big_endian_burst_is_taken_and_given_back_in_its_byte_order():
+    burst = numpy_input((4, 16, 16), np.uint16)
+    out = restore.restore(burst.astype(">u2"), model="burst-average", noise=(0.01, 0.0))
+    assert out.dtype == np.dtype(">u2")
+    assert np.array_equal(out, restore.restore(burst, model="burst-average", noise=(0.01, 0.0)))
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64], ids=str)
 @pytest.mark.parametrize("shape", [(3, 24, 20), (2, 3, 24, 20), (4, 24, 20), (1, 24, 20)], ids=str)
 def test_tensor_output_matches_input_form(color, shape, dtype):

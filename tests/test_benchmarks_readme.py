@@ -162,6 +162,14 @@ def test_provenance_records_the_limit_and_the_weights(untrained_weights_dir, mon
     assert provenance("c", models=["dncnn-gray"])["weights"] == {"dncnn-gray": readme.shipped_sha256("dncnn-gray")}
 
 
+def test_provenance_names_the_device_and_precision_of_the_learned_models(untrained_weights):
+    import restore
+
+    meta = provenance("c", restorers=[restore.load("dncnn-gray", device="cpu"), restore.load("bm3d")])
+    assert meta["devices"] == ["cpu float32"] and set(meta["weights"]) == {"dncnn-gray"}
+    assert "- learned models ran on: cpu float32" in provenance_lines(meta)
+
+
 def test_the_documented_a_b_commands_write_outside_the_committed_results():
     text = " ".join(" ".join((REPO / name).read_text() for name in ("README.md", "weights/TRAINING.md")).split())
     commands = [
