@@ -215,6 +215,7 @@ def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
     default = [m for m in task.methods if m in known]
     parser.add_argument("--methods", nargs="+", choices=known, default=default, metavar="METHOD")
     parser.add_argument("--limit", type=positive_int, help="only the first N images of each set")
+    parser.add_argument("--device", default="auto", help="device of the learned models (default: CUDA if present)")
     parser.add_argument(
         "--timed-images", type=positive_int, default=2, help="images per set that cached baselines rerun"
     )
@@ -223,7 +224,7 @@ def main_for(task: BurstTask, argv: list[str] | None, doc: str | None) -> None:
     args = parser.parse_args(argv)
     images = set_images(parser, args.test_dir, args.sets, args.limit)
     module = task.name.replace("-", "_")
-    restorers = {m: load_method(model_and_options(m)[0]) for m in args.methods}
+    restorers = {m: load_method(model_and_options(m)[0], device=args.device) for m in args.methods}
     command = f"python -m benchmarks.{module} " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = provenance(command, args.limit, restorers=restorers.values())
     results, figure = run_sets(task, args.methods, restorers, images, args.timed_images, args.cache_dir)

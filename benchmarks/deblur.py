@@ -167,10 +167,11 @@ def main(argv: list[str] | None = None) -> None:
         help="blur kernels (sharp: none, to see what each method does to a sharp photo)",
     )
     parser.add_argument("--no-gopro", action="store_true", help="skip the real GoPro pairs")
+    parser.add_argument("--device", default="auto", help="device of the learned models (default: CUDA if present)")
     add_output(parser, "deblur")
     args = parser.parse_args(argv)
     images = set_images(parser, args.test_dir, args.sets, args.limit)
-    restorers = {m: load_method(m) for m in args.methods if m != "blurred"}
+    restorers = {m: load_method(m, device=args.device) for m in args.methods if m != "blurred"}
     command = "python -m benchmarks.deblur " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = provenance(command, args.limit, restorers=restorers.values())
     results, figure = [], []
