@@ -159,6 +159,7 @@ def models_table() -> str:
             cell += f" ({MODEL_RESULTS[info.name][1]})"
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {cell} |")
     lines.append("")
+    raw_stem, raw_note = MODEL_RESULTS["kpn-burst-raw"]
     stems = [
         *((task, stem) for task, (stem, *_) in HEADLINES.items()),
         ("denoise, sigma 15/50", LEVEL_RESULTS),
@@ -166,7 +167,7 @@ def models_table() -> str:
         ("denoise in color with the self-ensemble (+x8)", COLOR_ENSEMBLE_RESULTS),
         ("denoise in gray with the self-ensemble (+x8)", GRAY_ENSEMBLE_RESULTS),
         ("burst with the self-ensemble (+x8)", BURST_ENSEMBLE_RESULTS),
-        ("raw Bayer bursts (kpn-burst-raw; PSNR on the packed planes)", MODEL_RESULTS["kpn-burst-raw"][0]),
+        (f"raw Bayer bursts (kpn-burst-raw; {raw_note})", raw_stem),
         ("deblur with the self-ensemble (+x8)", DEBLUR_ENSEMBLE_RESULTS),
     ]
     for task, stem in [*stems, ("isp", "invisp")]:
