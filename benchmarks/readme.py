@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS_DIR
+from benchmarks.lowlight import ORACLE_SUFFIX
 from restore.api import models
 from restore.registry import get_spec, run_used_its_minutes
 
@@ -157,6 +158,13 @@ def models_table() -> str:
         cell = ", ".join(scores) or "-"
         if scores and info.name in MODEL_RESULTS:
             cell += f" ({MODEL_RESULTS[info.name][1]})"
+        oracle = sorted(
+            f"{r['set']} {r['psnr']:.2f}"
+            for r in results
+            if r["method"] == info.name + ORACLE_SUFFIX and r.get(setting) == value
+        )
+        if oracle:
+            cell += f"; given the true noise level (an oracle): {', '.join(oracle)}"
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {cell} |")
     lines.append("")
     raw_stem, raw_note = MODEL_RESULTS["kpn-burst-raw"]

@@ -36,16 +36,20 @@ def conventional(raw: RawImage, ratio: float) -> np.ndarray:
     return render_output(camera_rgb, raw.cfa, size, matrix)[0].permute(1, 2, 0).numpy()
 
 
-def conventional_cbm3d(raw: RawImage, ratio: float) -> np.ndarray:
-    """``conventional``, then CBM3D with the noise level scikit-image estimates on its output."""
+def conventional_cbm3d(raw: RawImage, ratio: float, sigma: float | None = None) -> np.ndarray:
+    """``conventional``, then CBM3D with noise level ``sigma`` (8-bit scale); ``None``: the level scikit-image
+    estimates on the rendering, which reads low on such dark raws (their noise is coarse after demosaicing and
+    tone-curved, the estimator sees the finest wavelet band only)."""
     rendering = conventional(raw, ratio).astype(np.float64)
-    return cbm3d_denoise(rendering, estimate_noise_sigma(rendering)).clip(0.0, 1.0).astype(np.float32)
+    level = estimate_noise_sigma(rendering) if sigma is None else sigma
+    return cbm3d_denoise(rendering, level).clip(0.0, 1.0).astype(np.float32)
 
 
-def conventional_nlmeans(raw: RawImage, ratio: float) -> np.ndarray:
-    """``conventional``, then OpenCV's colored non-local means (h = estimated sigma on the 8-bit scale)."""
+def conventional_nlmeans(raw: RawImage, ratio: float, sigma: float | None = None) -> np.ndarray:
+    """``conventional``, then OpenCV's colored non-local means with h = ``sigma`` (8-bit scale; ``None``: estimated
+    as for ``conventional_cbm3d``)."""
     rendering = conventional(raw, ratio)
-    level = estimate_noise_sigma(rendering.astype(np.float64))
+    level = estimate_noise_sigma(rendering.astype(np.float64)) if sigma is None else sigma
     image = np.round(rendering * 255).astype(np.uint8)
     denoised = cv2.fastNlMeansDenoisingColored(
         image, None, h=level, hColor=level, templateWindowSize=7, searchWindowSize=21

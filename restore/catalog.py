@@ -220,10 +220,26 @@ register(
         run=run_lowlight,
     )
 )
-for name, function, summary in (
-    ("lowlight-conventional", baselines_lowlight.conventional, "conventional pipeline on the amplified raw"),
-    ("lowlight-cbm3d", baselines_lowlight.conventional_cbm3d, "conventional pipeline, then CBM3D"),
-    ("lowlight-nlmeans", baselines_lowlight.conventional_nlmeans, "conventional pipeline, then OpenCV NL-means"),
+RENDERING_SIGMA = Option(
+    "sigma",
+    None,
+    parse_sigma,
+    "noise level of the conventional rendering on the 8-bit scale; 'auto' estimates it (reads low on dark raws)",
+)
+for name, function, options, summary in (
+    ("lowlight-conventional", baselines_lowlight.conventional, (RATIO,), "conventional pipeline on the amplified raw"),
+    (
+        "lowlight-cbm3d",
+        baselines_lowlight.conventional_cbm3d,
+        (RATIO, RENDERING_SIGMA),
+        "conventional pipeline, then CBM3D",
+    ),
+    (
+        "lowlight-nlmeans",
+        baselines_lowlight.conventional_nlmeans,
+        (RATIO, RENDERING_SIGMA),
+        "conventional pipeline, then OpenCV NL-means",
+    ),
 ):
     register(
         ModelSpec(
@@ -232,7 +248,7 @@ for name, function, summary in (
             summary=summary,
             channels=(3,),
             input_kind="raw",
-            options=(RATIO,),
+            options=options,
             classical=function,
             run=run_lowlight,
         )

@@ -65,14 +65,16 @@ def run_lowlight(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     it: turned by the raw's orientation (a portrait raw comes out as (W, H, 3)).
 
     ``options["ratio"]`` amplifies the exposure; ``None`` means "auto" (``restore.ops.lowlight.auto_ratio``).
-    Classical entries (``restorer.network is None``) get the raw and the resolved ratio. The network and the
+    Classical entries (``restorer.network is None``) get the raw, the resolved ratio and their other options (e.g.
+    the denoisers' ``sigma``). The network and the
     classical pipelines see the mosaic as stored (their Bayer packing depends on it); their output is turned after.
     """
     raw = _raw_image(source, restorer.spec.name)
     mosaic = torch.from_numpy(raw.mosaic)[None, None].to(restorer.device)
     ratio = options["ratio"] or auto_ratio(mosaic, raw.cfa, raw.wb_gains)
     if restorer.network is None:
-        return apply_orientation(restorer.spec.classical(raw, ratio=ratio), raw.orientation)
+        rendering = restorer.spec.classical(raw, **{**options, "ratio": ratio})
+        return apply_orientation(rendering, raw.orientation)
     camera_rgb = restorer.run_network(amplified_planes(mosaic, raw.cfa, raw.wb_gains, ratio), scale=2)
     matrix = None if raw.color_matrix is None else torch.from_numpy(raw.color_matrix)
     srgb = render_output(camera_rgb, raw.cfa, tuple(mosaic.shape[-2:]), matrix)

@@ -77,6 +77,22 @@ def test_conventional_pipeline_renders_a_clean_raw_faithfully(tmp_path, smooth_i
     assert psnr(to_uint8(out), reference[: out.shape[0], : out.shape[1]]) > 32  # a wrong CFA or color step: < 20 dB
 
 
+@pytest.mark.parametrize("model", ["lowlight-cbm3d", "lowlight-nlmeans"])
+def test_classical_denoisers_take_the_noise_level(tmp_path, smooth_image, model: str) -> None:
+    """``sigma`` reaches the denoiser after the conventional rendering: the rendering's RMS error (8-bit scale) as
+    the level recovers the smooth photo far better than a token level, and a level off the 8-bit scale is refused."""
+    clean = clean_photo(smooth_image, 64, 96)
+    reference = to_uint8(clean[0].permute(1, 2, 0).numpy())
+    dng = dark_dng(tmp_path, clean, CFA.RGGB)
+    rendering = restore.restore(dng, model="lowlight-conventional", ratio=RATIO) * 255
+    reference = reference[: rendering.shape[0], : rendering.shape[1]]
+    error = float(np.sqrt(np.mean((rendering - reference) ** 2)))  # about 110: SNR below 1 at ratio 100
+    weak, matched = (to_uint8(restore.restore(dng, model=model, ratio=RATIO, sigma=s)) for s in (1, error))
+    assert psnr(matched, reference) > psnr(weak, reference) + 3
+    with pytest.raises(InvalidOptionError, match="sigma"):
+        restore.restore(dng, model=model, ratio=RATIO, sigma=300)
+
+
 def test_auto_ratio_brings_the_mean_to_the_target() -> None:
     mosaic = torch.full((1, 1, 8, 8), 0.002)
     gains = (2.0, 1.0, 1.5)
