@@ -31,8 +31,8 @@ from restore.baselines_deblur import richardson_lucy_deblur, unsharp, wiener_deb
 VALIDATION_KERNEL_SEED = 10_000  # pipelines.train_deblur validates with kernel_bank(..., seed=10000)
 GRIDS = {
     "deblur-wiener": ("balance", [0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0]),
-    "deblur-rl": ("iterations", [5, 10, 20, 30, 50]),
-    "deblur-unsharp": ("radius, amount", [(r, a) for r in (1.0, 2.0, 4.0) for a in (0.25, 0.5, 1.0, 2.0)]),
+    "deblur-rl": ("iterations", [1, 2, 3, 5, 8, 13, 20, 30]),
+    "deblur-unsharp": ("radius, amount", [(r, a) for r in (1.0, 2.0, 4.0) for a in (0.1, 0.25, 0.5, 1.0, 2.0)]),
 }
 
 
