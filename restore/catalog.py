@@ -89,6 +89,20 @@ def parse_kernel(value: Any) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+def parse_balance(value: Any) -> float:
+    """Wiener's regularization weight: a finite real number above 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise InvalidOptionError(f"balance must be a finite number above 0 (e.g. 0.1), got {value!r}")
+    return float(value)
+
+
+def parse_iterations(value: Any) -> int:
+    """Richardson-Lucy's iteration count: a whole number from 1 to 1000."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= 1000:
+        raise InvalidOptionError(f"iterations must be a whole number from 1 to 1000, got {value!r}")
+    return int(value)
+
+
 def parse_ratio(value: Any) -> float | None:
     """An exposure ratio (amplification) >= 1, or ``None`` for "auto" (from the raw's brightness)."""
     return _number_or_auto(value, "ratio", "(e.g. 100)", "an amplification factor", 1, 10_000)
@@ -372,10 +386,29 @@ register(
         classical=baselines_deblur.unsharp,
     )
 )
-for name, function, summary in (
-    ("deblur-wiener", baselines_deblur.wiener_deblur, "non-blind Wiener deconvolution in linear light (true kernel)"),
-    ("deblur-rl", baselines_deblur.richardson_lucy_deblur, "non-blind Richardson-Lucy, 30 iterations (true kernel)"),
+BALANCE = Option(
+    "balance",
+    baselines_deblur.WIENER_BALANCE,
+    parse_balance,
+    "Wiener's regularization: more suppresses noise, less sharpens (default chosen for 1% noise)",
+)
+ITERATIONS = Option(
+    "iterations",
+    baselines_deblur.RICHARDSON_LUCY_ITERATIONS,
+    parse_iterations,
+    "Richardson-Lucy iterations: more sharpens and amplifies noise (default chosen for 1% noise)",
+)
+for name, function, option, summary in (
+    (
+        "deblur-wiener",
+        baselines_deblur.wiener_deblur,
+        BALANCE,
+        "non-blind Wiener deconvolution in linear light (true kernel)",
+    ),
+    ("deblur-rl", baselines_deblur.richardson_lucy_deblur, ITERATIONS, "non-blind Richardson-Lucy (true kernel)"),
 ):
     register(
-        ModelSpec(name=name, task="deblur", summary=summary, channels=(1, 3), options=(KERNEL,), classical=function)
+        ModelSpec(
+            name=name, task="deblur", summary=summary, channels=(1, 3), options=(KERNEL, option), classical=function
+        )
     )

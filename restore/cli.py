@@ -28,6 +28,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from restore import __version__, api, io
+from restore.baselines_deblur import RICHARDSON_LUCY_ITERATIONS, WIENER_BALANCE
 from restore.catalog import parse_sigma
 from restore.errors import RestoreError
 from restore.figures import side_by_side, zoomed
@@ -436,6 +437,8 @@ def command_run(args: argparse.Namespace) -> int:
         "align": False if args.no_align else None,
         "reference": args.reference,
         "kernel": read_kernel(args.kernel),
+        "balance": args.balance,
+        "iterations": args.iterations,
     }
     options = {name: value for name, value in given.items() if value is not None}
     spec.parse_options(options)
@@ -616,6 +619,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--inverse", action="store_true", help="invisp: sRGB/JPEG images -> raw, written as DNG")
     run.add_argument(
         "--kernel", type=Path, default=None, help="non-blind deblurring: the blur kernel, .npy or a grayscale image"
+    )
+    run.add_argument(
+        "--balance",
+        type=float,
+        default=None,
+        help=f"deblur-wiener: regularization, more against noise (default {WIENER_BALANCE:g}, chosen for 1%% noise)",
+    )
+    run.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help=f"deblur-rl: iterations, fewer against noise (default {RICHARDSON_LUCY_ITERATIONS}, chosen for 1%% noise)",
     )
     run.add_argument(
         "--bit-depth", type=int, choices=[8, 16], default=None, help="bits of raw renderings in PNG/TIFF (default 16)"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+import restore
 from pipelines.blur_data import blur_batch
+from restore import baselines_deblur
 from restore.baselines_deblur import richardson_lucy_deblur, unsharp, wiener_deblur
+from restore.errors import InvalidOptionError
 from restore.ops.blur import blur, centred_kernel, motion_kernel, random_trajectory
 
 
@@ -129,3 +135,24 @@ def test_non_blind_baselines_keep_a_flat_image_flat(shape) -> None:
     kernel = np.full(shape, 1.0 / np.prod(shape))
     for deblur in (wiener_deblur, richardson_lucy_deblur):
         assert np.abs(deblur(flat, kernel) - 0.4).max() < 1e-4, deblur.__name__
+
+
+def test_the_baselines_defaults_are_the_committed_tuning() -> None:
+    """``python -m benchmarks.deblur_tuning`` chose them; a changed grid or protocol must be rerun and committed."""
+    result = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "deblur-tuning.json"
+    chosen = json.loads(result.read_text())["chosen"]
+    assert chosen["deblur-wiener"] == baselines_deblur.WIENER_BALANCE
+    assert chosen["deblur-rl"] == baselines_deblur.RICHARDSON_LUCY_ITERATIONS
+
+
+@pytest.mark.parametrize(
+    ("model", "option", "values"), [("deblur-wiener", "balance", (0.01, 1.0)), ("deblur-rl", "iterations", (2, 20))]
+)
+def test_the_non_blind_baselines_take_their_setting(model: str, option: str, values: tuple) -> None:
+    image = np.random.default_rng(0).uniform(0.2, 0.8, (24, 20)).astype(np.float32)
+    kernel = np.ones((3, 5)) / 15
+    weak, strong = (restore.restore(image, model=model, kernel=kernel, **{option: v}) for v in values)
+    assert not np.allclose(weak, strong), f"{option} must reach the deconvolution"
+    for bad in (0, -1, float("nan"), "much", True):
+        with pytest.raises(InvalidOptionError, match=option):
+            restore.restore(image, model=model, kernel=kernel, **{option: bad})
