@@ -30,6 +30,7 @@ CACHE_TOLERANCE_DB = 1e-3  # a re-timed image whose PSNR moved less than this ke
 HELDOUT = "skimage"  # the held-out set: photos that are not in shared/ (scikit-image's bundled sample photographs)
 HELDOUT_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
 ENSEMBLE_SUFFIX = "+x8"  # a method name ending in it: the model with its geometric self-ensemble (ensemble=True)
+ORACLE_SUFFIX = "+oracle"  # a denoising baseline given its input's true RMS error as the noise level
 
 # OpenCV's methods (NL-means, resizing, alignment) use as many threads as torch (OMP_NUM_THREADS), so the thread
 # count that every result's provenance line states holds for the classical baselines too.

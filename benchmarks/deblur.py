@@ -14,9 +14,9 @@ shift that a blind method cannot know and the non-blind ones undo), and 8 synthe
 ``pipelines.blur_data.kernel_bank(8, seed=20000)`` (training uses seed 0, its validation seed 10000); on request
 (``--kernel-sets sharp``) also none. Blur as in training (``blur_batch``): in linear light, reflect borders, Gaussian
 noise of 1%, 8-bit sRGB, ``torch.Generator`` seed crc32("<set>/<image>/<kernel set>"). Wiener and Richardson-Lucy
-get the true kernel; unsharp masking and our blind network do not. The baselines run at their defaults, which
-``benchmarks.deblur_tuning`` chose on validation crops of the training photos (Wiener's balance, Richardson-Lucy's
-iterations, unsharp masking's radius and amount). PSNR/SSIM on uint8 RGB after cropping 16 pixels at every border
+get the true kernel; unsharp masking and our blind network do not. The baselines run at their defaults: Wiener's
+balance and Richardson-Lucy's iterations were chosen by ``benchmarks.deblur_tuning`` on validation crops of the
+training photos (unsharp masking is not tuned). PSNR/SSIM on uint8 RGB after cropping 16 pixels at every border
 (deconvolution's border artefacts are not what is measured).
 GoPro: the real blurred frame against its sharp frame, no kernel, so only the blind methods.
 Writes ``benchmarks/results/deblur.md``, ``.json`` and ``deblur.png`` (crops: blurred / Wiener / ours / clean).

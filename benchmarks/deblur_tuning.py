@@ -10,7 +10,9 @@ validation bank (``pipelines.blur_data.kernel_bank(seed=10000)``: neither traine
 ``benchmarks.deblur`` blurs its synthetic rows (linear light, 1% noise, 8 bits, seed crc32("tuning/<crop>/<kernel>")),
 and scored as it scores them (uint8 RGB, 16 px border cropped). Every setting of each grid runs on every case. For
 the two deconvolutions (``TUNED``) the setting with the highest mean PSNR is the default of
-``restore.baselines_deblur`` (``tests/ops/test_blur.py`` checks that the defaults match the committed result).
+``restore.baselines_deblur`` (``tests/ops/test_blur.py`` checks that the defaults match the committed result; a run of some ``--methods`` only must go elsewhere with ``--output``).
+The crops are 256 px of downscaled photos and the kernels synthetic, unlike the benchmark's whole test photos and
+Levin kernels: the settings are chosen where no test image is, not where they score best on the tests.
 Unsharp masking is shown beside them but not tuned: in PSNR it does best doing least (it sharpens, it does not undo
 motion), so its default stays a visible sharpening. The blurred input's own mean PSNR is reported too. Writes
 ``benchmarks/results/deblur-tuning.md`` and ``.json``.
@@ -40,7 +42,9 @@ GRIDS = {
 TUNED = ("deblur-wiener", "deblur-rl")  # whose defaults are the best setting found here
 
 
-def run_setting(method: str, setting, blurred: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+def run_setting(
+    method: str, setting: float | tuple[float, float], blurred: np.ndarray, kernel: np.ndarray
+) -> np.ndarray:
     """One baseline at one setting of its grid on a blurred float64 sRGB image (H, W, 3) on [0, 1]."""
     if method == "deblur-wiener":
         return wiener_deblur(blurred, kernel, balance=setting)
@@ -50,8 +54,9 @@ def run_setting(method: str, setting, blurred: np.ndarray, kernel: np.ndarray) -
     return unsharp(blurred, radius=radius, amount=amount)
 
 
-def tuning_cases(photos: Path, kernels_per_crop: int) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """(name, clean uint8 (H, W, 3), blurred float64 (H, W, 3), kernel (31, 31) float64) for every crop and kernel."""
+def tuning_cases(photos: Path, kernels_per_crop: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(clean uint8 (H, W, 3), blurred float64 (H, W, 3) on [0, 1], kernel (31, 31) float64) for every crop and
+    kernel."""
     _, held_out = split_photos(photos)
     crops = validation_crops(held_out, 3, multiple=4)
     if not crops:
@@ -62,11 +67,12 @@ def tuning_cases(photos: Path, kernels_per_crop: int) -> list[tuple[str, np.ndar
         for k in range(kernels_per_crop):
             kernel = kernels[c * kernels_per_crop + k]
             blurred = blurred_case(crop, kernel, f"tuning/{c}/{k}").astype(np.float64)
-            cases.append((f"{c}/{k}", crop, blurred, kernel))
+            cases.append((crop, blurred, kernel))
     return cases
 
 
 def markdown(results: list[dict], chosen: dict, blurred: dict, meta: dict, cases: int) -> str:
+    """The result table: the blurred input's mean scores, then every method at every setting, the chosen in bold."""
     lines = [
         "# Settings of the classical deblurring baselines",
         "",
@@ -95,18 +101,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", choices=list(GRIDS), default=list(GRIDS), metavar="METHOD")
     add_output(parser, "deblur-tuning")
     args = parser.parse_args(argv)
+    if set(args.methods) != set(GRIDS) and args.output.name == "deblur-tuning":
+        parser.error("a run of some --methods only would replace the defaults' record: give --output elsewhere")
     cases = tuning_cases(args.photos, args.kernels_per_crop)
     command = "python -m benchmarks.deblur_tuning " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = provenance(command)
-    inputs = [score(blurred, clean) for _, clean, blurred, _ in cases]
-    blurred = {key: float(np.mean([s[key] for s in inputs])) for key in ("psnr", "ssim")}
+    inputs = [score(blurred, clean) for clean, blurred, _ in cases]
+    input_scores = {key: float(np.mean([s[key] for s in inputs])) for key in ("psnr", "ssim")}
     results, chosen = [], {}
     for method in args.methods:
         name, grid = GRIDS[method]
         for setting in grid:
-            scores = [
-                score(run_setting(method, setting, blurred, kernel), clean) for _, clean, blurred, kernel in cases
-            ]
+            scores = [score(run_setting(method, setting, blurred, kernel), clean) for clean, blurred, kernel in cases]
             row = {
                 "method": method,
                 "setting": setting,
@@ -119,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         if method in TUNED:
             rows = [r for r in results if r["method"] == method]
             chosen[method] = max(rows, key=lambda r: r["psnr"])["setting"]
-    data = {"meta": meta, "chosen": chosen, "blurred": blurred, "results": results}
-    md, js = write_results(args.output, markdown(results, chosen, blurred, meta, len(cases)), data)
+    data = {"meta": meta, "chosen": chosen, "blurred": input_scores, "results": results}
+    md, js = write_results(args.output, markdown(results, chosen, input_scores, meta, len(cases)), data)
     print(f"wrote {md} and {js}")
 
 

@@ -16,8 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from benchmarks.common import REPO, RESULTS_DIR
-from benchmarks.lowlight import ORACLE_SUFFIX
+from benchmarks.common import ORACLE_SUFFIX, REPO, RESULTS_DIR
 from restore.api import models
 from restore.registry import get_spec, run_used_its_minutes
 
@@ -164,7 +163,7 @@ def models_table() -> str:
             if r["method"] == info.name + ORACLE_SUFFIX and r.get(setting) == value
         )
         if oracle:
-            cell += f"; given the true noise level (an oracle): {', '.join(oracle)}"
+            cell += f"; given its input's RMS error as the noise level (an oracle): {', '.join(oracle)}"
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {cell} |")
     lines.append("")
     raw_stem, raw_note = MODEL_RESULTS["kpn-burst-raw"]

@@ -97,9 +97,11 @@ def parse_balance(value: Any) -> float:
 
 
 def parse_iterations(value: Any) -> int:
-    """Richardson-Lucy's iteration count: a whole number from 1 to 1000."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= 1000:
-        raise InvalidOptionError(f"iterations must be a whole number from 1 to 1000, got {value!r}")
+    """Richardson-Lucy's iteration count: a whole number from 1 to ``RICHARDSON_LUCY_MAX_ITERATIONS`` (its border
+    padding is sized for that many)."""
+    top = baselines_deblur.RICHARDSON_LUCY_MAX_ITERATIONS
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= top:
+        raise InvalidOptionError(f"iterations must be a whole number from 1 to {top}, got {value!r}")
     return int(value)
 
 
@@ -390,13 +392,15 @@ BALANCE = Option(
     "balance",
     baselines_deblur.WIENER_BALANCE,
     parse_balance,
-    "Wiener's regularization: more suppresses noise, less sharpens (default chosen for 1% noise)",
+    f"Wiener's regularization: more suppresses noise, less sharpens (default {baselines_deblur.WIENER_BALANCE:g}, "
+    "chosen for 1% noise)",
 )
 ITERATIONS = Option(
     "iterations",
     baselines_deblur.RICHARDSON_LUCY_ITERATIONS,
     parse_iterations,
-    "Richardson-Lucy iterations: more sharpens and amplifies noise (default chosen for 1% noise)",
+    f"Richardson-Lucy iterations: more sharpen and amplify noise (default {baselines_deblur.RICHARDSON_LUCY_ITERATIONS}"
+    f", chosen for 1% noise; at most {baselines_deblur.RICHARDSON_LUCY_MAX_ITERATIONS})",
 )
 for name, function, option, summary in (
     (

@@ -66,8 +66,8 @@ def run_lowlight(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
 
     ``options["ratio"]`` amplifies the exposure; ``None`` means "auto" (``restore.ops.lowlight.auto_ratio``).
     Classical entries (``restorer.network is None``) get the raw, the resolved ratio and their other options (e.g.
-    the denoisers' ``sigma``). The network and the
-    classical pipelines see the mosaic as stored (their Bayer packing depends on it); their output is turned after.
+    the denoisers' ``sigma``). The network and the classical pipelines see the mosaic as stored (their Bayer packing
+    depends on it); their output is turned after.
     """
     raw = _raw_image(source, restorer.spec.name)
     mosaic = torch.from_numpy(raw.mosaic)[None, None].to(restorer.device)

@@ -89,6 +89,8 @@ def test_classical_denoisers_take_the_noise_level(tmp_path, smooth_image, model:
     error = float(np.sqrt(np.mean((rendering - reference) ** 2)))  # about 110: SNR below 1 at ratio 100
     weak, matched = (to_uint8(restore.restore(dng, model=model, ratio=RATIO, sigma=s)) for s in (1, error))
     assert psnr(matched, reference) > psnr(weak, reference) + 3
+    estimated = restore.restore(dng, model=model, ratio=RATIO, sigma="auto")
+    assert np.array_equal(estimated, restore.restore(dng, model=model, ratio=RATIO)), "'auto' is the default"
     with pytest.raises(InvalidOptionError, match="sigma"):
         restore.restore(dng, model=model, ratio=RATIO, sigma=300)
 
