@@ -13,7 +13,7 @@ rawpy and gets the true ratio. Outputs are rounded to uint8 and compared with th
 ``benchmarks/cache/lowlight-<method>.json`` (``--cache-dir`` for another folder; keyed by set, image name, ratio and
 the image file's sha256); their time is measured again on the first ``--timed-images`` of each set. The denoising
 baselines run twice: with the noise level scikit-image estimates on the conventional rendering (what a user gets,
-``sigma="auto"``), which reads 3-4x low on these raws, and as ``<method>+oracle`` with the rendering's true RMS error
+``sigma="auto"``), which reads far too low on these raws, and as ``<method>+oracle`` with the rendering's true RMS error
 against the clean photo (``rendering_error``), an oracle that no user has, to show the baselines nearer their best.
 
 Also reported: peak memory and time of a 24-megapixel raw (``--large``), how far ``ratio="auto"`` lands from the true
