@@ -8,14 +8,14 @@ Protocol: the center crops that ``pipelines.train_deblur`` validates on (``pipel
 training photos that the hash split holds out, 256 px), each blurred by ``--kernels-per-crop`` kernels of the
 validation bank (``pipelines.blur_data.kernel_bank(seed=10000)``: neither trained on nor tested with) as
 ``benchmarks.deblur`` blurs its synthetic rows (linear light, 1% noise, 8 bits, seed crc32("tuning/<crop>/<kernel>")),
-and scored as it scores them (uint8 RGB, 16 px border cropped). Every setting of each grid runs on every case. For
-the two deconvolutions (``TUNED``) the setting with the highest mean PSNR is the default of
-``restore.baselines_deblur`` (``tests/ops/test_blur.py`` checks that the defaults match the committed result; a run of some ``--methods`` only must go elsewhere with ``--output``).
-The crops are 256 px of downscaled photos and the kernels synthetic, unlike the benchmark's whole test photos and
-Levin kernels: the settings are chosen where no test image is, not where they score best on the tests.
-Unsharp masking is shown beside them but not tuned: in PSNR it does best doing least (it sharpens, it does not undo
-motion), so its default stays a visible sharpening. The blurred input's own mean PSNR is reported too. Writes
-``benchmarks/results/deblur-tuning.md`` and ``.json``.
+and scored as it scores them (uint8 RGB, 16 px border cropped). Every setting of each grid runs on every case. For the
+two deconvolutions (``TUNED``) the setting with the highest mean PSNR is the default of ``restore.baselines_deblur``
+(``tests/ops/test_blur.py`` checks that the defaults match the committed result; a run of some ``--methods`` only must
+go elsewhere with ``--output``). The crops are 256 px of downscaled photos and the kernels synthetic, unlike the
+benchmark's whole test photos and Levin kernels: the settings are chosen where no test image is, not where they score
+best on the tests. Unsharp masking is shown beside them but not tuned: in PSNR it does best doing least (it sharpens,
+it does not undo motion), so its default stays a visible sharpening. The blurred input's own mean PSNR is reported
+too. Writes ``benchmarks/results/deblur-tuning.md`` and ``.json``.
 """
 
 from __future__ import annotations
