@@ -31,9 +31,9 @@ from benchmarks.common import add_output, positive_int, provenance, provenance_l
 from benchmarks.deblur import blurred_case, score
 from pipelines.blur_data import kernel_bank
 from pipelines.photos import DEFAULT_TRAIN_DIR, split_photos, validation_crops
+from pipelines.train_deblur import VALIDATION_KERNEL_SEED
 from restore.baselines_deblur import richardson_lucy_deblur, unsharp, wiener_deblur
 
-VALIDATION_KERNEL_SEED = 10_000  # pipelines.train_deblur validates with kernel_bank(..., seed=10000)
 GRIDS = {
     "deblur-wiener": ("balance", [0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0]),
     "deblur-rl": ("iterations", [1, 2, 3, 5, 8, 13, 20, 30]),

@@ -136,6 +136,11 @@ def per_level_scores(name: str) -> list[str]:
     )
 
 
+def headline_scores(results: list[dict], method: str, setting: str | None, value: object) -> list[str]:
+    """Each row of ``method`` at the headline ``setting`` = ``value`` as "<set> <PSNR>", sorted."""
+    return sorted(f"{r['set']} {r['psnr']:.2f}" for r in results if r["method"] == method and r.get(setting) == value)
+
+
 def models_table() -> str:
     loaded = {task: load_results(stem) for task, (stem, *_) in HEADLINES.items()}
     shown = ", ".join(label if task in label else f"{task} at {label}" for task, (*_, label) in HEADLINES.items())
@@ -148,20 +153,12 @@ def models_table() -> str:
         )
         _, setting, value, _ = HEADLINES.get(info.task, (None, None, None, None))
         scores = (
-            isp_scores(info.name)
-            or per_level_scores(info.name)
-            or sorted(
-                f"{r['set']} {r['psnr']:.2f}" for r in results if r["method"] == info.name and r.get(setting) == value
-            )
+            isp_scores(info.name) or per_level_scores(info.name) or headline_scores(results, info.name, setting, value)
         )
         cell = ", ".join(scores) or "-"
         if scores and info.name in MODEL_RESULTS:
             cell += f" ({MODEL_RESULTS[info.name][1]})"
-        oracle = sorted(
-            f"{r['set']} {r['psnr']:.2f}"
-            for r in results
-            if r["method"] == info.name + ORACLE_SUFFIX and r.get(setting) == value
-        )
+        oracle = headline_scores(results, info.name + ORACLE_SUFFIX, setting, value)
         if oracle:
             cell += f"; given its input's RMS error as the noise level (an oracle): {', '.join(oracle)}"
         lines.append(f"| `{info.name}` | {info.task} | {info.kind} | {status} | {cell} |")
