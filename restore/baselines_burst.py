@@ -7,6 +7,7 @@ of the reference frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import cv2
@@ -15,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from restore.baselines import bm3d_profile, mirrored_to_min_side, run_bm3d
 from restore.ops.alignment import phase_translation
+from restore.ops.vst import anscombe, unbiased_inverse_anscombe
 
 if TYPE_CHECKING:
     from bm4d import BM4DProfile
@@ -60,23 +62,49 @@ def _noise_at_mean(frame: np.ndarray, read: float, shot: float) -> float:
     return float(np.sqrt(read**2 + shot**2 * max(frame.mean(), 0.0)))
 
 
-def reference_bm3d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
-    """BM3D on the reference frame alone, with the noise model's standard deviation at the frame's mean level."""
+def _under_noise_model(
+    denoise: Callable[[np.ndarray, float], np.ndarray],
+    data: np.ndarray,
+    reference: np.ndarray,
+    read: float,
+    shot: float,
+    stabilize: bool,
+) -> np.ndarray:
+    """``denoise(data, sigma)``, a denoiser for noise of one standard deviation, on data whose noise follows the model.
+
+    ``stabilize``: under the generalized Anscombe transform, where that noise has unit standard deviation, and back
+    through its exact unbiased inverse (``restore.ops.vst``); otherwise (and without shot noise, where the noise is of
+    one level already) at the model's standard deviation at the ``reference`` frame's mean level.
+    """
+    if shot == 0 or not stabilize:
+        return denoise(data, _noise_at_mean(reference, read, shot))
+    shot_variance, read_variance = shot**2, read**2
+    estimate = denoise(anscombe(data, shot_variance, read_variance), 1.0)
+    return unbiased_inverse_anscombe(estimate, shot_variance, read_variance)
+
+
+def reference_bm3d(burst: np.ndarray, read: float, shot: float, stabilize: bool = True) -> np.ndarray:
+    """BM3D on the reference frame alone, its signal-dependent noise stabilized first (``_under_noise_model``;
+    ``stabilize=False``: at one level, as before 2026-12-05)."""
     reference = burst[0].astype(np.float64)
-    return run_bm3d(reference, _noise_at_mean(reference, read, shot))
+    return _under_noise_model(run_bm3d, reference, reference, read, shot, stabilize)
 
 
-def aligned_bm4d(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
-    """BM4D (Maggioni et al. 2013) on the aligned burst (``align_frames``) taken as a volume (H, W, N), with the
-    noise model's standard deviation at the reference's mean level; returns the reference's slice. About 20 s for
-    8 frames of 112 x 112 on one thread: a benchmark baseline, not for full-size bursts."""
+def aligned_bm4d(burst: np.ndarray, read: float, shot: float, stabilize: bool = True) -> np.ndarray:
+    """BM4D (Maggioni et al. 2013) on the aligned burst (``align_frames``) taken as a volume (H, W, N), its
+    signal-dependent noise stabilized first (``_under_noise_model``; ``stabilize=False``: at one level, as before
+    2026-12-05); returns the reference's slice. About 20 s for 8 frames of 112 x 112 on one thread: a benchmark
+    baseline, not for full-size bursts."""
     import bm4d
 
     height, width = burst.shape[1:]
     volume = np.moveaxis(align_frames(burst), 0, -1)
-    level = _noise_at_mean(volume[..., 0], read, shot)
-    estimate = bm4d.bm4d(mirrored_to_min_side(volume), level, bm4d_profile(len(burst)))
-    return np.asarray(estimate[:height, :width, 0], dtype=np.float64)
+
+    def reference_slice(data: np.ndarray, sigma: float) -> np.ndarray:
+        estimate = bm4d.bm4d(mirrored_to_min_side(data), sigma, bm4d_profile(len(burst)))
+        return np.asarray(estimate[:height, :width, 0], dtype=np.float64)
+
+    return _under_noise_model(reference_slice, volume, volume[..., 0], read, shot, stabilize)
 
 
 def bm4d_profile(frames: int) -> BM4DProfile:

@@ -74,6 +74,26 @@ def test_bm4d_keeps_its_default_profile_from_five_frames() -> None:
         assert (profile.step_ht, profile.step_wiener) == (default.step_ht, default.step_wiener)
 
 
+@pytest.mark.parametrize("method", [reference_bm3d, aligned_bm4d])
+def test_stabilizing_the_noise_beats_one_level_where_it_is_mostly_shot_noise(method) -> None:
+    # a dark half and a bright half: one noise level over-smooths the one and under-smooths the other
+    read, shot = 0.002, 0.1
+    clean = scene() * np.where(np.arange(80) < 40, 0.05, 1.0)[None, :]
+    rng = np.random.default_rng(0)
+    frames = np.stack([clean] * 8)
+    burst = frames + rng.normal(size=frames.shape) * np.sqrt(read**2 + shot**2 * frames)
+    stabilized = error(method(burst, read, shot), clean)
+    assert stabilized < 0.8 * error(method(burst, read, shot, stabilize=False), clean)
+
+
+def test_without_shot_noise_there_is_nothing_to_stabilize() -> None:
+    clean = scene()
+    burst = clean + np.random.default_rng(1).normal(size=(8, *clean.shape)) * 0.03
+    estimate = reference_bm3d(burst, 0.03, 0.0)
+    np.testing.assert_array_equal(estimate, reference_bm3d(burst, 0.03, 0.0, stabilize=False))
+    assert error(estimate, clean) < 0.6 * error(burst[0], clean)
+
+
 def test_alignment_beats_plain_averaging_on_a_shifted_burst() -> None:
     clean = scene()
     burst = burst_of(clean, SHIFTED)

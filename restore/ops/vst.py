@@ -1,14 +1,19 @@
 """Variance stabilization for Poisson-Gaussian (shot + read) noise: the generalized Anscombe transform.
 
 For ``x`` with noise variance ``shot * x + read``, ``anscombe(x)`` has noise of unit standard deviation (approximately,
-away from the darkest values), so a Gaussian denoiser can run on it with sigma 1. Works on NumPy arrays or tensors.
+away from the darkest values), so a Gaussian denoiser can run on it with sigma 1. ``anscombe`` and ``inverse_anscombe``
+work on NumPy arrays or tensors, ``unbiased_inverse_anscombe`` on NumPy arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.polynomial.hermite import hermgauss
 
-__all__ = ["anscombe", "inverse_anscombe"]
+__all__ = ["anscombe", "inverse_anscombe", "unbiased_inverse_anscombe"]
+
+_TABLE_SIZE = 4096  # points of the expectation table of unbiased_inverse_anscombe
+_QUADRATURE_NODES = 64  # Gauss-Hermite nodes of each expectation
 
 
 def anscombe(x, shot: float, read: float):
@@ -20,3 +25,23 @@ def anscombe(x, shot: float, read: float):
 def inverse_anscombe(z, shot: float, read: float):
     """The algebraic inverse of ``anscombe`` (adequate at the signal levels of normal exposures)."""
     return ((shot * z / 2.0) ** 2 - 0.375 * shot**2 - read) / shot
+
+
+def unbiased_inverse_anscombe(z: np.ndarray, shot: float, read: float) -> np.ndarray:
+    """The exact unbiased inverse of ``anscombe`` (Makitalo and Foi 2013) for Gaussian noise of variance
+    ``shot * x + read`` (the noise model of ``pipelines.burst_data``): the ``x >= 0`` whose expected transformed value
+    ``E[anscombe(x + noise)]`` is ``z``.
+
+    A denoiser run on ``anscombe(x + noise)`` estimates that expectation, not ``anscombe(x)``: the transform is
+    concave, so the algebraic inverse reads dark values too low. The expectation is tabulated (Gauss-Hermite
+    quadrature) over levels spaced evenly in the transformed domain up to just above ``z.max()``, then inverted by
+    linear interpolation; ``z`` below the expectation at ``x = 0`` gives 0. ``z`` any shape -> float64, same shape.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    transformed = np.linspace(anscombe(0.0, shot, read), max(float(z.max()), 0.0) + 1.0, _TABLE_SIZE)
+    levels = np.maximum(inverse_anscombe(transformed, shot, read), 0.0)
+    nodes, weights = hermgauss(_QUADRATURE_NODES)
+    spread = np.sqrt(2.0 * (shot * levels + read))
+    samples = levels[:, None] + spread[:, None] * nodes[None, :]
+    expected = anscombe(samples, shot, read) @ weights / np.sqrt(np.pi)
+    return np.interp(z, np.maximum.accumulate(expected), levels)
