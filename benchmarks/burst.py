@@ -88,18 +88,24 @@ def display(linear: np.ndarray) -> np.ndarray:
     return to_uint8(srgb_from_linear(torch.from_numpy(np.clip(linear, 0.0, 1.0)).float()).numpy())
 
 
-def test_burst(path, test_set: str, gain: float, shift_factor: float):
-    """The fixed-seed burst of one image: (noisy frames (N, H, W) float32, clean reference (H, W), read, shot)."""
-    image = restore.io.read_image(path)
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+def gray_burst(gray: np.ndarray, seed: str, gain: float, shift_factor: float = 1.0):
+    """The burst of a gray uint8 image (H, W) by this benchmark's protocol, its seed crc32(``seed``): (noisy frames
+    (N, H', W') float32, clean reference (H', W'), read, shot)."""
     side = min(gray.shape) // SPEC.downsample - 2 * int(SPEC.outlier_shift)
     spec = replace(SPEC, size=side // 16 * 16, max_shift=SPEC.max_shift * shift_factor)
     top, left = (gray.shape[0] - spec.crop) // 2, (gray.shape[1] - spec.crop) // 2
     crop = torch.from_numpy(gray[top : top + spec.crop, left : left + spec.crop]).float()[None, None] / 255
-    generator = torch.Generator().manual_seed(zlib.crc32(f"{test_set}/{path.name}/{gain:g}/{shift_factor:g}".encode()))
+    generator = torch.Generator().manual_seed(zlib.crc32(seed.encode()))
     read, shot = gain_noise(gain)
     burst = synthesize_bursts(crop, spec, generator, torch.tensor([read]), torch.tensor([shot]))
     return burst.noisy[0, :, 0].numpy(), burst.clean[0, 0].numpy(), read, shot
+
+
+def test_burst(path, test_set: str, gain: float, shift_factor: float):
+    """The fixed-seed burst of one test image (``gray_burst``, seed "<set>/<image>/<gain>/<shift>")."""
+    image = restore.io.read_image(path)
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return gray_burst(gray, f"{test_set}/{path.name}/{gain:g}/{shift_factor:g}", gain, shift_factor)
 
 
 def score(estimate: np.ndarray, clean: np.ndarray) -> dict:
