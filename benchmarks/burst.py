@@ -11,13 +11,15 @@ i.e. the four highest of six levels evenly spaced in log over the training range
 reconstruction of the paper's gains; its exact values were not available offline).
 Seeds crc32("<set>/<image>/<gain>/<shift>").
 Every method gets the true (read, shot), except ``kpn-burst-auto``: kpn-burst with ``noise="auto"`` (the API's
-default), which estimates them from the burst (``restore.ops.burst_noise``). PSNR/SSIM after the sRGB curve, on
-uint8, with an 8-pixel border crop.
+default), which estimates them from the burst (``restore.ops.burst_noise``). BM3D and BM4D meet the signal-dependent
+noise under a variance-stabilizing transform (``restore.baselines_burst``; chosen on validation bursts by
+``benchmarks.burst_tuning``). PSNR/SSIM after the sRGB curve, on uint8, with an 8-pixel border crop.
 The "shift x2" rows double the translations at gain 4. ``kpn-burst-unaligned`` is kpn-burst without its whole-pixel
-pre-alignment (``align=False``), to show what the alignment adds. BM3D's and BM4D's quality (about 1 and 20 s per
-burst) is cached per burst in ``benchmarks/cache/burst-burst-bm3d.json`` and ``burst-burst-bm4d.json`` (``--cache-dir``
-for another folder; keyed by set, image name, gain, shift and the image file's sha256); their time is measured again
-on the first ``--timed-images``.
+pre-alignment (``align=False``), to show what the alignment adds. BM3D's and BM4D's quality (about 1 and 3-7 s per
+burst) is cached per burst in ``benchmarks/cache/burst-burst-bm3d.json`` and ``burst-burst-bm4d.json``
+(``--cache-dir`` for another folder; keyed by set, image name, gain, shift and the image file's sha256, not by the
+method's code: delete a method's cache when it changes); their time is measured again on the first
+``--timed-images``.
 Writes ``benchmarks/results/burst.md``, ``.json`` and ``burst.png`` (first image at gain 4: reference / average /
 best baseline / KPN / clean).
 """

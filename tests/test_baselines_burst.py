@@ -3,7 +3,10 @@ shifted burst."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,6 +87,14 @@ def test_stabilizing_the_noise_beats_one_level_where_it_is_mostly_shot_noise(met
     burst = frames + rng.normal(size=frames.shape) * np.sqrt(read**2 + shot**2 * frames)
     stabilized = error(method(burst, read, shot), clean)
     assert stabilized < 0.8 * error(method(burst, read, shot, stabilize=False), clean)
+
+
+def test_the_stabilize_defaults_are_the_committed_tuning() -> None:
+    """``python -m benchmarks.burst_tuning`` chose them; a changed protocol must be rerun and committed."""
+    result = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "burst-tuning.json"
+    chosen = json.loads(result.read_text())["chosen"]
+    for name, method in (("burst-bm3d", reference_bm3d), ("burst-bm4d", aligned_bm4d)):
+        assert chosen[name] == inspect.signature(method).parameters["stabilize"].default
 
 
 def test_without_shot_noise_there_is_nothing_to_stabilize() -> None:
