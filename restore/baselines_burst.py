@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from restore.baselines import bm3d_profile, mirrored_to_min_side, run_bm3d
-from restore.ops.alignment import phase_translation
+from restore.ops.alignment import align_whole_pixels, phase_translation
 from restore.ops.vst import anscombe, unbiased_inverse_anscombe
 
 if TYPE_CHECKING:
@@ -96,15 +96,25 @@ def reference_bm3d(burst: np.ndarray, read: float, shot: float, stabilize: bool 
     return _under_noise_model(run_bm3d, reference, reference, read, shot, stabilize)
 
 
-def aligned_bm4d(burst: np.ndarray, read: float, shot: float, stabilize: bool = True) -> np.ndarray:
-    """BM4D (Maggioni et al. 2013) on the aligned burst (``align_frames``) taken as a volume (H, W, N), its
-    signal-dependent noise stabilized first (``_under_noise_model``; ``stabilize=False``: at one level, as before
-    2026-12-05); returns the reference's slice. About 7 s for 8 frames of 112 x 112 on one thread: a benchmark
-    baseline, not for full-size bursts."""
+def aligned_bm4d(
+    burst: np.ndarray, read: float, shot: float, stabilize: bool = True, subpixel: bool = False
+) -> np.ndarray:
+    """BM4D (Maggioni et al. 2013) on the aligned burst taken as a volume (H, W, N), its signal-dependent noise
+    stabilized first (``_under_noise_model``; ``stabilize=False``: at one level, as before 2026-12-05); returns the
+    reference's slice. Frames are moved onto the reference by their nearest whole-pixel translation
+    (``align_whole_pixels``), which keeps their noise independent from pixel to pixel, or with ``subpixel`` by the
+    bilinear sub-pixel one (``align_frames``, before 2026-12-05), which smooths it. About 7 s for 8 frames of
+    112 x 112 on one thread: a benchmark baseline, not for full-size bursts."""
     import bm4d
 
     height, width = burst.shape[1:]
-    volume = np.moveaxis(align_frames(burst), 0, -1)
+    if subpixel:
+        frames = align_frames(burst)
+    else:
+        frames = np.array(burst, dtype=np.float64)[..., None]
+        align_whole_pixels(frames)
+        frames = frames[..., 0]
+    volume = np.moveaxis(frames, 0, -1)
 
     def reference_slice(data: np.ndarray, sigma: float) -> np.ndarray:
         estimate = bm4d.bm4d(mirrored_to_min_side(data), sigma, bm4d_profile(len(burst)))
