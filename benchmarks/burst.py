@@ -90,7 +90,9 @@ def display(linear: np.ndarray) -> np.ndarray:
     return to_uint8(srgb_from_linear(torch.from_numpy(np.clip(linear, 0.0, 1.0)).float()).numpy())
 
 
-def gray_burst(gray: np.ndarray, seed: str, gain: float, shift_factor: float = 1.0):
+def gray_burst(
+    gray: np.ndarray, seed: str, gain: float, shift_factor: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, float, float]:
     """The burst of a gray uint8 image (H, W) by this benchmark's protocol, its seed crc32(``seed``): (noisy frames
     (N, H', W') float32, clean reference (H', W'), read, shot)."""
     side = min(gray.shape) // SPEC.downsample - 2 * int(SPEC.outlier_shift)

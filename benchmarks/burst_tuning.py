@@ -4,10 +4,10 @@ test image is: on bursts made from the training photos that the hash split holds
     python -m benchmarks.burst_tuning
     python -m benchmarks.burst_tuning --gains 4 --methods burst-bm3d --output /tmp/burst-tuning-try
 
-Protocol: each held-out training photo (``pipelines.photos.split_photos``), in gray with its long side at 768 px (a
-Kodak24 photo's), makes one burst per gain as ``benchmarks.burst`` makes its test bursts (``gray_burst``: centre crop,
-8 frames, the gains' read/shot noise; seed crc32("tuning/<photo>/<gain>")), scored as it scores them (sRGB curve,
-uint8, 8-pixel border cropped). Each baseline runs every setting of its grid (``SETTINGS``): ``stabilize=True``
+Protocol: each held-out training photo (``pipelines.photos.split_photos``), in gray with its long side at most 768 px
+(a Kodak24 photo's), makes one burst per gain as ``benchmarks.burst`` makes its test bursts (``gray_burst``: centre
+crop, 8 frames, the gains' read/shot noise; seed crc32("tuning/<photo>/<gain>")), scored as it scores them (sRGB
+curve, uint8, 8-pixel border cropped). Each baseline runs every setting of its grid (``SETTINGS``): ``stabilize=True``
 (generalized Anscombe transform, sigma 1, exact unbiased inverse) or ``False`` (the noise model's standard deviation
 at the reference's mean level), and for BM4D ``subpixel=False`` (frames moved by whole pixels) or ``True`` (bilinear
 sub-pixel alignment); ``stabilize=False, subpixel=True`` was their way before 2026-12-05. The setting with the highest
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS), metavar="METHOD")
     add_output(parser, "burst-tuning")
     args = parser.parse_args(argv)
+    args.gains = list(dict.fromkeys(args.gains))  # a gain named twice is run once
     partial = set(args.methods) != set(METHODS) or sorted(args.gains) != sorted(GAINS)
     if partial and args.output.name == "burst-tuning":
         parser.error("a run of some --methods or --gains only would replace the defaults' record: give --output")

@@ -102,8 +102,9 @@ def aligned_bm4d(
     """BM4D (Maggioni et al. 2013) on the aligned burst taken as a volume (H, W, N), its signal-dependent noise
     stabilized first (``_under_noise_model``; ``stabilize=False``: at one level, as before 2026-12-05); returns the
     reference's slice. Frames are moved onto the reference by their nearest whole-pixel translation
-    (``align_whole_pixels``), which keeps their noise independent from pixel to pixel, or with ``subpixel`` by the
-    bilinear sub-pixel one (``align_frames``, before 2026-12-05), which smooths it. About 7 s for 8 frames of
+    (``align_whole_pixels``), which keeps their noise independent from pixel to pixel (but for the strips a shift
+    brings in at the borders, which repeat the edge), or with ``subpixel`` by the bilinear sub-pixel one
+    (``align_frames``, before 2026-12-05), which smooths it. About 7 s for 8 frames of
     112 x 112 on one thread: a benchmark baseline, not for full-size bursts."""
     import bm4d
 
@@ -111,7 +112,7 @@ def aligned_bm4d(
     if subpixel:
         frames = align_frames(burst)
     else:
-        frames = np.array(burst, dtype=np.float64)[..., None]
+        frames = np.array(burst, dtype=np.float64)[..., None]  # a copy: align_whole_pixels moves frames in place
         align_whole_pixels(frames)
         frames = frames[..., 0]
     volume = np.moveaxis(frames, 0, -1)

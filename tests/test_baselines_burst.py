@@ -89,6 +89,14 @@ def test_stabilizing_the_noise_beats_one_level_where_it_is_mostly_shot_noise(met
     assert stabilized < 0.8 * error(method(burst, read, shot, stabilize=False), clean)
 
 
+@pytest.mark.parametrize("method", [reference_bm3d, aligned_bm4d, hdrplus_merge])
+def test_the_callers_burst_is_left_as_it_was(method) -> None:
+    burst = burst_of(scene(), SHIFTED)
+    before = burst.copy()
+    method(burst, READ, SHOT)
+    np.testing.assert_array_equal(burst, before)
+
+
 def test_the_baselines_defaults_are_the_committed_tuning() -> None:
     """``python -m benchmarks.burst_tuning`` chose them; a changed protocol must be rerun and committed."""
     result = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "burst-tuning.json"

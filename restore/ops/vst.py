@@ -1,8 +1,9 @@
 """Variance stabilization for Poisson-Gaussian (shot + read) noise: the generalized Anscombe transform.
 
 For ``x`` with noise variance ``shot * x + read``, ``anscombe(x)`` has noise of unit standard deviation (approximately,
-away from the darkest values), so a Gaussian denoiser can run on it with sigma 1. ``anscombe`` and ``inverse_anscombe``
-work on NumPy arrays or tensors, ``unbiased_inverse_anscombe`` on NumPy arrays.
+away from the darkest values), so a Gaussian denoiser can run on it with sigma 1. ``shot`` and ``read`` here are
+variances: for the burst noise model's standard deviations (``sqrt(read^2 + shot^2 x)``) pass their squares.
+``anscombe`` and ``inverse_anscombe`` work on NumPy arrays or tensors, ``unbiased_inverse_anscombe`` on NumPy arrays.
 """
 
 from __future__ import annotations
@@ -29,17 +30,23 @@ def inverse_anscombe(z, shot: float, read: float):
 
 def unbiased_inverse_anscombe(z: np.ndarray, shot: float, read: float) -> np.ndarray:
     """The exact unbiased inverse of ``anscombe`` (Makitalo and Foi 2013) for Gaussian noise of variance
-    ``shot * x + read`` (the noise model of ``pipelines.burst_data``): the ``x >= 0`` whose expected transformed value
-    ``E[anscombe(x + noise)]`` is ``z``.
+    ``shot * x + read`` (``shot > 0`` and ``read`` variances, as in ``pipelines.burst_data``'s noise with its standard
+    deviations squared): the ``x >= 0`` whose expected transformed value ``E[anscombe(x + noise)]`` is ``z``.
 
     A denoiser run on ``anscombe(x + noise)`` estimates that expectation, not ``anscombe(x)``: the transform is
     concave, so the algebraic inverse reads dark values too low. The expectation is tabulated (Gauss-Hermite
-    quadrature) over levels spaced evenly in the transformed domain up to just above ``z.max()``, then inverted by
-    linear interpolation; ``z`` below the expectation at ``x = 0`` gives 0. ``z`` any shape -> float64, same shape.
+    quadrature) over levels spaced evenly in the transformed domain up to just above ``z``'s largest value, then
+    inverted by linear interpolation; ``z`` below the expectation at ``x = 0`` gives 0, NaN stays NaN. ``z`` any shape
+    -> float64, same shape.
     """
+    if not shot > 0:
+        raise ValueError(f"the shot noise variance must be above 0 to invert the transform, got {shot!r}")
     z = np.asarray(z, dtype=np.float64)
-    transformed = np.linspace(anscombe(0.0, shot, read), max(float(z.max()), 0.0) + 1.0, _TABLE_SIZE)
+    if z.size == 0 or np.isnan(z).all():
+        return z.copy()
+    transformed = np.linspace(anscombe(0.0, shot, read), max(float(np.nanmax(z)), 0.0) + 1.0, _TABLE_SIZE)
     levels = np.maximum(inverse_anscombe(transformed, shot, read), 0.0)
+    levels[0] = 0.0  # the algebraic inverse of anscombe(0) may round to just above it
     nodes, weights = hermgauss(_QUADRATURE_NODES)
     spread = np.sqrt(2.0 * (shot * levels + read))
     samples = levels[:, None] + spread[:, None] * nodes[None, :]
