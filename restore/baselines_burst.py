@@ -104,8 +104,8 @@ def aligned_bm4d(
     reference's slice. Frames are moved onto the reference by their nearest whole-pixel translation
     (``align_whole_pixels``), which keeps their noise independent from pixel to pixel (but for the strips a shift
     brings in at the borders, which repeat the edge), or with ``subpixel`` by the bilinear sub-pixel one
-    (``align_frames``, before 2026-12-05), which smooths it. About 7 s for 8 frames of
-    112 x 112 on one thread: a benchmark baseline, not for full-size bursts."""
+    (``align_frames``, before 2026-12-05), which smooths it. About 7 s for 8 frames of 112 x 112 on one thread: a
+    benchmark baseline, not for full-size bursts."""
     import bm4d
 
     height, width = burst.shape[1:]
