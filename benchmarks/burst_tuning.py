@@ -23,10 +23,8 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks.burst import GAINS, gray_burst, score
-from benchmarks.common import add_output, provenance, provenance_lines, write_results
+from benchmarks.common import add_output, mean_scores, provenance, provenance_lines, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
 from restore.baselines_burst import aligned_bm4d, reference_bm3d
 
@@ -116,8 +114,7 @@ def main(argv: list[str] | None = None) -> None:
                     "method": method,
                     "setting": setting,
                     "gain": gain,
-                    "psnr": float(np.mean([s["psnr"] for s in rows])),
-                    "ssim": float(np.mean([s["ssim"] for s in rows])),
+                    **mean_scores(rows),
                     "bursts": len(rows),
                 }
                 results.append(row)

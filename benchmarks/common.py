@@ -161,6 +161,12 @@ def provenance_lines(meta: dict) -> list[str]:
     ]
 
 
+def mean_scores(rows: Iterable[dict]) -> dict[str, float]:
+    """{"psnr", "ssim"}: the means over ``rows`` (dicts holding each image's "psnr" and "ssim")."""
+    rows = list(rows)
+    return {key: float(np.mean([r[key] for r in rows])) for key in ("psnr", "ssim")}
+
+
 def table(headers: list[str], rows: list[list]) -> list[str]:
     """A Markdown table's lines."""
     return [

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import add_output, positive_int, provenance, provenance_lines, write_results
+from benchmarks.common import add_output, mean_scores, positive_int, provenance, provenance_lines, write_results
 from benchmarks.deblur import blurred_case, score
 from pipelines.blur_data import kernel_bank
 from pipelines.photos import DEFAULT_TRAIN_DIR, split_photos, validation_crops
@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     cases = tuning_cases(args.photos, args.kernels_per_crop)
     command = "python -m benchmarks.deblur_tuning " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = provenance(command)
-    inputs = [score(blurred, clean) for clean, blurred, _ in cases]
-    input_scores = {key: float(np.mean([s[key] for s in inputs])) for key in ("psnr", "ssim")}
+    input_scores = mean_scores(score(blurred, clean) for clean, blurred, _ in cases)
     results, chosen = [], {}
     for method in args.methods:
         name, grid = GRIDS[method]
@@ -116,8 +115,7 @@ def main(argv: list[str] | None = None) -> None:
             row = {
                 "method": method,
                 "setting": setting,
-                "psnr": float(np.mean([s["psnr"] for s in scores])),
-                "ssim": float(np.mean([s["ssim"] for s in scores])),
+                **mean_scores(scores),
                 "cases": len(scores),
             }
             results.append(row)

@@ -42,6 +42,7 @@ from benchmarks.common import (
     cached_row,
     load_cache,
     load_method,
+    mean_scores,
     method_names,
     method_spec,
     positive_int,
@@ -127,8 +128,7 @@ def evaluate(
         }
         rows.append(row if cache is None else remember(cache_file, cache, key, row))
     summary = {
-        "psnr": float(np.mean([r["psnr"] for r in rows])),
-        "ssim": float(np.mean([r["ssim"] for r in rows])),
+        **mean_scores(rows),
         "seconds_per_image": float(np.mean(seconds)),
         "seconds_per_megapixel": float(np.sum(seconds) / (timed_pixels / 1e6)),
         "timed_images": len(seconds),
