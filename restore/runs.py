@@ -275,11 +275,11 @@ def network_burst_merge(restorer, frames: np.ndarray, read: float, shot: float, 
 
 def merge_burst(restorer, frames: np.ndarray, read: float, shot: float, align: bool) -> np.ndarray:
     """Burst (N, H, W, C) float32 -> the merged reference (H, W, C) float64: the network (``network_burst_merge``),
-    or a classical method channel by channel."""
+    or a classical method (``restore.baselines_burst``: one alignment for all channels, merged channel by
+    channel)."""
     if restorer.network is not None:
         return network_burst_merge(restorer, frames, read, shot, align)
-    channels = [restorer.spec.classical(frames[..., c].astype(np.float64), read, shot) for c in range(frames.shape[3])]
-    return np.stack(channels, axis=-1)
+    return restorer.spec.classical(frames.astype(np.float64), read, shot)
 
 
 def in_burst_dtype(restored: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -296,7 +296,7 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
 
     Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
     estimate them (``restore.ops.burst_noise``): for a network, the noise of the frames' channel mean, which is what
-    it sees; for a classical method, which restores color frames channel by channel, that of the channels.
+    it sees; for a classical method, which merges color frames channel by channel, that of the channels.
     ``options["align"]`` (networks only): pre-align the frames by whole pixels.
     """
     from restore.ops.burst_noise import estimate_burst_noise
