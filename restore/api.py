@@ -67,7 +67,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
         "mps": torch.backends.mps.is_available(),
     }
     if not available.get(resolved.type, False):
-        raise InvalidOptionError(f"device {device!r} is not available on this machine (try device='auto')")
+        raise InvalidOptionError(
+            f"device {device!r} is not available on this machine (try device='auto', on the command line --device auto)"
+        )
     if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
         raise InvalidOptionError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return resolved
@@ -131,7 +133,8 @@ class Restorer:
             raise InvalidOptionError(f"ensemble must be True or False, got {ensemble!r}")
         if ensemble and not spec.self_ensemble:
             raise InvalidOptionError(
-                f"model {spec.name!r} does not take ensemble=True (flips and quarter turns do not commute with it)"
+                f"model {spec.name!r} does not take ensemble=True (--ensemble): "
+                "flips and quarter turns do not commute with it"
             )
         self.spec = spec
         self.device = resolve_device(device)

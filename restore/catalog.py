@@ -72,7 +72,10 @@ def parse_cfa(value: Any) -> CFA | None:
 def parse_kernel(value: Any) -> np.ndarray:
     """A blur kernel: a 2-D array of finite non-negative weights with a positive sum, returned normalized to sum 1."""
     if value is None:
-        raise InvalidOptionError("this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25")
+        raise InvalidOptionError(
+            "this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25 "
+            "(command line: --kernel k.npy)"
+        )
     try:
         kernel = np.asarray(value)
     except ValueError:  # ragged nested lists

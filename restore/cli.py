@@ -20,7 +20,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from restore.baselines_deblur import RICHARDSON_LUCY_ITERATIONS, WIENER_BALANCE
 from restore.catalog import parse_sigma
 from restore.errors import RestoreError
 from restore.figures import side_by_side, zoomed
+from restore.io.orientation import apply_orientation
 from restore.registry import get_spec, run_used_its_minutes
 from restore.runs import write_burst_dng, write_invisp_dng
 from restore.runtime import tune_allocator
@@ -112,8 +113,9 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
     subfolder named after their folder where several folders are given (``a/ b/ -o out`` gives ``out/a``, ``out/b``).
 
     Files in a folder that are not inputs of the model (camera raws for a raw model, ``takes_raw``, else images)
-    are ignored, and so are subfolders without ``recursive`` (both counted in ``summary``); a file named explicitly
-    is always tried, so that a wrong file gives an error rather than silence.
+    are ignored, and so are hidden files, the files of hidden folders and subfolders without ``recursive`` (all
+    counted in ``summary``); a file named explicitly is always tried, so that a wrong file gives an error rather
+    than silence.
 
     Raises:
         UsageError: a missing input, ``outdir`` inside an input folder or equal to it, an input folder inside
@@ -138,8 +140,8 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
                     if path.is_dir() and not recursive and not path.name.startswith("."):
                         summary.unsearched.append(path)
                     continue
-                if path.suffix.lower() not in accepted or path.name.startswith("."):
-                    summary.ignored.append(path)
+                if path.suffix.lower() not in accepted or any(p.startswith(".") for p in path.relative_to(given).parts):
+                    summary.ignored.append(path)  # hidden files, and with --recursive all files of hidden folders
                     continue
                 relative = path.relative_to(given).with_suffix(output_suffix(path, fmt))
                 jobs.append(Job(path, destination / relative))
@@ -182,7 +184,7 @@ def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
         raise RestoreError(f"unsupported file type {job.source.suffix!r}")
     image, metadata = io.read_image_with_metadata(job.source)
     if job.target.suffix.lower() in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] == 4:
-        raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png (or tif, webp)")
+        raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png or tif")
     return Loaded(job, image, metadata, renders_raw=False)
 
 
@@ -304,14 +306,23 @@ def number_or_auto(option: str) -> Callable[[str], float | str]:
 
 
 def plan_bursts(
-    inputs: list[Path], outdir: Path, fmt: str, raw: bool = False, reference: int = 0
+    inputs: list[Path],
+    outdir: Path,
+    fmt: str,
+    raw: bool = False,
+    reference: int = 0,
+    recursive: bool = False,
+    summary: Summary | None = None,
 ) -> list[tuple[list[Path], Path]]:
-    """Bursts to restore: each input folder is one burst (its images sorted by name), and the files named on the
-    command line together form one more, named after its ``reference`` frame. Returns (frames, output file) pairs.
-    Raw bursts (``raw``) take camera raw files and give a DNG.
+    """Bursts to restore: each input folder is one burst (its images sorted by name), and so, with ``recursive``,
+    is each of its subfolders that holds frames (``day/a/`` gives ``OUTDIR/day/a.png`` beside ``OUTDIR/day.png``);
+    the files named on the command line together form one more, named after its ``reference`` frame. Returns
+    (frames, output file) pairs. Raw bursts (``raw``) take camera raw files and give a DNG. Hidden files and folders
+    are left out; subfolders not searched (no ``recursive``) are counted in ``summary``.
 
     Raises:
-        UsageError: a missing input, ``outdir`` inside an input folder or an input folder inside ``outdir``.
+        UsageError: a missing input, ``outdir`` inside an input folder, an input folder inside ``outdir``, or a
+            ``reference`` beyond the named files.
     """
     suffixes = io.RAW_SUFFIXES if raw else io.IMAGE_SUFFIXES
     bursts, files = [], []
@@ -322,13 +333,33 @@ def plan_bursts(
             files.append(given)
             continue
         refuse_nested_folders(given, outdir)
-        frames = sorted(p for p in given.iterdir() if p.suffix.lower() in suffixes and p.name[0] != ".")
-        if frames:  # named after the folder (folder_name: "." has a name too)
-            bursts.append((frames, outdir / (folder_name(given) + burst_suffix(frames[0], fmt, raw))))
+        for folder in [given, *burst_subfolders(given, recursive, summary)]:
+            frames = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+            frames = [p for p in frames if not p.name.startswith(".")]
+            if frames:  # named after the folder (folder_name: "." has a name too)
+                name = Path(folder_name(given)) / folder.relative_to(given)
+                bursts.append((frames, outdir / (str(name) + burst_suffix(frames[0], fmt, raw))))
     if files:
-        named = files[reference] if reference < len(files) else files[0]  # too large: the run refuses it
+        if reference >= len(files):
+            raise UsageError(f"--reference {reference}, but the files named form a burst of {len(files)} frames")
+        named = files[reference]
         bursts.append((files, outdir / (named.stem + "-burst" + burst_suffix(named, fmt, raw))))
     return bursts
+
+
+def burst_subfolders(folder: Path, recursive: bool, summary: Summary | None) -> list[Path]:
+    """The subfolders of ``folder`` whose frames form bursts of their own: all of them, however deep, where
+    ``recursive`` (hidden ones and those inside them left out), else none (the visible ones counted in
+    ``summary.unsearched``)."""
+    if not recursive:
+        if summary is not None:
+            summary.unsearched.extend(p for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith("."))
+        return []
+    return [
+        path
+        for path in sorted(folder.rglob("*"))
+        if path.is_dir() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]
 
 
 def other_kind_hint(
@@ -362,29 +393,40 @@ def burst_suffix(reference: Path, fmt: str, raw: bool) -> str:
     return INVERSE_FORMAT["dng"] if raw else output_suffix(reference, fmt)
 
 
-def restore_burst(restorer: api.Restorer, frames: list[Path], target: Path, options: dict) -> None:
-    """Restore one burst of files into ``target`` (its folder made as needed): images into an image, camera raws
-    into a DNG."""
+def restore_burst(restorer: api.Restorer, frames: list[Path], target: Path, options: dict, quality: int = 95) -> None:
+    """Restore one burst of files into ``target`` (its folder made as needed): camera raws into a DNG; images into
+    an image that keeps the reference frame's EXIF block and ICC profile (and WebP losslessness), JPEG and lossy
+    WebP at ``quality``. Frames are merged as displayed (their EXIF orientations applied)."""
+    reference = options.get("reference", 0)
     if restorer.spec.input_kind == "raw-burst":
         raws = [io.read_raw(frame) for frame in frames]
         mosaic = restorer(raws, **options)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_burst_dng(target, mosaic, raws[options.get("reference", 0)])
-    else:
-        result = restorer([io.read_image(frame) for frame in frames], **options)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        io.write_image(target, result)
+        write_burst_dng(target, mosaic, raws[reference])
+        return
+    images, metadata = [], None
+    for index, frame in enumerate(frames):
+        image, frame_metadata = io.read_image_with_metadata(frame)
+        images.append(apply_orientation(image, frame_metadata.orientation))
+        if index == reference:
+            metadata = replace(frame_metadata, orientation=1)  # the pixels are written as displayed
+    result = restorer(images, **options)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    io.write_image(target, result, metadata=metadata, quality=quality)
 
 
-def run_bursts(restorer: api.Restorer, bursts, options: dict, overwrite: bool, summary: Summary) -> None:
-    """Restore every burst into one file, carrying on past failures (a burst is reported by its first frame). As
-    for single images (``plan_writes``), no output replaces a frame or another burst's output of this run."""
+def run_bursts(
+    restorer: api.Restorer, bursts, options: dict, overwrite: bool, summary: Summary, quality: int = 95
+) -> None:
+    """Restore every burst into one file (``restore_burst``), carrying on past failures (a burst is reported by its
+    first frame). As for single images (``plan_writes``), no output replaces a frame or another burst's output of
+    this run."""
     jobs = [Job(frames[0], target) for frames, target in bursts]
     due = {id(job) for job in plan_writes(jobs, overwrite, summary, [f for frames, _ in bursts for f in frames])}
     todo = [(job, frames) for job, (frames, _) in zip(jobs, bursts, strict=True) if id(job) in due]
     for job, frames in tqdm(todo, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not todo):
         try:
-            restore_burst(restorer, frames, job.target, options)
+            restore_burst(restorer, frames, job.target, options, quality)
             summary.restored.append(frames[0])
         except Exception as error:  # noqa: BLE001 - as in run_jobs
             summary.failed.append((frames[0], f"burst of {len(frames)} frames: {failure_reason(error)}"))
@@ -448,14 +490,20 @@ def command_run(args: argparse.Namespace) -> int:
     summary = Summary()
     if spec.input_kind in ("burst", "raw-burst"):
         raw = spec.input_kind == "raw-burst"
-        bursts = plan_bursts(args.inputs, args.output, args.format, raw, options.get("reference", 0))
+        reference = options.get("reference", 0)
+        bursts = plan_bursts(args.inputs, args.output, args.format, raw, reference, args.recursive, summary)
         if not bursts:
-            raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{other_kind_hint(args.inputs, raw)}")
+            hint = other_kind_hint(args.inputs, raw, recursive=args.recursive)
+            if not hint and summary.unsearched:
+                hint = f" ({len(summary.unsearched)} subfolders not searched: --recursive makes each a burst)"
+            raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{hint}")
         prepare_output_folder(args.output)
         restorer = load_model(args)
         start = time.monotonic()
-        run_bursts(restorer, bursts, options, args.overwrite, summary)
+        run_bursts(restorer, bursts, options, args.overwrite, summary, args.quality)
         return report(summary, args.output, time.monotonic() - start)
+    if args.inverse and args.format != "same":
+        raise UsageError(f"--inverse writes DNG files; --format {args.format} does not apply to it")
     fmt = "dng" if args.inverse else args.format
     takes_raw = spec.input_kind == "raw" and not args.inverse
     jobs = plan_jobs(args.inputs, args.output, args.recursive, fmt, takes_raw, summary)
@@ -518,10 +566,9 @@ def command_demo(args: argparse.Namespace) -> int:
     from restore.metrics import psnr, to_uint8
     from restore.ops.noise import add_gaussian_noise_np
 
-    if get_spec(args.model).task != "denoise":
-        raise UsageError(
-            f"the demo denoises a photo; --model takes a denoiser (see 'restore models'), not {args.model}"
-        )
+    for option, name in (("--model", args.model), ("--compare", args.compare)):
+        if name is not None and get_spec(name).task != "denoise":
+            raise UsageError(f"the demo denoises a photo; {option} takes a denoiser (see 'restore models'), not {name}")
     parse_sigma(args.sigma)
     prepare_output_folder(args.output)
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as sample:
@@ -584,7 +631,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("model", help="model name (see 'restore models')")
     run.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files, raw files or folders")
     run.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    run.add_argument("-r", "--recursive", action="store_true", help="descend into subfolders")
+    run.add_argument(
+        "-r", "--recursive", action="store_true", help="descend into subfolders (burst models: each one is a burst)"
+    )
     run.add_argument(
         "--sigma", type=number_or_auto("--sigma"), default=None, help="noise level on the 8-bit scale, or 'auto'"
     )

@@ -141,8 +141,8 @@ def run_invisp(restorer, source: Any, options: dict[str, Any]) -> np.ndarray | T
     elif not inverse and _is_raw_source(source):
         if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() in IMAGE_SUFFIXES:
             raise InvalidImageError(
-                f"{source} is an image, not a camera raw: invisp renders raws to sRGB; give inverse=True to turn an "
-                "sRGB image into raw"
+                f"{source} is an image, not a camera raw: invisp renders raws to sRGB; give inverse=True "
+                "(--inverse) to turn an sRGB image into raw"
             )
         source, orientation = _develop_linear_raw(source)
     x, layout = to_model_tensor(source)

@@ -214,6 +214,9 @@ def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_pa
         (["demo", "-o", "OUT", "--sigma", "-5"], "sigma"),
         (["run", "dncnn-color", "IN", "-o", "OUT", "--bit-depth", "8"], "--bit-depth sets the bits of raw renderings"),
         (["demo", "-o", "OUT", "--model", "kpn-burst"], "takes a denoiser"),
+        (["demo", "-o", "OUT", "--compare", "lowlight-raw"], "--compare takes a denoiser"),
+        (["run", "invisp", "IN", "-o", "OUT", "--inverse", "--format", "png"], "--inverse writes DNG files"),
+        (["run", "burst-average", "IN/a.png", "IN/a.png", "-o", "OUT", "--reference", "2"], "a burst of 2 frames"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(untrained_weights, photo_tree, tmp_path, capsys, args, message):
@@ -474,3 +477,68 @@ def test_an_inverse_isp_dng_displays_like_its_rotated_jpeg(untrained_weights, tm
     assert main(["run", "invisp", str(source.parent), "-o", str(tmp_path / "out"), "--inverse"]) == 0
     with rawpy.imread(str(tmp_path / "out" / "portrait.dng")) as raw:
         assert raw.postprocess().shape[:2] == read_image(source).shape[:2] == (56, 40)
+
+
+def test_a_burst_keeps_the_reference_frames_metadata_and_takes_quality(tmp_path):
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    for index in range(3):
+        exif = Image.Exif()
+        exif[0x010F] = f"camera {index}"  # Make: tells the frames apart
+        frame = Image.fromarray(noisy_uint((32, 48, 3), np.uint8, index))
+        frame.save(folder / f"f{index}.jpg", quality=95, exif=exif.tobytes(), icc_profile=icc)
+    sizes = {}
+    for quality in (20, 95):
+        out = tmp_path / f"q{quality}"
+        args = ["run", "burst-average", str(folder), "-o", str(out), "--reference", "1", "--quality", str(quality)]
+        assert main(args) == 0
+        with Image.open(out / "burst.jpg") as result:
+            assert result.info.get("icc_profile") == icc
+            assert result.getexif().get(0x010F) == "camera 1"
+        sizes[quality] = (out / "burst.jpg").stat().st_size
+    assert sizes[20] < 0.7 * sizes[95]
+
+
+def test_a_lossless_webp_burst_stays_lossless(tmp_path):
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    frames = [noisy_uint((32, 48, 3), np.uint8, index) for index in range(3)]
+    for index, frame in enumerate(frames):
+        Image.fromarray(frame).save(folder / f"f{index}.webp", lossless=True)
+    assert main(["run", "burst-average", str(folder), "-o", str(tmp_path / "out")]) == 0
+    with Image.open(tmp_path / "out" / "burst.webp") as result:
+        restored = np.asarray(result.convert("RGB"))
+    expected = np.round(np.mean(np.stack(frames).astype(np.float64), axis=0)).astype(np.uint8)
+    assert np.abs(restored.astype(int) - expected).max() <= 1
+
+
+def test_recursive_makes_each_subfolder_of_frames_a_burst(tmp_path, capsys):
+    root = tmp_path / "bursts"
+    for name in ("day1", "day2/evening", ".hidden"):
+        for index in range(2):
+            write_png(root / name / f"f{index}.png", noisy_uint((16, 16), np.uint8, index))
+    out = tmp_path / "out"
+    args = ["run", "burst-average", str(root), "-o", str(out), "--noise", "0.01", "0"]
+    assert main(args) == 2
+    assert "2 subfolders not searched: --recursive makes each a burst" in capsys.readouterr().err
+    assert main([*args, "--recursive"]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["bursts/day1.png", "bursts/day2/evening.png"]
+
+
+def test_recursive_runs_leave_hidden_folders_alone(untrained_weights, tmp_path):
+    root = tmp_path / "in"
+    write_png(root / "a.png", noisy_uint((16, 16, 3), np.uint8))
+    write_png(root / ".thumbs" / "t.png", noisy_uint((16, 16, 3), np.uint8))
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(root), "-o", str(out), "--recursive", "--device", "cpu"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["a.png"]
+
+
+def test_python_dash_m_restore_is_the_command_line():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "restore", "models"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "dncnn-color" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -16,6 +17,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     ``os.replace``; on any failure it is removed and an existing ``path`` is untouched.
     """
     path = Path(path)
+    if not path.parent.is_dir():  # else the error would name the temporary file
+        raise FileNotFoundError(errno.ENOENT, "no such folder to write into", str(path.parent))
     payload = data.encode() if isinstance(data, str) else data
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp{path.suffix}")
     try:

@@ -48,6 +48,11 @@ _EXIF_HEADER = b"Exif\x00\x00"
 _ORIENTATION_TAG = 274
 _PNG_AFTER_IHDR = 33  # 8-byte signature + IHDR chunk (4 length + 4 type + 13 data + 4 CRC)
 _Parsed = TypeVar("_Parsed")
+_ONE_IMAGE_PER_FILE = "restore reads one image per file: save the one wanted on its own"
+
+
+class _SeveralImages(Exception):
+    """A file that holds several images (an animation), found while inspecting it."""
 
 
 @dataclass
@@ -86,7 +91,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 
     Raises:
         UnreadableFileError: the file is missing, a folder, empty, truncated, not an image, in a format or with a
-            suffix that is not supported, or has samples other than 8- or 16-bit integers.
+            suffix that is not supported, has samples other than 8- or 16-bit integers, or holds several images (a
+            TIFF of several full-size pages, an animated PNG or WebP).
     """
     image, metadata = read_image_with_metadata(path)
     return apply_orientation(image, metadata.orientation)
@@ -202,6 +208,8 @@ def _inspect(data: bytes, path: Path) -> tuple[str, int, bytes | None, bytes | N
         )
     except UnidentifiedImageError as error:
         raise UnreadableFileError(f"cannot read {str(path)!r}: not an image file") from error
+    except _SeveralImages as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: {error}; {_ONE_IMAGE_PER_FILE}") from None
     except Image.DecompressionBombError as error:
         raise UnreadableFileError(
             f"cannot read {str(path)!r}: larger than Pillow's limit; raise PIL.Image.MAX_IMAGE_PIXELS to read it"
@@ -222,8 +230,14 @@ def _inspect(data: bytes, path: Path) -> tuple[str, int, bytes | None, bytes | N
 
 
 def _inspect_with_pillow(data: bytes) -> tuple[str, int, bytes | None, bytes | None]:
-    """Decode the file with Pillow (a JPEG at 1/8 scale); return its format, orientation, EXIF and ICC profile."""
+    """Decode the file with Pillow (a JPEG at 1/8 scale); return its format, orientation, EXIF and ICC profile.
+
+    Raises:
+        _SeveralImages: an animated PNG or WebP (a JPEG's extra MPF images, previews and depth maps, are left aside).
+    """
     with Image.open(io.BytesIO(data)) as image:
+        if image.format in ("PNG", "WEBP") and getattr(image, "n_frames", 1) > 1:
+            raise _SeveralImages(f"an animated {image.format} of {image.n_frames} frames")
         if image.format in ("JPEG", "MPO"):
             image.draft(image.mode, (1, 1))
         image.load()
@@ -237,17 +251,22 @@ def _inspect_with_pillow(data: bytes) -> tuple[str, int, bytes | None, bytes | N
 
 
 def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
-    """A TIFF's pixels as stored, its orientation and ICC profile; tifffile where it can, else OpenCV."""
+    """A TIFF's pixels as stored, its orientation and ICC profile; tifffile where it can, else OpenCV. A TIFF of
+    several full-size pages is refused (reduced-resolution ones, thumbnails and previews, are left aside)."""
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tiff:
-            page = tiff.pages.first
-            orientation = page.tags.valueof(_ORIENTATION_TAG, 1)
-            icc_profile = page.iccprofile
-            image = _tifffile_pixels(page)
+            pages = sum(not page.is_reduced for page in tiff.pages)
+            if pages <= 1:
+                page = tiff.pages.first
+                orientation = page.tags.valueof(_ORIENTATION_TAG, 1)
+                icc_profile = page.iccprofile
+                image = _tifffile_pixels(page)
     except (tifffile.TiffFileError, OSError, ValueError, EOFError, IndexError, struct.error, zlib.error) as error:
         raise UnreadableFileError(f"cannot read {str(path)!r}: broken or truncated TIFF ({error})") from error
     except MemoryError as error:  # a header that claims more pixels than memory holds (broken, or truly huge)
         raise UnreadableFileError(f"cannot read {str(path)!r}: too large to decode in memory ({error})") from error
+    if pages > 1:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: a TIFF of {pages} pages; {_ONE_IMAGE_PER_FILE}")
     orientation = orientation if orientation in ORIENTATIONS else 1
     if image is None:
         image = _decode(data, path)

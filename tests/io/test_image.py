@@ -272,6 +272,12 @@ def test_failed_write_leaves_the_target_untouched(tmp_path: Path) -> None:
     assert files_in(tmp_path) == ["keep.png"]
 
 
+def test_a_missing_folder_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no such folder to write into") as caught:
+        write_image(tmp_path / "missing" / "x.png", smooth_image())
+    assert caught.value.filename == str(tmp_path / "missing") and ".tmp" not in str(caught.value)
+
+
 def test_failed_replace_removes_the_temporary_file(tmp_path: Path) -> None:
     (tmp_path / "folder.png").mkdir()
     with pytest.raises(OSError):
@@ -307,9 +313,26 @@ def float_tiff() -> bytes:
     return buffer.getvalue()
 
 
+def several_images(suffix: str) -> bytes:
+    """A TIFF of three full-size pages, or an animated PNG or WebP of three frames."""
+    frames = [smooth_image() // 2 + 60 * index for index in range(3)]
+    buffer = io.BytesIO()
+    if suffix == ".tif":
+        with tifffile.TiffWriter(buffer) as tiff:
+            for frame in frames:
+                tiff.write(frame)
+    else:
+        first, *rest = (Image.fromarray(frame) for frame in frames)
+        first.save(buffer, {".png": "PNG", ".webp": "WEBP"}[suffix], save_all=True, append_images=rest)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
+        ("pages.tif", several_images(".tif"), "a TIFF of 3 pages; restore reads one image per file"),
+        ("animated.png", several_images(".png"), "an animated PNG of 3 frames"),
+        ("animated.webp", several_images(".webp"), "an animated WEBP of 3 frames"),
         ("missing.png", None, "no such file"),
         ("empty.png", b"", "empty"),
         ("text.png", b"this is not an image\n", "not an image"),
@@ -332,6 +355,16 @@ def test_bad_files_raise_unreadable(tmp_path: Path, name: str, content: bytes | 
         with pytest.raises(UnreadableFileError, match=message) as caught:
             reader(path)
         assert name in str(caught.value)
+
+
+def test_a_thumbnail_page_or_a_jpegs_second_picture_is_left_aside(tmp_path: Path) -> None:
+    image = smooth_image()
+    with tifffile.TiffWriter(tmp_path / "thumbnail.tif") as tiff:
+        tiff.write(image)
+        tiff.write(image[:8, :8], subfiletype=1)  # a reduced-resolution page
+    np.testing.assert_array_equal(read_image(tmp_path / "thumbnail.tif"), image)
+    Image.fromarray(image).save(tmp_path / "mpf.jpg", "MPO", save_all=True, append_images=[Image.fromarray(image)])
+    assert read_image(tmp_path / "mpf.jpg").shape == image.shape
 
 
 def test_folder_raises_unreadable(tmp_path: Path) -> None:
