@@ -59,6 +59,16 @@ def parse_flag(value: Any, name: str) -> bool:
     return value
 
 
+ENCODINGS = ("linear", "srgb")
+
+
+def parse_encoding(value: Any) -> str:
+    """How burst frames encode intensity: "linear" or "srgb" (any case)."""
+    if not isinstance(value, str) or value.lower() not in ENCODINGS:
+        raise InvalidOptionError(f"encoding must be one of {', '.join(ENCODINGS)}, got {value!r}")
+    return value.lower()
+
+
 def parse_cfa(value: Any) -> CFA | None:
     """A Bayer pattern name (RGGB, BGGR, GRBG, GBRG; any case) or ``CFA``, or ``None`` (the file's, or RGGB)."""
     if value is None or isinstance(value, CFA):
@@ -306,6 +316,12 @@ ALIGN = Option(
     partial(parse_flag, name="align"),
     "True: move the frames onto the reference by whole pixels (phase correlation) first",
 )
+ENCODING = Option(
+    "encoding",
+    "linear",
+    parse_encoding,
+    "linear: frames are linear intensities; srgb: sRGB-encoded (as most image files), merged in linear light",
+)
 
 
 def _ignores_noise(method: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
@@ -319,7 +335,7 @@ register(
         summary="kernel prediction network (Mildenhall et al. 2018): 5x5 kernels per pixel and frame, trained on 8",
         channels=(1, 3),
         input_kind="burst",
-        options=(NOISE, ALIGN, REFERENCE),
+        options=(NOISE, ALIGN, REFERENCE, ENCODING),
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256)),
         weights="kpn-burst",
         receptive_radius=80,
@@ -363,7 +379,7 @@ for name, function, summary in (
             summary=summary,
             channels=(1, 3),
             input_kind="burst",
-            options=(NOISE, REFERENCE),
+            options=(NOISE, REFERENCE, ENCODING),
             classical=function,
             run=run_burst,
         )

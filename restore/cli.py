@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from restore import __version__, api, io
 from restore.baselines_deblur import RICHARDSON_LUCY_ITERATIONS, WIENER_BALANCE
-from restore.catalog import parse_sigma
+from restore.catalog import ENCODINGS, parse_sigma
 from restore.errors import RestoreError
 from restore.figures import side_by_side, zoomed
 from restore.io.orientation import apply_orientation
@@ -476,6 +476,7 @@ def command_run(args: argparse.Namespace) -> int:
         "ratio": args.ratio,
         "inverse": args.inverse or None,
         "noise": args.noise,
+        "encoding": args.encoding,
         "align": False if args.no_align else None,
         "reference": args.reference,
         "kernel": read_kernel(args.kernel),
@@ -483,6 +484,8 @@ def command_run(args: argparse.Namespace) -> int:
         "iterations": args.iterations,
     }
     options = {name: value for name, value in given.items() if value is not None}
+    if spec.input_kind == "burst":
+        options.setdefault("encoding", "srgb")  # image files are sRGB-encoded unless told otherwise
     spec.parse_options(options)
     if args.bit_depth is not None and (spec.input_kind != "raw" or args.inverse):
         raise UsageError(f"--bit-depth sets the bits of raw renderings; {args.model} keeps each input's bit depth")
@@ -652,7 +655,14 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         default=None,
         metavar=("READ", "SHOT"),
-        help="burst models: noise (default auto)",
+        help="burst models: noise standard deviations of the linear intensities (default auto)",
+    )
+    run.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default=None,
+        help="burst models: how the frames encode intensity (default srgb, as most image files; linear for linear "
+        "TIFFs or PNGs, e.g. from a raw converter's linear output); merged in linear light either way",
     )
     run.add_argument(
         "--no-align", action="store_true", help="burst networks: no whole-pixel pre-alignment of the frames"

@@ -23,6 +23,7 @@ from restore.errors import InvalidImageError, InvalidOptionError
 from restore.io.image import IMAGE_SUFFIXES
 from restore.io.orientation import apply_orientation
 from restore.io.raw import CFA, XYZ_FROM_SRGB, RawImage, orientation_from_libraw_flip, read_raw
+from restore.ops.color import linear_from_srgb, srgb_from_linear
 from restore.ops.lowlight import amplified_planes, auto_ratio, render_output
 from restore.ops.unprocess import CAMERA_FROM_XYZ
 
@@ -294,10 +295,11 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     burst's dtype and layout; an alpha channel (gray+alpha, RGBA frames) is not merged: the reference's comes back
     untouched.
 
-    Frames are linear intensities. ``options["noise"]``: (read, shot) standard deviations on [0, 1], or ``None`` to
-    estimate them (``restore.ops.burst_noise``): for a network, the noise of the frames' channel mean, which is what
-    it sees; for a classical method, which merges color frames channel by channel, that of the channels.
-    ``options["align"]`` (networks only): pre-align the frames by whole pixels.
+    Frames are linear intensities, or with ``options["encoding"]`` "srgb" sRGB-encoded ones, decoded to linear for
+    the merge and the result encoded back. ``options["noise"]``: (read, shot) standard deviations on [0, 1] of the
+    linear intensities, or ``None`` to estimate them (``restore.ops.burst_noise``): for a network, the noise of the
+    frames' channel mean, which is what it sees; for a classical method, which merges color frames channel by
+    channel, that of the channels. ``options["align"]`` (networks only): pre-align the frames by whole pixels.
     """
     from restore.ops.burst_noise import estimate_burst_noise
 
@@ -307,9 +309,15 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     has_alpha = first.ndim == 3 and first.shape[2] in (2, 4)
     if has_alpha:
         frames = frames[..., :-1]
+    srgb = options["encoding"] == "srgb"
+    if srgb:
+        frames = linear_from_srgb(torch.from_numpy(frames)).numpy()
     seen = frames.mean(axis=3) if restorer.network is not None else frames
     read, shot = options["noise"] or estimate_burst_noise(seen)
-    restored = in_burst_dtype(merge_burst(restorer, frames, read, shot, options.get("align", False)), first.dtype)
+    merged = merge_burst(restorer, frames, read, shot, options.get("align", False))
+    if srgb:
+        merged = srgb_from_linear(torch.from_numpy(merged)).numpy()
+    restored = in_burst_dtype(merged, first.dtype)
     if has_alpha:
         return np.concatenate([restored, first[..., -1:]], axis=2)  # the reference's alpha, untouched
     return restored[..., 0] if first.ndim == 2 else restored

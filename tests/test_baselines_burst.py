@@ -343,7 +343,8 @@ def test_cli_restores_a_folder_of_frames_as_one_burst(tmp_path, capsys) -> None:
         write_image(folder / f"frame{index:02d}.png", np.round(np.clip(frame, 0, 1) * 65535).astype(np.uint16))
     (folder / "notes.txt").write_text("not a frame")
     out = tmp_path / "out"
-    assert cli_main(["run", "burst-align", str(folder), "-o", str(out), "--noise", str(READ), str(SHOT)]) == 0
+    args = ["run", "burst-align", str(folder), "-o", str(out), "--noise", str(READ), str(SHOT), "--encoding", "linear"]
+    assert cli_main(args) == 0
     result = read_image(out / "night.png")
     assert result.dtype == np.uint16 and result.shape == clean.shape
     assert error(result / 65535.0, clean) < 0.6 * error(burst[0], clean)
@@ -363,3 +364,27 @@ def test_cli_no_align_goes_to_the_burst_network_and_is_refused_elsewhere(tmp_pat
     assert read_image(tmp_path / "a" / "night.png").shape == scene().shape
     assert cli_main(["run", "burst-average", str(folder), "-o", str(tmp_path / "b"), "--no-align"]) == 2
     assert "takes no option align" in capsys.readouterr().err
+
+
+def test_srgb_frames_are_merged_in_linear_light() -> None:
+    import restore
+
+    # frames alternating between black and sRGB 200: the mean light is half of 200's, which sRGB encodes as 146
+    frames = np.stack([np.zeros((24, 24), np.uint8), np.full((24, 24), 200, np.uint8)] * 2)
+    merged = restore.restore(frames, model="burst-average", noise=(0.01, 0.0), encoding="srgb")
+    assert merged.dtype == np.uint8 and (merged == 146).all()
+    assert (restore.restore(frames, model="burst-average", noise=(0.01, 0.0)) == 100).all()  # linear, the default
+
+
+def test_the_command_line_takes_image_files_as_srgb_unless_told(tmp_path) -> None:
+    from restore.cli import main as cli_main
+    from restore.io import read_image, write_image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in range(4):
+        write_image(folder / f"f{index}.png", np.full((24, 24), 200 * (index % 2), np.uint8))
+    for extra, expected in (([], 146), (["--encoding", "linear"], 100)):
+        out = tmp_path / f"out{len(extra)}"
+        assert cli_main(["run", "burst-average", str(folder), "-o", str(out), "--noise", "0.01", "0", *extra]) == 0
+        assert (read_image(out / "frames.png") == expected).all()

@@ -217,6 +217,7 @@ def test_output_that_would_replace_an_input_is_refused(untrained_weights, tmp_pa
         (["demo", "-o", "OUT", "--compare", "lowlight-raw"], "--compare takes a denoiser"),
         (["run", "invisp", "IN", "-o", "OUT", "--inverse", "--format", "png"], "--inverse writes DNG files"),
         (["run", "burst-average", "IN/a.png", "IN/a.png", "-o", "OUT", "--reference", "2"], "a burst of 2 frames"),
+        (["run", "dncnn-color", "IN", "-o", "OUT", "--encoding", "linear"], "takes no option encoding"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(untrained_weights, photo_tree, tmp_path, capsys, args, message):
@@ -506,7 +507,7 @@ def test_a_lossless_webp_burst_stays_lossless(tmp_path):
     frames = [noisy_uint((32, 48, 3), np.uint8, index) for index in range(3)]
     for index, frame in enumerate(frames):
         Image.fromarray(frame).save(folder / f"f{index}.webp", lossless=True)
-    assert main(["run", "burst-average", str(folder), "-o", str(tmp_path / "out")]) == 0
+    assert main(["run", "burst-average", str(folder), "-o", str(tmp_path / "out"), "--encoding", "linear"]) == 0
     with Image.open(tmp_path / "out" / "burst.webp") as result:
         restored = np.asarray(result.convert("RGB"))
     expected = np.round(np.mean(np.stack(frames).astype(np.float64), axis=0)).astype(np.uint8)
