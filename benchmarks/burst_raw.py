@@ -9,12 +9,13 @@ crc32("raw/<set>/<image>/<gain>/<shift>")), but each image's centre crop is unpr
 (``pipelines.burst_data`` with ``bayer=True``: inverse tone and sRGB curves, color matrix, white balance), downsampled
 2x, sampled through an RGGB mosaic and packed into 4 half-size planes before the noise is added. ``kpn-burst-raw``
 gets the noisy mosaics (N, H, W) through its own call; every other method gets the packed planes as a 4-channel burst
-(N, h, w, 4), which classical methods restore plane by plane and ``kpn-burst`` (the gray network, which sees each
-frame's plane mean) merges with kernels shared by the planes. Every method gets the true (read, shot), except
-``kpn-burst-raw-auto``, which estimates them (``noise="auto"``, the API's default). PSNR/SSIM on
-the packed planes after the sRGB curve (the raw is not developed), on uint8, with an 8-pixel border crop of the
-planes. BM3D's quality is cached per burst in ``benchmarks/cache/burst-raw-burst-bm3d.json``, its time measured again
-on the first ``--timed-images``; BM4D (about 80 s per raw burst here) is left out.
+(N, h, w, 4), which classical methods align as one (a frame's translation found on its plane mean, since 2026-12-05;
+before, each plane was aligned on its own) and merge plane by plane, and ``kpn-burst`` (the gray network, which sees
+each frame's plane mean) merges with kernels shared by the planes. Every method gets the true (read, shot), except
+``kpn-burst-raw-auto``, which estimates them (``noise="auto"``, the API's default). PSNR/SSIM on the packed planes
+after the sRGB curve (the raw is not developed), on uint8, with an 8-pixel border crop of the planes. BM3D's quality
+is cached per burst in ``benchmarks/cache/burst-raw-burst-bm3d.json``, its time measured again on the first
+``--timed-images``; BM4D (about 80 s per raw burst here) is left out.
 Writes ``benchmarks/results/burst-raw.md``, ``.json`` and ``burst-raw.png`` (first image at gain 4, the planes shown
 as R, mean G, B with gray-world balance: reference / average / best baseline / kpn-burst-raw / clean).
 """
