@@ -23,6 +23,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.burst import GAINS, gray_burst, score
 from benchmarks.common import add_output, mean_scores, provenance, provenance_lines, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
@@ -36,17 +38,21 @@ SETTINGS = {  # method -> the keyword settings tried
 LONG_SIDE = 768
 
 
-def tuning_bursts(photos: Path, gains: list[float]) -> list[tuple[str, float, tuple]]:
-    """(photo name, gain, ``gray_burst``'s tuple) for every held-out training photo and gain."""
+def held_out_grays(photos: Path) -> list[tuple[str, np.ndarray]]:
+    """(name, gray uint8 image (H, W), long side at most ``LONG_SIDE``) of every held-out training photo."""
     _, held_out = split_photos(photos)
     if not held_out:
         raise SystemExit(f"no held-out training photo in {photos}: give the folder of training photos")
-    bursts = []
-    for path in held_out:
-        gray = read_photo(path, 1, LONG_SIDE)[..., 0]
-        for gain in gains:
-            bursts.append((path.name, gain, gray_burst(gray, f"tuning/{path.name}/{gain:g}", gain)))
-    return bursts
+    return [(path.name, read_photo(path, 1, LONG_SIDE)[..., 0]) for path in held_out]
+
+
+def tuning_bursts(photos: Path, gains: list[float]) -> list[tuple[str, float, tuple]]:
+    """(photo name, gain, ``gray_burst``'s tuple) for every held-out training photo and gain."""
+    return [
+        (name, gain, gray_burst(gray, f"tuning/{name}/{gain:g}", gain))
+        for name, gray in held_out_grays(photos)
+        for gain in gains
+    ]
 
 
 def described(setting: dict) -> str:

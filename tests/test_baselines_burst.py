@@ -142,6 +142,16 @@ def test_the_baselines_defaults_are_the_committed_tuning() -> None:
         assert chosen[name] == {key: defaults[key].default for key in chosen[name]}
 
 
+def test_the_noise_estimators_default_is_the_committed_tuning() -> None:
+    """``python -m benchmarks.burst_noise_tuning`` chose it."""
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    result = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "burst-noise-tuning.json"
+    chosen = json.loads(result.read_text())["chosen"]
+    defaults = inspect.signature(estimate_burst_noise).parameters
+    assert chosen == {key: defaults[key].default for key in chosen}
+
+
 @pytest.mark.parametrize("shot", [0.0, 1e-6])
 def test_without_shot_noise_worth_the_name_there_is_nothing_to_stabilize(shot: float) -> None:
     # a shot noise of 1e-6 made the transform all offset, and BM3D's float32 turned the estimate to garbage

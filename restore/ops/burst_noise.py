@@ -4,7 +4,9 @@ map (what the burst network is given) and its estimation from the burst itself (
 Frames are filtered with Immerkaer's 3x3 noise mask ([1 -2 1; -2 4 -2; 1 -2 1], which cancels smooth image content
 and leaves 36 times the noise variance); pixels are binned by local brightness, the noise standard deviation of
 each bin is read robustly from the median absolute response, and ``read^2 + shot^2 * x`` is fitted to the bins by
-non-negative least squares. Texture inflates the responses, so each bin keeps its lower ``quantile`` of pixels. Two
+non-negative least squares, each bin's misfit taken relative to its fitted variance (a variance read from n pixels
+is uncertain in proportion to itself, so plain least squares lets the bright bins set the read noise that the dark
+ones show; ``benchmarks.burst_noise_tuning`` chose the weighting). Texture inflates the responses, so each bin keeps its lower ``quantile`` of pixels. Two
 readings are taken per bin and the lower kept: from each frame alone (spatial), and from the difference between the
 reference and the frame best aligned to it by whole pixels (temporal, twice the variance), in which static texture
 cancels; the temporal one is what makes a textured low-noise burst read as low-noise. Texture finer than the frames'
@@ -43,13 +45,15 @@ def noise_level_map(reference: Tensor, read: Tensor | float, shot: Tensor | floa
 
 
 def estimate_burst_noise(
-    burst: np.ndarray, bins: int = 12, quantile: float = 0.5, frames_of: str = "pixels"
+    burst: np.ndarray, bins: int = 12, quantile: float = 0.5, frames_of: str = "pixels", relative_fit: bool = True
 ) -> tuple[float, float]:
     """(read, shot) standard-deviation parameters of a linear burst (N, H, W) or (N, H, W, C), frame 0 the reference
     (one frame works too: then only the spatial reading). Each channel is read on its own, against the same channel
     of the reference. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE`` pixels a side,
     and each image contributes at most about ``SAMPLES`` pixels, so that a large burst costs no more than a
     small one. ``frames_of`` names what a frame's (H, W) counts in the error (e.g. "packed Bayer planes").
+    ``relative_fit``: fit the bins' variances by relative misfits (``_fitted_noise_model``); False: by plain least
+    squares, as before 2026-12-05.
 
     Raises:
         InvalidImageError: too few pixels for one brightness bin of ``MIN_BIN_PIXELS`` (for 8 frames, under about
@@ -77,8 +81,27 @@ def estimate_burst_noise(
             variances.append(sigma**2)
     if not means:
         raise too_small
+    return _fitted_noise_model(np.asarray(means), np.asarray(variances), relative_fit)
+
+
+FIT_ROUNDS = 3  # reweightings of the relative fit; it settles within them
+
+
+def _fitted_noise_model(means: np.ndarray, variances: np.ndarray, relative: bool) -> tuple[float, float]:
+    """(read, shot) of ``read^2 + shot^2 * mean`` fitted to the bins' variances by non-negative least squares.
+
+    ``relative``: each bin's misfit divided by its variance, first the measured one, then for ``FIT_ROUNDS`` rounds
+    the fitted one (iteratively reweighted least squares for errors proportional to the variance; variances under a
+    millionth of the largest count as that, so that a noise-free bin does not take all the weight)."""
     design = np.stack([np.ones(len(means)), np.maximum(means, 0.0)], axis=1)
-    (read_variance, shot_variance), _ = nnls(design, np.asarray(variances))
+    if not relative:
+        (read_variance, shot_variance), _ = nnls(design, variances)
+        return float(np.sqrt(read_variance)), float(np.sqrt(shot_variance))
+    scale = variances
+    for _ in range(1 + FIT_ROUNDS):
+        weights = 1.0 / np.maximum(scale, max(1e-6 * float(np.max(scale)), 1e-20))
+        (read_variance, shot_variance), _ = nnls(design * weights[:, None], variances * weights)
+        scale = design @ np.array([read_variance, shot_variance])
     return float(np.sqrt(read_variance)), float(np.sqrt(shot_variance))
 
 
