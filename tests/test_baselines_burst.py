@@ -291,6 +291,30 @@ def fine_texture(height: int, width: int, seed: int = 4, blur: float = 0.7) -> n
     return 0.1 + 0.6 * (texture - texture.min()) / np.ptp(texture)
 
 
+def test_crushed_blacks_do_not_hide_the_read_noise() -> None:
+    """A clipped region has no noise: read as a noise-free dark bin, it pulled the fitted read noise to 0."""
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    read, shot = 0.02, 0.05
+    clean = scene(48, 48)
+    clean[:, :8] = -0.2  # below black: clipped to 0
+    frames = np.stack([clean] * 8)
+    noisy = frames + np.random.default_rng(0).normal(size=frames.shape) * np.sqrt(
+        read**2 + shot**2 * np.clip(frames, 0, None)
+    )
+    (read_read, shot_read), level = estimate_burst_noise(np.clip(noisy, 0, None)), 0.4
+    assert read_read > 0.5 * read  # it read 0 before clipped pixels were left out
+    assert np.hypot(read_read, shot_read * level**0.5) == pytest.approx(np.hypot(read, shot * level**0.5), rel=0.25)
+
+
+def test_a_burst_clipped_everywhere_asks_for_its_noise() -> None:
+    import restore
+    from restore.errors import InvalidImageError
+
+    with pytest.raises(InvalidImageError, match="clipped nearly everywhere"):
+        restore.restore(np.zeros((8, 32, 32), np.uint8), model="burst-average")
+
+
 @pytest.mark.parametrize("channels", [None, 4])
 def test_a_textured_low_noise_burst_reads_as_low_noise(channels) -> None:
     """Frames of the same scene differ by their noise alone: the temporal reading sees through the texture."""

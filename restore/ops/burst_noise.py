@@ -10,13 +10,15 @@ ones show; ``benchmarks.burst_noise_tuning`` chose the weighting). Texture infla
 readings are taken per bin and the lower kept: from each frame alone (spatial), and from the difference between the
 reference and the frame best aligned to it by whole pixels (temporal, twice the variance), in which static texture
 cancels; the temporal one is what makes a textured low-noise burst read as low-noise. Texture finer than the frames'
-sub-pixel misalignment still inflates it.
+sub-pixel misalignment still inflates it. Pixels near a clipped value (crushed blacks, saturated highlights: the
+burst's minimum or maximum where many samples hold it) are left out, as clipping takes their noise away.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -32,6 +34,7 @@ __all__ = ["estimate_burst_noise", "noise_level_map"]
 TEMPORAL_SIDE = 1024  # the temporal reading's centre crop
 SAMPLES = 1 << 20  # pixels per image, about
 MIN_BIN_PIXELS = 100  # a brightness bin with fewer pixels gives no reading
+CLIPPED_SHARE = 1e-3  # a burst's extreme value held by more than this share of its samples is a clipping level
 _MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
 
 
@@ -68,8 +71,13 @@ def estimate_burst_noise(
     if min(burst.shape[1:3]) < 5:  # no 3x3 noise-mask window inside the 1 px border (_responses)
         raise too_small
     channels = range(burst.shape[3])
-    spatial = _pooled(_responses(frame[..., c].astype(np.float64)) for frame in burst for c in channels)
-    temporal = _temporal_reading(burst) if len(burst) > 1 else None
+    clipping = _clipping_levels(burst)
+    spatial = _pooled(_responses(frame[..., c].astype(np.float64), clipping) for frame in burst for c in channels)
+    if not spatial[0].size:
+        raise InvalidImageError(
+            "the burst is clipped nearly everywhere, leaving no noise to read; give noise=(read, shot)"
+        )
+    temporal = _temporal_reading(burst, clipping) if len(burst) > 1 else None
     readings = [spatial] if temporal is None else [spatial, temporal]
     edges = np.quantile(spatial[1], np.linspace(0, 1, bins + 1))
     means, variances = [], []
@@ -105,12 +113,12 @@ def _fitted_noise_model(means: np.ndarray, variances: np.ndarray, relative: bool
     return float(np.sqrt(read_variance)), float(np.sqrt(shot_variance))
 
 
-def _temporal_reading(burst: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _temporal_reading(burst: np.ndarray, clipping: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
     """(responses, brightness) of the noise in one frame's difference to the reference, burst (N, H, W, C): the
     frames are moved onto the reference by whole pixels (centre crop), and the frame whose difference leaves the
     least texture is chosen, once for all brightness bins so that the choice does not pick each bin's luckiest
-    noise. A difference carries twice a frame's noise variance; its brightness is the reference's. None where the
-    crop is too small."""
+    noise. A difference carries twice a frame's noise variance; its brightness is the reference's; pixels near a
+    ``clipping`` level in either frame are left out. None where the crop is too small."""
     height, width = (min(n, TEMPORAL_SIDE) for n in burst.shape[1:3])
     top, left = (burst.shape[1] - height) // 2, (burst.shape[2] - width) // 2
     crop = burst[:, top : top + height, left : left + width].astype(np.float64)  # a copy, aligned in place
@@ -119,21 +127,53 @@ def _temporal_reading(burst: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None
     if min(crop.shape[1:3]) <= 8:
         return None
     channels = range(crop.shape[3])
-    brightness = [_responses(crop[0, ..., c])[1] for c in channels]
     readings = []
     for frame in crop[1:]:
-        differences = (_responses(frame[..., c] - crop[0, ..., c])[0] / np.sqrt(2) for c in channels)
-        readings.append(_pooled(zip(differences, brightness, strict=True)))
-    return min(readings, key=lambda reading: float(np.median(reading[0])))
+        pairs = []
+        for c in channels:
+            reference, moved = crop[0, ..., c], frame[..., c]
+            masks = [m for m in (_unclipped(reference, clipping), _unclipped(moved, clipping)) if m is not None]
+            keep = np.logical_and.reduce(masks) if masks else None
+            brightness = _responses(reference, keep=keep)[1]
+            pairs.append((_responses(moved - reference, keep=keep)[0] / np.sqrt(2), brightness))
+        readings.append(_pooled(pairs))
+    return min(readings, key=lambda reading: float(np.median(reading[0])) if len(reading[0]) else math.inf)
 
 
-def _responses(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _clipping_levels(burst: np.ndarray) -> list[float]:
+    """The burst's minimum and maximum, each where more than ``CLIPPED_SHARE`` of its samples hold it: the levels
+    it is clipped at (crushed blacks, saturated highlights), whose pixels have lost their noise."""
+    return [
+        float(value)
+        for value in (burst.min(), burst.max())
+        if np.count_nonzero(burst == value) > CLIPPED_SHARE * burst.size
+    ]
+
+
+def _unclipped(image: np.ndarray, clipping: Sequence[float]) -> np.ndarray | None:
+    """Where no ``clipping`` level lies within 2 pixels of a pixel of ``image`` (H, W) (the 5x5 window its
+    brightness is read from, which holds the noise mask's 3x3): a boolean (H, W), or None where nothing is
+    clipped."""
+    if not clipping:
+        return None
+    clipped = np.isin(image, clipping).astype(np.uint8)
+    return cv2.dilate(clipped, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_REFLECT) == 0
+
+
+def _responses(
+    image: np.ndarray, clipping: Sequence[float] = (), keep: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Absolute noise-mask responses and local brightness (5x5 mean) of an image (H, W), 2 border pixels dropped,
-    both flattened and thinned to about ``SAMPLES`` pixels by a regular stride."""
+    both thinned to about ``SAMPLES`` pixels by a regular stride and flattened; pixels near a ``clipping`` level
+    (``_unclipped``), or outside ``keep`` (a boolean (H, W)) where given, left out."""
     response = np.abs(cv2.filter2D(image, -1, _MASK, borderType=cv2.BORDER_REFLECT))[2:-2, 2:-2]
     level = cv2.blur(image, (5, 5))[2:-2, 2:-2]
+    keep = _unclipped(image, clipping) if keep is None else keep
     step = max(1, math.ceil(math.sqrt(response.size / SAMPLES)))
-    return response[::step, ::step].ravel(), level[::step, ::step].ravel()
+    if keep is None:
+        return response[::step, ::step].ravel(), level[::step, ::step].ravel()
+    kept = keep[2:-2, 2:-2][::step, ::step]
+    return response[::step, ::step][kept], level[::step, ::step][kept]
 
 
 def _pooled(pairs) -> tuple[np.ndarray, np.ndarray]:
