@@ -41,34 +41,23 @@ def error(estimate: np.ndarray, clean: np.ndarray) -> float:
 
 STATIC = [(0, 0)] * 8
 SHIFTED = [(0, 0), (1, 2), (-2, 1), (2, -1), (0, -2), (-1, -1), (2, 2), (1, 0)]
+EVERY_BASELINE = [
+    average,
+    align_and_average,
+    lambda burst: hdrplus_merge(burst, READ, SHOT),
+    lambda burst: reference_bm3d(burst, READ, SHOT),
+    lambda burst: aligned_bm4d(burst, READ, SHOT),
+]
 
 
-@pytest.mark.parametrize(
-    "method",
-    [
-        average,
-        align_and_average,
-        lambda burst: hdrplus_merge(burst, READ, SHOT),
-        lambda burst: reference_bm3d(burst, READ, SHOT),
-        lambda burst: aligned_bm4d(burst, READ, SHOT),
-    ],
-)
+@pytest.mark.parametrize("method", EVERY_BASELINE)
 def test_every_baseline_beats_the_reference_frame(method) -> None:
     clean = scene()
     burst = burst_of(clean, STATIC)
     assert error(method(burst), clean) < 0.6 * error(burst[0], clean)
 
 
-@pytest.mark.parametrize(
-    "method",
-    [
-        average,
-        align_and_average,
-        lambda burst: hdrplus_merge(burst, READ, SHOT),
-        lambda burst: reference_bm3d(burst, READ, SHOT),
-        lambda burst: aligned_bm4d(burst, READ, SHOT),
-    ],
-)
+@pytest.mark.parametrize("method", EVERY_BASELINE)
 def test_a_gray_burst_with_a_channel_axis_merges_as_without_it(method) -> None:
     burst = burst_of(scene(), SHIFTED)
     with_axis = method(burst[..., None])
