@@ -1,17 +1,18 @@
 """The burst noise model, standard deviation ``sqrt(read^2 + shot^2 * x)`` at linear intensity ``x``: its per-pixel
 map (what the burst network is given) and its estimation from the burst itself (``noise="auto"``).
 
-Frames are filtered with Immerkaer's 3x3 noise mask ([1 -2 1; -2 4 -2; 1 -2 1], which cancels smooth image content
-and leaves 36 times the noise variance); pixels are binned by local brightness, the noise standard deviation of
-each bin is read robustly from the median absolute response, and ``read^2 + shot^2 * x`` is fitted to the bins by
-non-negative least squares, each bin's misfit taken relative to its fitted variance (a variance read from n pixels
-is uncertain in proportion to itself, so plain least squares lets the bright bins set the read noise that the dark
-ones show; ``benchmarks.burst_noise_tuning`` chose the weighting). Texture inflates the responses, so each bin keeps its lower ``quantile`` of pixels. Two
-readings are taken per bin and the lower kept: from each frame alone (spatial), and from the difference between the
-reference and the frame best aligned to it by whole pixels (temporal, twice the variance), in which static texture
-cancels; the temporal one is what makes a textured low-noise burst read as low-noise. Texture finer than the frames'
-sub-pixel misalignment still inflates it. Pixels near a clipped value (crushed blacks, saturated highlights: the
-burst's minimum or maximum where many samples hold it) are left out, as clipping takes their noise away.
+Frames are filtered with Immerkaer's 3x3 noise mask ([1 -2 1; -2 4 -2; 1 -2 1], which cancels smooth image content and
+leaves 36 times the noise variance); pixels are binned by local brightness, the noise standard deviation of each bin
+is read robustly from the median absolute response, and ``read^2 + shot^2 * x`` is fitted to the bins by non-negative
+least squares, each bin's misfit taken relative to its fitted variance (a variance read from n pixels is uncertain in
+proportion to itself, so plain least squares lets the bright bins set the read noise that the dark ones show;
+``benchmarks.burst_noise_tuning`` chose the weighting). Texture inflates the responses, so each bin keeps its lower
+``quantile`` of pixels. Two readings are taken per bin and the lower kept: from each frame alone (spatial), and from
+the difference between the reference and the frame best aligned to it by whole pixels (temporal, twice the variance),
+in which static texture cancels; the temporal one is what makes a textured low-noise burst read as low-noise. Texture
+finer than the frames' sub-pixel misalignment still inflates it. Pixels near a clipped value (crushed blacks,
+saturated highlights: the burst's minimum or maximum where many samples hold it) are left out, as clipping takes their
+noise away.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def estimate_burst_noise(
 
     Raises:
         InvalidImageError: too few pixels for one brightness bin of ``MIN_BIN_PIXELS`` (for 8 frames, under about
-            18x18 pixels).
+            18x18 pixels), or a burst clipped nearly everywhere.
     """
     burst = np.asarray(burst)
     burst = burst if burst.ndim == 4 else burst[..., None]
@@ -92,7 +93,7 @@ def estimate_burst_noise(
     return _fitted_noise_model(np.asarray(means), np.asarray(variances), relative_fit)
 
 
-FIT_ROUNDS = 3  # reweightings of the relative fit; it settles within them
+FIT_ROUNDS = 3  # reweightings of the relative fit by its fitted variances, after the first by the measured ones
 
 
 def _fitted_noise_model(means: np.ndarray, variances: np.ndarray, relative: bool) -> tuple[float, float]:
