@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from restore.baselines import bm3d_profile, mirrored_to_min_side, run_bm3d
+from restore.baselines import bm3d_profile, cbm3d_denoise, mirrored_to_min_side, run_bm3d
 from restore.ops.alignment import align_whole_pixels, phase_translation
 from restore.ops.vst import anscombe, unbiased_inverse_anscombe
 
@@ -107,14 +107,28 @@ def _under_noise_model(
     return unbiased_inverse_anscombe(estimate, shot_variance, read_variance)
 
 
-def reference_bm3d(burst: np.ndarray, read: float, shot: float, stabilize: bool = True) -> np.ndarray:
-    """BM3D on the reference frame alone, channel by channel, its signal-dependent noise stabilized first
-    (``_under_noise_model``; ``stabilize=False``: at one level, as before 2026-12-05)."""
+def reference_bm3d(
+    burst: np.ndarray, read: float, shot: float, stabilize: bool = True, color: str = "cbm3d"
+) -> np.ndarray:
+    """BM3D on the reference frame alone, its signal-dependent noise stabilized first (``_under_noise_model``;
+    ``stabilize=False``: at one level, as before 2026-12-05). An RGB reference gets CBM3D with ``color="cbm3d"``
+    (``restore.baselines.cbm3d_denoise``: opponent color transform, block matching on the luminance), or BM3D channel
+    by channel with ``"channels"`` (before 2026-12-05); other channel counts always go channel by channel."""
+    if color not in ("cbm3d", "channels"):
+        raise ValueError(f"color is 'cbm3d' or 'channels', got {color!r}")
+    frames = _with_channels(burst)
+    if frames.shape[-1] == 3 and color == "cbm3d":
+        return _under_noise_model(_cbm3d_at, frames[0], frames[0], read, shot, stabilize)
 
     def reference_channel(channel: np.ndarray) -> np.ndarray:
         return _under_noise_model(run_bm3d, channel[0], channel[0], read, shot, stabilize)
 
-    return _in_layout_of(_channel_by_channel(reference_channel, _with_channels(burst)), burst)
+    return _in_layout_of(_channel_by_channel(reference_channel, frames), burst)
+
+
+def _cbm3d_at(image: np.ndarray, level: float) -> np.ndarray:
+    """CBM3D on an RGB image (H, W, 3) with noise of standard deviation ``level`` in the image's own units."""
+    return cbm3d_denoise(image, 255.0 * level)
 
 
 def aligned_bm4d(
