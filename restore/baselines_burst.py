@@ -4,7 +4,8 @@ Bursts are float arrays (N, H, W) or, with color frames, (N, H, W, C) of linear 
 ``read`` and ``shot`` are the noise model's standard-deviation parameters (std = sqrt(read^2 + shot^2 x)), the same
 for every channel. Every function returns the (H, W) or (H, W, C) estimate of the reference frame. The channels of a
 frame move together: its translation (and HDR+'s tile offsets) is estimated once, on the channel mean, and applied to
-every channel; the merging and denoising then run channel by channel.
+every channel; the merging and denoising then run channel by channel, but for ``reference_bm3d``'s CBM3D on an RGB
+reference.
 """
 
 from __future__ import annotations

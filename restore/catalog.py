@@ -369,7 +369,7 @@ for name, function, summary in (
     ("burst-average", _ignores_noise(baselines_burst.average), "burst: plain average of the frames"),
     ("burst-align", _ignores_noise(baselines_burst.align_and_average), "burst: phase-correlation align, average"),
     ("burst-hdrplus", baselines_burst.hdrplus_merge, "burst: HDR+-style tiled align and robust merge"),
-    ("burst-bm3d", baselines_burst.reference_bm3d, "burst: BM3D on the reference frame, noise stabilized (Anscombe)"),
+    ("burst-bm3d", baselines_burst.reference_bm3d, "burst: BM3D (CBM3D if RGB) on the reference, noise stabilized"),
     ("burst-bm4d", baselines_burst.aligned_bm4d, "burst: BM4D on the aligned frames as a volume, noise stabilized"),
 ):
     register(

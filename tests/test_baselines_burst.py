@@ -131,6 +131,25 @@ def test_the_baselines_defaults_are_the_committed_tuning() -> None:
         assert chosen[name] == {key: defaults[key].default for key in chosen[name]}
 
 
+def test_burst_bm3ds_color_default_is_the_committed_tuning() -> None:
+    """``python -m benchmarks.burst_color_tuning`` chose it."""
+    result = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "burst-color-tuning.json"
+    chosen = json.loads(result.read_text())["chosen"]
+    defaults = inspect.signature(reference_bm3d).parameters
+    assert chosen == {key: defaults[key].default for key in chosen}
+
+
+def test_an_rgb_reference_gets_color_bm3d() -> None:
+    rng = np.random.default_rng(7)
+    clean = np.stack([scene(), 0.8 * scene() + 0.1, 0.5 * scene() + 0.2], axis=-1)
+    noisy = clean + rng.normal(size=(2, *clean.shape)) * np.sqrt(READ**2 + SHOT**2 * clean)
+    color = reference_bm3d(noisy, READ, SHOT)
+    assert color.shape == clean.shape
+    assert error(color, clean) < 0.6 * error(noisy[0], clean)
+    with pytest.raises(ValueError, match="cbm3d"):
+        reference_bm3d(noisy, READ, SHOT, color="ycbcr")
+
+
 def test_the_noise_estimators_default_is_the_committed_tuning() -> None:
     """``python -m benchmarks.burst_noise_tuning`` chose it."""
     from restore.ops.burst_noise import estimate_burst_noise
