@@ -30,7 +30,7 @@ import torch
 
 from benchmarks.burst import GAINS, SPEC, gain_noise, score
 from benchmarks.burst_tuning import LONG_SIDE
-from benchmarks.common import add_output, mean_scores, provenance, provenance_lines, write_results
+from benchmarks.common import add_output, mean_scores, provenance, provenance_lines, settings_table, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
 from restore.baselines_burst import reference_bm3d
 from restore.ops.color import linear_from_srgb
@@ -60,7 +60,6 @@ def color_frames(photos: Path, gains: list[float]) -> list[tuple[str, float, np.
 
 def markdown(results: list[dict], chosen: dict, meta: dict, photos: int) -> str:
     """Mean PSNR/SSIM of each setting and gain, and over all gains; the chosen setting in bold."""
-    gains = sorted({r["gain"] for r in results if r["gain"] != "all"})
     lines = [
         "# How burst-bm3d denoises an RGB reference",
         "",
@@ -70,18 +69,10 @@ def markdown(results: list[dict], chosen: dict, meta: dict, photos: int) -> str:
         "",
         *provenance_lines(meta),
         "",
-        "| setting | " + " | ".join(f"gain {g:g}" for g in gains) + " | all gains |",
-        "|---|" + "---|" * (len(gains) + 1),
+        *settings_table(
+            results, SETTINGS, chosen, lambda setting: setting["color"], lambda r: f"{r['psnr']:.2f} / {r['ssim']:.4f}"
+        ),
     ]
-    for setting in SETTINGS:
-        cells = [
-            f"{r['psnr']:.2f} / {r['ssim']:.4f}"
-            for gain in [*gains, "all"]
-            for r in results
-            if (r["setting"], r["gain"]) == (setting, gain)
-        ]
-        name = setting["color"]
-        lines.append(f"| {f'**{name}**' if setting == chosen else name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import restore
 from benchmarks.burst import GAINS, gray_burst, score
 from benchmarks.burst_tuning import held_out_grays
-from benchmarks.common import add_output, provenance, provenance_lines, write_results
+from benchmarks.common import add_output, provenance, provenance_lines, settings_table, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.ops.burst_noise import estimate_burst_noise
 
@@ -64,7 +64,6 @@ def log_error(estimate: tuple[float, float], truth: tuple[float, float], clean: 
 
 def markdown(results: list[dict], chosen: dict, meta: dict, bursts: int) -> str:
     """Mean PSNR cost and estimation error of each setting and gain; the chosen setting in bold."""
-    gains = sorted({r["gain"] for r in results if r["gain"] != "all"})
     lines = [
         "# How the burst noise estimator fits its model",
         "",
@@ -76,18 +75,10 @@ def markdown(results: list[dict], chosen: dict, meta: dict, bursts: int) -> str:
         "",
         *provenance_lines(meta),
         "",
-        "| setting | " + " | ".join(f"gain {g:g}" for g in gains) + " | all gains |",
-        "|---|" + "---|" * (len(gains) + 1),
+        *settings_table(
+            results, SETTINGS, chosen, described, lambda r: f"{r['psnr_cost']:+.3f} / {r['log2_error']:.3f}"
+        ),
     ]
-    for setting in SETTINGS:
-        cells = [
-            f"{r['psnr_cost']:+.3f} / {r['log2_error']:.3f}"
-            for gain in [*gains, "all"]
-            for r in results
-            if (r["setting"], r["gain"]) == (setting, gain)
-        ]
-        name = described(setting)
-        lines.append(f"| {f'**{name}**' if setting == chosen else name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ import argparse
 import datetime
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import cv2
@@ -159,6 +159,23 @@ def provenance_lines(meta: dict) -> list[str]:
         *([f"- partial run: the first {meta['limit']} images of each set"] if meta.get("limit") else []),
         *([f"- weights from RESTORE_WEIGHTS_DIR={meta['weights_dir']}"] if meta.get("weights_dir") else []),
     ]
+
+
+def settings_table(
+    results: list[dict], settings: list[dict], chosen: dict, name: Callable[[dict], str], cell: Callable[[dict], str]
+) -> list[str]:
+    """The Markdown lines of a tuning table: a row per setting (``name(setting)``, in bold where ``chosen``) with a
+    cell (``cell(row)``) per gain and one over all gains, from ``results`` rows with "setting" and "gain" keys."""
+    gains = sorted({r["gain"] for r in results if r["gain"] != "all"})
+    lines = [
+        "| setting | " + " | ".join(f"gain {g:g}" for g in gains) + " | all gains |",
+        "|---|" + "---|" * (len(gains) + 1),
+    ]
+    for setting in settings:
+        cells = [cell(r) for gain in [*gains, "all"] for r in results if (r["setting"], r["gain"]) == (setting, gain)]
+        label = name(setting)
+        lines.append(f"| {f'**{label}**' if setting == chosen else label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def mean_scores(rows: Iterable[dict]) -> dict[str, float]:
