@@ -30,7 +30,15 @@ import torch
 
 from benchmarks.burst import GAINS, SPEC, gain_noise, score
 from benchmarks.burst_tuning import LONG_SIDE
-from benchmarks.common import add_output, mean_scores, provenance, provenance_lines, settings_table, write_results
+from benchmarks.common import (
+    add_output,
+    mean_scores,
+    pooled_by_gain,
+    provenance,
+    provenance_lines,
+    settings_table,
+    write_results,
+)
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
 from restore.baselines_burst import reference_bm3d
 from restore.ops.color import linear_from_srgb
@@ -93,12 +101,10 @@ def main(argv: list[str] | None = None) -> None:
         for index, setting in enumerate(SETTINGS):
             scores.setdefault((index, gain), []).append(score(reference_bm3d(noisy, read, shot, **setting), clean))
     results = []
-    for index, setting in enumerate(SETTINGS):
-        for gain in [*args.gains, "all"]:
-            rows = [s for (i, g), ss in scores.items() if i == index and gain in (g, "all") for s in ss]
-            row = {"setting": setting, "gain": gain, **mean_scores(rows), "photos": len(rows)}
-            results.append(row)
-            print(f"{setting['color']} gain {gain}: {row['psnr']:.3f} dB {row['ssim']:.4f}", flush=True)
+    for setting, gain, rows in pooled_by_gain(scores, SETTINGS, args.gains):
+        row = {"setting": setting, "gain": gain, **mean_scores(rows), "photos": len(rows)}
+        results.append(row)
+        print(f"{setting['color']} gain {gain}: {row['psnr']:.3f} dB {row['ssim']:.4f}", flush=True)
     chosen = max((r for r in results if r["gain"] == "all"), key=lambda r: r["psnr"])["setting"]
     data = {"meta": meta, "chosen": chosen, "photos": len(frames) // len(args.gains), "results": results}
     md, js = write_results(args.output, markdown(results, chosen, meta, data["photos"]), data)

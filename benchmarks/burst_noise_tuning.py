@@ -30,7 +30,7 @@ import numpy as np
 import restore
 from benchmarks.burst import GAINS, gray_burst, score
 from benchmarks.burst_tuning import held_out_grays
-from benchmarks.common import add_output, provenance, provenance_lines, settings_table, write_results
+from benchmarks.common import add_output, pooled_by_gain, provenance, provenance_lines, settings_table, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.ops.burst_noise import estimate_burst_noise
 
@@ -105,19 +105,17 @@ def main(argv: list[str] | None = None) -> None:
             cost = score(network(noisy, noise=estimate), clean)["psnr"] - truth
             rows.setdefault((index, gain), []).append((cost, log_error(estimate, (read, shot), clean)))
     results = []
-    for index, setting in enumerate(SETTINGS):
-        for gain in [*args.gains, "all"]:
-            scores = [s for (i, g), ss in rows.items() if i == index and gain in (g, "all") for s in ss]
-            costs, errors = zip(*scores, strict=True)
-            row = {
-                "setting": setting,
-                "gain": gain,
-                "psnr_cost": float(np.mean(costs)),
-                "log2_error": float(np.mean(errors)),
-                "bursts": len(scores),
-            }
-            results.append(row)
-            print(f"{described(setting)} gain {gain}: {row['psnr_cost']:+.3f} dB, {row['log2_error']:.3f}", flush=True)
+    for setting, gain, scores in pooled_by_gain(rows, SETTINGS, args.gains):
+        costs, errors = zip(*scores, strict=True)
+        row = {
+            "setting": setting,
+            "gain": gain,
+            "psnr_cost": float(np.mean(costs)),
+            "log2_error": float(np.mean(errors)),
+            "bursts": len(scores),
+        }
+        results.append(row)
+        print(f"{described(setting)} gain {gain}: {row['psnr_cost']:+.3f} dB, {row['log2_error']:.3f}", flush=True)
     chosen = max((r for r in results if r["gain"] == "all"), key=lambda r: r["psnr_cost"])["setting"]
     data = {"meta": meta, "chosen": chosen, "bursts_per_gain": len(bursts) // len(args.gains), "results": results}
     md, js = write_results(args.output, markdown(results, chosen, meta, data["bursts_per_gain"]), data)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.burst import GAINS, gray_burst, score
-from benchmarks.common import add_output, mean_scores, provenance, provenance_lines, write_results
+from benchmarks.common import add_output, mean_scores, pooled_by_gain, provenance, provenance_lines, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
 from restore.baselines_burst import aligned_bm4d, reference_bm3d
 
@@ -113,18 +113,16 @@ def main(argv: list[str] | None = None) -> None:
             for index, setting in enumerate(SETTINGS[method]):
                 estimate = METHODS[method](noisy, read, shot, **setting)
                 scores.setdefault((index, gain), []).append(score(estimate, clean))
-        for index, setting in enumerate(SETTINGS[method]):
-            for gain in [*args.gains, "all"]:
-                rows = [s for (i, g), ss in scores.items() if i == index and gain in (g, "all") for s in ss]
-                row = {
-                    "method": method,
-                    "setting": setting,
-                    "gain": gain,
-                    **mean_scores(rows),
-                    "bursts": len(rows),
-                }
-                results.append(row)
-                print(f"{method} {described(setting)} gain {gain}: {row['psnr']:.3f} dB {row['ssim']:.4f}", flush=True)
+        for setting, gain, rows in pooled_by_gain(scores, SETTINGS[method], args.gains):
+            row = {
+                "method": method,
+                "setting": setting,
+                "gain": gain,
+                **mean_scores(rows),
+                "bursts": len(rows),
+            }
+            results.append(row)
+            print(f"{method} {described(setting)} gain {gain}: {row['psnr']:.3f} dB {row['ssim']:.4f}", flush=True)
         overall = [r for r in results if r["method"] == method and r["gain"] == "all"]
         chosen[method] = max(overall, key=lambda r: r["psnr"])["setting"]
     data = {"meta": meta, "chosen": chosen, "photos": len(bursts) // len(args.gains), "results": results}

@@ -6,7 +6,7 @@ import argparse
 import datetime
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -176,6 +176,16 @@ def settings_table(
         label = name(setting)
         lines.append(f"| {f'**{label}**' if setting == chosen else label} | " + " | ".join(cells) + " |")
     return lines
+
+
+def pooled_by_gain(
+    scores: dict[tuple[int, float], list], settings: list[dict], gains: list[float]
+) -> Iterator[tuple[dict, float | str, list]]:
+    """(setting, gain, its per-burst scores) for every setting and gain, then gain "all" with the scores of every
+    gain; ``scores`` maps (setting index, gain) to the scores of that setting's bursts at that gain."""
+    for index, setting in enumerate(settings):
+        for gain in [*gains, "all"]:
+            yield setting, gain, [s for (i, g), ss in scores.items() if i == index and gain in (g, "all") for s in ss]
 
 
 def mean_scores(rows: Iterable[dict]) -> dict[str, float]:
