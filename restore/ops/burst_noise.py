@@ -69,11 +69,11 @@ def estimate_burst_noise(
         f"{burst.shape[0]} frames of {burst.shape[1]}x{burst.shape[2]} {frames_of} hold too few pixels to estimate the "
         "noise from (8 frames need about 18x18); give noise=(read, shot)"
     )
-    if min(burst.shape[1:3]) < 5:  # no 3x3 noise-mask window inside the 1 px border (_responses)
+    if min(burst.shape[1:3]) < 5:  # no 3x3 noise-mask window inside the 1 px border (_noise_responses)
         raise too_small
     channels = range(burst.shape[3])
     clipping = _clipping_levels(burst)
-    spatial = _pooled(_responses(frame[..., c].astype(np.float64), clipping) for frame in burst for c in channels)
+    spatial = _pooled(_spatial_reading(frame[..., c].astype(np.float64), clipping) for frame in burst for c in channels)
     if not spatial[0].size:
         raise InvalidImageError(
             "the burst is clipped nearly everywhere, leaving no noise to read; give noise=(read, shot)"
@@ -127,16 +127,17 @@ def _temporal_reading(burst: np.ndarray, clipping: Sequence[float]) -> tuple[np.
     crop = crop[:, margin : height - margin, margin : width - margin]
     if min(crop.shape[1:3]) <= 8:
         return None
-    channels = range(crop.shape[3])
+    references = [crop[0, ..., c] for c in range(crop.shape[3])]
+    brightness = [_brightness(reference) for reference in references]
+    reference_masks = [_unclipped(reference, clipping) for reference in references]
     readings = []
     for frame in crop[1:]:
         pairs = []
-        for c in channels:
-            reference, moved = crop[0, ..., c], frame[..., c]
-            masks = [m for m in (_unclipped(reference, clipping), _unclipped(moved, clipping)) if m is not None]
+        for c, reference in enumerate(references):
+            masks = [m for m in (reference_masks[c], _unclipped(frame[..., c], clipping)) if m is not None]
             keep = np.logical_and.reduce(masks) if masks else None
-            brightness = _responses(reference, keep=keep)[1]
-            pairs.append((_responses(moved - reference, keep=keep)[0] / np.sqrt(2), brightness))
+            difference = _noise_responses(frame[..., c] - reference) / np.sqrt(2)
+            pairs.append((_sampled(difference, keep), _sampled(brightness[c], keep)))
         readings.append(_pooled(pairs))
     return min(readings, key=lambda reading: float(np.median(reading[0])) if len(reading[0]) else math.inf)
 
@@ -161,20 +162,30 @@ def _unclipped(image: np.ndarray, clipping: Sequence[float]) -> np.ndarray | Non
     return cv2.dilate(clipped, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_REFLECT) == 0
 
 
-def _responses(
-    image: np.ndarray, clipping: Sequence[float] = (), keep: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Absolute noise-mask responses and local brightness (5x5 mean) of an image (H, W), 2 border pixels dropped,
-    both thinned to about ``SAMPLES`` pixels by a regular stride and flattened; pixels near a ``clipping`` level
-    (``_unclipped``), or outside ``keep`` (a boolean (H, W)) where given, left out."""
-    response = np.abs(cv2.filter2D(image, -1, _MASK, borderType=cv2.BORDER_REFLECT))[2:-2, 2:-2]
-    level = cv2.blur(image, (5, 5))[2:-2, 2:-2]
-    keep = _unclipped(image, clipping) if keep is None else keep
-    step = max(1, math.ceil(math.sqrt(response.size / SAMPLES)))
+def _spatial_reading(image: np.ndarray, clipping: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """(responses, brightness) of an image (H, W) (``_noise_responses``, ``_brightness``), pixels near a ``clipping``
+    level (``_unclipped``) left out, ``_sampled``."""
+    keep = _unclipped(image, clipping)
+    return _sampled(_noise_responses(image), keep), _sampled(_brightness(image), keep)
+
+
+def _noise_responses(image: np.ndarray) -> np.ndarray:
+    """Absolute noise-mask responses of an image (H, W), 2 border pixels dropped: (H - 4, W - 4)."""
+    return np.abs(cv2.filter2D(image, -1, _MASK, borderType=cv2.BORDER_REFLECT))[2:-2, 2:-2]
+
+
+def _brightness(image: np.ndarray) -> np.ndarray:
+    """Local brightness (5x5 mean) of an image (H, W), 2 border pixels dropped: (H - 4, W - 4)."""
+    return cv2.blur(image, (5, 5))[2:-2, 2:-2]
+
+
+def _sampled(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """``values`` (H - 4, W - 4) of an image (H, W), flattened and thinned to about ``SAMPLES`` pixels by a regular
+    stride; the pixels outside ``keep`` (a boolean (H, W), None: keep all) left out."""
+    step = max(1, math.ceil(math.sqrt(values.size / SAMPLES)))
     if keep is None:
-        return response[::step, ::step].ravel(), level[::step, ::step].ravel()
-    kept = keep[2:-2, 2:-2][::step, ::step]
-    return response[::step, ::step][kept], level[::step, ::step][kept]
+        return values[::step, ::step].ravel()
+    return values[::step, ::step][keep[2:-2, 2:-2][::step, ::step]]
 
 
 def _pooled(pairs) -> tuple[np.ndarray, np.ndarray]:
