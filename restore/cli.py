@@ -108,6 +108,11 @@ def refuse_same_names(folders: list[Path], outdir: Path) -> None:
             )
 
 
+def is_hidden(path: Path, root: Path) -> bool:
+    """Whether ``path``, found under the folder ``root``, is hidden or lies inside a hidden folder below ``root``."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes_raw: bool, summary: Summary):
     """Expand files and folders into jobs; folder contents keep their relative paths under ``outdir``, under a
     subfolder named after their folder where several folders are given (``a/ b/ -o out`` gives ``out/a``, ``out/b``).
@@ -137,10 +142,10 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
             candidates = sorted(given.rglob("*") if recursive else given.iterdir())
             for path in candidates:
                 if not path.is_file():
-                    if path.is_dir() and not recursive and not path.name.startswith("."):
+                    if path.is_dir() and not recursive and not is_hidden(path, given):
                         summary.unsearched.append(path)
                     continue
-                if path.suffix.lower() not in accepted or any(p.startswith(".") for p in path.relative_to(given).parts):
+                if path.suffix.lower() not in accepted or is_hidden(path, given):
                     summary.ignored.append(path)  # hidden files, and with --recursive all files of hidden folders
                     continue
                 relative = path.relative_to(given).with_suffix(output_suffix(path, fmt))
@@ -335,7 +340,7 @@ def plan_bursts(
         refuse_nested_folders(given, outdir)
         for folder in [given, *burst_subfolders(given, recursive, summary)]:
             frames = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-            frames = [p for p in frames if not p.name.startswith(".")]
+            frames = [p for p in frames if not is_hidden(p, folder)]
             if frames:  # named after the folder (folder_name: "." has a name too)
                 name = Path(folder_name(given)) / folder.relative_to(given)
                 bursts.append((frames, outdir / (str(name) + burst_suffix(frames[0], fmt, raw))))
@@ -353,13 +358,9 @@ def burst_subfolders(folder: Path, recursive: bool, summary: Summary | None) -> 
     ``summary.unsearched``)."""
     if not recursive:
         if summary is not None:
-            summary.unsearched.extend(p for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith("."))
+            summary.unsearched.extend(p for p in sorted(folder.iterdir()) if p.is_dir() and not is_hidden(p, folder))
         return []
-    return [
-        path
-        for path in sorted(folder.rglob("*"))
-        if path.is_dir() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    ]
+    return [path for path in sorted(folder.rglob("*")) if path.is_dir() and not is_hidden(path, folder)]
 
 
 def other_kind_hint(
