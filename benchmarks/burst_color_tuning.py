@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from benchmarks.burst import GAINS, SPEC, gain_noise, score
-from benchmarks.burst_tuning import LONG_SIDE
+from benchmarks.burst_tuning import held_out_photos
 from benchmarks.common import (
     add_output,
     mean_scores,
@@ -39,7 +39,7 @@ from benchmarks.common import (
     settings_table,
     write_results,
 )
-from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
+from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.baselines_burst import reference_bm3d
 from restore.ops.color import linear_from_srgb
 
@@ -49,20 +49,16 @@ SETTINGS = [{"color": "cbm3d"}, {"color": "channels"}]
 def color_frames(photos: Path, gains: list[float]) -> list[tuple[str, float, np.ndarray, np.ndarray, float, float]]:
     """(photo name, gain, noisy frame (1, H, W, 3), clean linear (H, W, 3), read, shot) for every held-out photo and
     gain."""
-    _, held_out = split_photos(photos)
-    if not held_out:
-        raise SystemExit(f"no held-out training photo in {photos}: give the folder of training photos")
     frames = []
-    for path in held_out:
-        photo = read_photo(path, 3, LONG_SIDE)
+    for name, photo in held_out_photos(photos, 3):
         size = (photo.shape[1] // SPEC.downsample, photo.shape[0] // SPEC.downsample)
         small = cv2.resize(photo, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
         clean = linear_from_srgb(torch.from_numpy(small)).numpy().astype(np.float64)
         for gain in gains:
             read, shot = gain_noise(gain)
-            rng = np.random.default_rng(zlib.crc32(f"color-tuning/{path.name}/{gain:g}".encode()))
+            rng = np.random.default_rng(zlib.crc32(f"color-tuning/{name}/{gain:g}".encode()))
             noisy = clean + rng.normal(size=clean.shape) * np.sqrt(read**2 + shot**2 * clean)
-            frames.append((path.name, gain, noisy[None], clean, read, shot))
+            frames.append((name, gain, noisy[None], clean, read, shot))
     return frames
 
 

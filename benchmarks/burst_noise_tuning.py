@@ -29,7 +29,7 @@ import numpy as np
 
 import restore
 from benchmarks.burst import GAINS, gray_burst, score
-from benchmarks.burst_tuning import held_out_grays
+from benchmarks.burst_tuning import held_out_photos
 from benchmarks.common import add_output, pooled_by_gain, provenance, provenance_lines, settings_table, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.ops.burst_noise import estimate_burst_noise
@@ -46,8 +46,8 @@ def described(setting: dict) -> str:
 def noise_bursts(photos: Path, gains: list[float], seeds: int) -> list[tuple[str, float, tuple]]:
     """(photo name, gain, ``gray_burst``'s tuple) for every held-out training photo, gain and seed."""
     return [
-        (name, gain, gray_burst(gray, f"noise-tuning/{name}/{gain:g}/{seed}", gain))
-        for name, gray in held_out_grays(photos)
+        (name, gain, gray_burst(gray[..., 0], f"noise-tuning/{name}/{gain:g}/{seed}", gain))
+        for name, gray in held_out_photos(photos, 1)
         for gain in gains
         for seed in range(seeds)
     ]

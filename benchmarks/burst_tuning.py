@@ -38,19 +38,20 @@ SETTINGS = {  # method -> the keyword settings tried
 LONG_SIDE = 768
 
 
-def held_out_grays(photos: Path) -> list[tuple[str, np.ndarray]]:
-    """(name, gray uint8 image (H, W), long side at most ``LONG_SIDE``) of every held-out training photo."""
+def held_out_photos(photos: Path, channels: int) -> list[tuple[str, np.ndarray]]:
+    """(name, uint8 image (H, W, ``channels``: 1 gray, 3 RGB), long side at most ``LONG_SIDE``) of every held-out
+    training photo."""
     _, held_out = split_photos(photos)
     if not held_out:
         raise SystemExit(f"no held-out training photo in {photos}: give the folder of training photos")
-    return [(path.name, read_photo(path, 1, LONG_SIDE)[..., 0]) for path in held_out]
+    return [(path.name, read_photo(path, channels, LONG_SIDE)) for path in held_out]
 
 
 def tuning_bursts(photos: Path, gains: list[float]) -> list[tuple[str, float, tuple]]:
     """(photo name, gain, ``gray_burst``'s tuple) for every held-out training photo and gain."""
     return [
-        (name, gain, gray_burst(gray, f"tuning/{name}/{gain:g}", gain))
-        for name, gray in held_out_grays(photos)
+        (name, gain, gray_burst(gray[..., 0], f"tuning/{name}/{gain:g}", gain))
+        for name, gray in held_out_photos(photos, 1)
         for gain in gains
     ]
 
