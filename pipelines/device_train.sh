@@ -4,10 +4,12 @@
 # cards back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The
 # learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
 #
-#   here:    python -m pipelines.pack_photos --out cache/photos --long-side 288   # 13.1 MB: the checkout (52 MB) and
-#                                                                                 # what it carries must fit in 64 MiB
-#   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos",
-#                carry=["cache/photos"], timeout_s=600)   (or "... 7 cache/photos dncnn-color dncnn-gray-25" for two)
+#   here:    python -m pipelines.pack_photos --out cache/photos-512q95 --long-side 512 --quality 95
+#            (10.9 MB; it says whether the checkout and the pack fit in the GPU machine's 64 MiB: on 2026-12-05 the
+#            checkout took 52.1 MiB, so 62.5 in all. The 288 px lossless pack of the 2026-12-04 runs, 13.1 MB, no
+#            longer fits; the 512 px one also gives the DnCNNs 30267 training patches instead of 8010)
+#   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos-512q95",
+#                carry=["cache/photos-512q95"], timeout_s=600)   (or "... dncnn-color dncnn-gray-25" for two)
 #            RESTORE_COMMIT: `git rev-parse --short HEAD` run here, written into the command; the device gets the
 #            working tree but the .git of the session's start, so its own git names a stale commit in the cards.
 #   here:    for t in <files_at>/*.tar; do tar -xf "$t" -C cache/staging; done

@@ -1,38 +1,54 @@
 """Pack the training photos small enough to carry to a GPU machine (which has no ``../shared``).
 
-    python -m pipelines.pack_photos --out cache/photos-512            # 37 MB for the 188 shared photos
-    python -m pipelines.train_dncnn dncnn-color --data cache/photos-512 --device cuda
+    python -m pipelines.pack_photos --out cache/photos-512q95 --long-side 512 --quality 95
+    python -m pipelines.train_dncnn dncnn-color --data cache/photos-512q95 --device cuda
 
 Each photo is area-downscaled to ``--long-side`` pixels and stored as WebP (lossless by default) in ``train/`` or
 ``validation/`` following ``split_photos`` of the source folder, so the held-out photos stay held out. ``--quality``
-below 101 stores lossy WebP: at 95 the 188 shared photos at 512 px take 10.9 MB instead of 37.2 (40.8 dB from the
-lossless ones on average, 31.5 at worst; measured 2026-12-04), which fits beside the checkout in a GPU machine's
-64 MiB carry. The output folder must be new or empty, so that two packs never mix; a photo that cannot be read is
-skipped with a warning.
+below 101 stores lossy WebP, and the command reports how far the stored photos are from the downscaled ones (mean
+and worst PSNR). The GPU machine of the ``device`` tool takes the checkout and what it carries in 64 MiB together, so
+the command also adds the pack to the checkout's size (git's tracked and untracked, not ignored files) and warns
+when the two would not fit. The output folder must be new or empty, so that two packs never mix; a photo that cannot
+be read is skipped with a warning.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from pipelines.arguments import bounded_int
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photos, split_photos
 from restore.io.atomic import write_atomic
+from restore.metrics import psnr
 
 LOSSLESS = 101  # OpenCV's WebP quality above 100: lossless
+CARRY_LIMIT = 64 * 2**20  # bytes the GPU machine takes: the checkout and its carried paths together
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
-def pack_photos(source: Path, out: Path, long_side: int, quality: int = LOSSLESS) -> int:
+@dataclass
+class Pack:
+    """What ``pack_photos`` wrote: bytes in all, and for lossy WebP each photo's PSNR (dB) against its downscaled
+    original, by file name."""
+
+    nbytes: int = 0
+    psnr: dict[str, float] = field(default_factory=dict)
+
+
+def pack_photos(source: Path, out: Path, long_side: int, quality: int = LOSSLESS) -> Pack:
     """Write the downscaled photos of ``source`` into ``out/train`` and ``out/validation`` as WebP of ``quality``
-    (1-100 lossy, ``LOSSLESS``); returns bytes written."""
+    (1-100 lossy, ``LOSSLESS``)."""
     if not 1 <= quality <= LOSSLESS:
         raise ValueError(f"quality is 1 to 100 (lossy WebP) or {LOSSLESS} (lossless), got {quality}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} is not an empty folder: pack into a new one")
-    total = 0
+    pack = Pack()
     train, validation = split_photos(source)
     for subset, photos in (("train", train), ("validation", validation)):
         (out / subset).mkdir(parents=True, exist_ok=True)
@@ -41,9 +57,48 @@ def pack_photos(source: Path, out: Path, long_side: int, quality: int = LOSSLESS
             ok, data = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, quality])
             if not ok:
                 raise ValueError(f"cannot encode {path} as WebP")
-            write_atomic(out / subset / f"{index:04d}_{path.stem}.webp", data.tobytes())
-            total += data.nbytes
-    return total
+            name = f"{index:04d}_{path.stem}.webp"
+            write_atomic(out / subset / name, data.tobytes())
+            pack.nbytes += data.nbytes
+            if quality < LOSSLESS:
+                pack.psnr[name] = psnr(cv2.imdecode(data, cv2.IMREAD_COLOR), image)
+    return pack
+
+
+def checkout_bytes(repository: Path = REPOSITORY) -> int | None:
+    """Bytes of the files a GPU call sends without ``carry``: git's tracked and untracked, not ignored ones (None
+    outside a git checkout)."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=repository,
+            capture_output=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    files = (repository / name for name in listed.stdout.decode().split("\0") if name)
+    return sum(path.stat().st_size for path in files if path.is_file())
+
+
+def describe(pack: Pack, out: Path, checkout: int | None) -> list[str]:
+    """The report's lines: size and fidelity of the pack, and whether it fits beside the checkout."""
+    lines = [f"packed {pack.nbytes / 1e6:.1f} MB into {out}"]
+    if pack.psnr:
+        values = np.array(list(pack.psnr.values()))
+        worst = min(pack.psnr, key=pack.psnr.get)
+        lines.append(
+            f"lossy WebP: {values.mean():.1f} dB from the downscaled photos on average, {values.min():.1f} at worst"
+            f" ({worst})"
+        )
+    if checkout is not None:
+        total = (checkout + pack.nbytes) / 2**20
+        fits = "fits" if total <= CARRY_LIMIT / 2**20 else "WARNING: does not fit"
+        lines.append(
+            f"with the checkout ({checkout / 2**20:.1f} MiB): {total:.1f} of the GPU machine's"
+            f" {CARRY_LIMIT / 2**20:.0f} MiB, {fits}"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,10 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        total = pack_photos(args.data, args.out, args.long_side, args.quality)
+        pack = pack_photos(args.data, args.out, args.long_side, args.quality)
     except (FileExistsError, FileNotFoundError) as error:
         parser.error(str(error))
-    print(f"packed {total / 1e6:.1f} MB into {args.out}")
+    print("\n".join(describe(pack, args.out, checkout_bytes())))
 
 
 if __name__ == "__main__":

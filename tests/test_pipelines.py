@@ -29,7 +29,8 @@ def photo_folder(photo_folder_factory):
 
 def test_packed_photos_keep_the_split(photo_folder, tmp_path):
     packed = tmp_path / "packed"
-    assert pack_photos(photo_folder, packed, long_side=48) > 0
+    pack = pack_photos(photo_folder, packed, long_side=48)
+    assert pack.nbytes == sum(path.stat().st_size for path in packed.rglob("*.webp")) and pack.psnr == {}
     train_photos, validation_photos = split_photos(packed)
     original_train, original_validation = split_photos(photo_folder)
     assert len(train_photos) == len(original_train) and len(validation_photos) == len(original_validation)
@@ -37,18 +38,34 @@ def test_packed_photos_keep_the_split(photo_folder, tmp_path):
     assert max(cv2.imread(str(train_photos[0])).shape[:2]) == 48
 
 
-def test_lossy_packing_is_smaller_and_close_to_the_lossless_photos(photo_folder, tmp_path):
+def test_lossy_packing_is_smaller_and_reports_its_distance_to_the_lossless_photos(photo_folder, tmp_path):
     from pipelines.photos import read_photo
     from restore.metrics import psnr
 
     lossless = pack_photos(photo_folder, tmp_path / "lossless", long_side=96)
-    assert pack_photos(photo_folder, tmp_path / "lossy", long_side=96, quality=90) < lossless
-    for exact, lossy in zip(
-        *(sorted((tmp_path / name).rglob("*.webp")) for name in ("lossless", "lossy")), strict=True
-    ):
-        assert psnr(read_photo(lossy, 3, 96), read_photo(exact, 3, 96)) > 35
+    lossy = pack_photos(photo_folder, tmp_path / "lossy", long_side=96, quality=90)
+    assert lossy.nbytes < lossless.nbytes
+    exact_files, lossy_files = (sorted((tmp_path / name).rglob("*.webp")) for name in ("lossless", "lossy"))
+    assert sorted(lossy.psnr) == sorted(path.name for path in lossy_files)
+    for exact, stored in zip(exact_files, lossy_files, strict=True):
+        measured = psnr(read_photo(stored, 3, 96), read_photo(exact, 3, 96))
+        assert measured > 35 and lossy.psnr[stored.name] == pytest.approx(measured)
     with pytest.raises(ValueError, match="quality"):
         pack_photos(photo_folder, tmp_path / "bad", long_side=96, quality=0)
+
+
+def test_the_pack_report_warns_when_the_checkout_and_the_pack_exceed_the_gpu_carry(tmp_path):
+    from pipelines.pack_photos import CARRY_LIMIT, Pack, checkout_bytes, describe
+
+    pack = Pack(nbytes=10 * 2**20, psnr={"a.webp": 40.0, "b.webp": 30.0})
+    report = "\n".join(describe(pack, tmp_path, checkout=50 * 2**20))
+    assert "35.0 dB from the downscaled photos on average, 30.0 at worst (b.webp)" in report
+    assert "60.0 of the GPU machine's 64 MiB, fits" in report
+    assert "does not fit" in "\n".join(describe(pack, tmp_path, checkout=CARRY_LIMIT - 2**20))
+    assert len(describe(Pack(nbytes=1), tmp_path, checkout=None)) == 1  # outside git: no size check
+    assert checkout_bytes(tmp_path) is None  # not a git checkout
+    found = checkout_bytes()
+    assert found is None or found > (Path(__file__).stat().st_size)
 
 
 def test_the_recorded_commit_is_git_s_unless_restore_commit_names_it(monkeypatch):
