@@ -7,7 +7,10 @@
 #   here:    python -m pipelines.pack_photos --out cache/photos-512q95 --long-side 512 --quality 95
 #            (10.9 MB; it says whether the checkout and the pack fit in the GPU machine's 64 MiB: on 2026-12-05 the
 #            checkout took 52.1 MiB, so 62.5 in all. The 288 px lossless pack of the 2026-12-04 runs, 13.1 MB, no
-#            longer fits; the 512 px one also gives the DnCNNs 30267 training patches instead of 8010)
+#            longer fits; the 512 px one also gives the DnCNNs 30267 training patches instead of 8010. Lossy WebP
+#            keeps the colors at half resolution: the photos are 46.5 dB from the downscaled ones in gray on average
+#            (44.6 at worst) but 40.8 in color (31.5 at worst), so for dncnn-color a lossless pack of 256 px, 10.6 MB
+#            and 6184 patches, may be the better carry)
 #   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos-512q95",
 #                carry=["cache/photos-512q95"], timeout_s=600)   (or "... dncnn-color dncnn-gray-25" for two)
 #            RESTORE_COMMIT: `git rev-parse --short HEAD` run here, written into the command; the device gets the

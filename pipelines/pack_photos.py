@@ -6,7 +6,8 @@
 Each photo is area-downscaled to ``--long-side`` pixels and stored as WebP (lossless by default) in ``train/`` or
 ``validation/`` following ``split_photos`` of the source folder, so the held-out photos stay held out. ``--quality``
 below 101 stores lossy WebP, and the command reports how far the stored photos are from the downscaled ones (mean
-and worst PSNR). The GPU machine of the ``device`` tool takes the checkout and what it carries in 64 MiB together, so
+and worst PSNR, in color and in gray: lossy WebP keeps the colors at half resolution, so the gray models' targets are
+closer to the photos than the color model's). The GPU machine of the ``device`` tool takes the checkout and what it carries in 64 MiB together, so
 the command also adds the pack to the checkout's size (git's tracked and untracked, not ignored files) and warns
 when the two would not fit. The output folder must be new or empty, so that two packs never mix; a photo that cannot
 be read is skipped with a warning.
@@ -35,10 +36,11 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 @dataclass
 class Pack:
     """What ``pack_photos`` wrote: bytes in all, and for lossy WebP each photo's PSNR (dB) against its downscaled
-    original, by file name."""
+    original by file name, in RGB and in gray (as the gray models read it)."""
 
     nbytes: int = 0
     psnr: dict[str, float] = field(default_factory=dict)
+    gray_psnr: dict[str, float] = field(default_factory=dict)
 
 
 def pack_photos(source: Path, out: Path, long_side: int, quality: int = LOSSLESS) -> Pack:
@@ -61,7 +63,9 @@ def pack_photos(source: Path, out: Path, long_side: int, quality: int = LOSSLESS
             write_atomic(out / subset / name, data.tobytes())
             pack.nbytes += data.nbytes
             if quality < LOSSLESS:
-                pack.psnr[name] = psnr(cv2.imdecode(data, cv2.IMREAD_COLOR), image)
+                stored = cv2.imdecode(data, cv2.IMREAD_COLOR)
+                pack.psnr[name] = psnr(stored, image)
+                pack.gray_psnr[name] = psnr(*(cv2.cvtColor(x, cv2.COLOR_BGR2GRAY) for x in (stored, image)))
     return pack
 
 
@@ -84,13 +88,13 @@ def checkout_bytes(repository: Path = REPOSITORY) -> int | None:
 def describe(pack: Pack, out: Path, checkout: int | None) -> list[str]:
     """The report's lines: size and fidelity of the pack, and whether it fits beside the checkout."""
     lines = [f"packed {pack.nbytes / 1e6:.1f} MB into {out}"]
-    if pack.psnr:
-        values = np.array(list(pack.psnr.values()))
-        worst = min(pack.psnr, key=pack.psnr.get)
-        lines.append(
-            f"lossy WebP: {values.mean():.1f} dB from the downscaled photos on average, {values.min():.1f} at worst"
-            f" ({worst})"
-        )
+    for what, scores in (("color", pack.psnr), ("gray", pack.gray_psnr)):
+        if scores:
+            worst = min(scores, key=scores.get)
+            lines.append(
+                f"lossy WebP, {what}: {np.mean(list(scores.values())):.1f} dB from the downscaled photos on average,"
+                f" {scores[worst]:.1f} at worst ({worst})"
+            )
     if checkout is not None:
         total = (checkout + pack.nbytes) / 2**20
         fits = "fits" if total <= CARRY_LIMIT / 2**20 else "WARNING: does not fit"

@@ -46,10 +46,11 @@ def test_lossy_packing_is_smaller_and_reports_its_distance_to_the_lossless_photo
     lossy = pack_photos(photo_folder, tmp_path / "lossy", long_side=96, quality=90)
     assert lossy.nbytes < lossless.nbytes
     exact_files, lossy_files = (sorted((tmp_path / name).rglob("*.webp")) for name in ("lossless", "lossy"))
-    assert sorted(lossy.psnr) == sorted(path.name for path in lossy_files)
+    assert sorted(lossy.psnr) == sorted(lossy.gray_psnr) == sorted(path.name for path in lossy_files)
     for exact, stored in zip(exact_files, lossy_files, strict=True):
         measured = psnr(read_photo(stored, 3, 96), read_photo(exact, 3, 96))
         assert measured > 35 and lossy.psnr[stored.name] == pytest.approx(measured)
+        assert lossy.gray_psnr[stored.name] == pytest.approx(psnr(read_photo(stored, 1, 96), read_photo(exact, 1, 96)))
     with pytest.raises(ValueError, match="quality"):
         pack_photos(photo_folder, tmp_path / "bad", long_side=96, quality=0)
 
@@ -57,9 +58,10 @@ def test_lossy_packing_is_smaller_and_reports_its_distance_to_the_lossless_photo
 def test_the_pack_report_warns_when_the_checkout_and_the_pack_exceed_the_gpu_carry(tmp_path):
     from pipelines.pack_photos import CARRY_LIMIT, Pack, checkout_bytes, describe
 
-    pack = Pack(nbytes=10 * 2**20, psnr={"a.webp": 40.0, "b.webp": 30.0})
+    pack = Pack(nbytes=10 * 2**20, psnr={"a.webp": 40.0, "b.webp": 30.0}, gray_psnr={"a.webp": 44.0, "b.webp": 46.0})
     report = "\n".join(describe(pack, tmp_path, checkout=50 * 2**20))
-    assert "35.0 dB from the downscaled photos on average, 30.0 at worst (b.webp)" in report
+    assert "color: 35.0 dB from the downscaled photos on average, 30.0 at worst (b.webp)" in report
+    assert "gray: 45.0 dB from the downscaled photos on average, 44.0 at worst (a.webp)" in report
     assert "60.0 of the GPU machine's 64 MiB, fits" in report
     assert "does not fit" in "\n".join(describe(pack, tmp_path, checkout=CARRY_LIMIT - 2**20))
     assert len(describe(Pack(nbytes=1), tmp_path, checkout=None)) == 1  # outside git: no size check
