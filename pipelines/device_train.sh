@@ -20,7 +20,10 @@
 #            other benchmarks, each with an --output outside benchmarks/results), copy what
 #            beats weights/ into it, rerun the benchmarks with the new weights.
 # The cards' validation numbers come from the packed photos' held-out crops, so they do not compare with cards
-# trained on ../shared/data/train directly: compare on the benchmarks.
+# trained on ../shared/data/train directly. A leg ships if it raises the validation PSNR (weights/TRAINING.md): measure
+# the shipped weights on the same pack with `python -m pipelines.train_dncnn NAME --data cache/photos-512q95 --init
+# weights/NAME.safetensors --steps 0 --weights-dir /tmp/x --state /tmp/x/new.safetensors` (other trainers: the
+# options their card's command gives too, e.g. --prealign for kpn-burst).
 #
 # Photos packed at 288 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
 # train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). That hurts: 8.5 minutes of it

@@ -264,7 +264,9 @@ def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
         "--steps",
         type=bounded_int(0),
         default=defaults.steps,
-        help="stop after this many steps in all (0 with a state: only validate and export it)",
+        help="stop after this many steps in all (0: no training; with a state, validate and export it; with --init and "
+        "a new --state, validate the --init weights on --data's held-out photos, e.g. shipped weights on a run's "
+        "photos: give the options of the run that made them, as their card records)",
     )
     parser.add_argument(
         "--minutes",

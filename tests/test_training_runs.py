@@ -87,6 +87,7 @@ def test_a_new_run_starts_from_exported_weights_and_says_so(name, training_photo
     assert card["training"]["steps_including_lineage"] == 2
     exported = load_file(tmp_path / "b" / card["weights"])
     assert all(np.array_equal(exported[k], v) for k, v in load_file(weights).items())
+    assert card["validation"] == json.loads(first.read_text())["validation"]  # steps 0 validates the --init weights
 
 
 def test_export_only_writes_no_new_session(training_photos, tmp_path):
