@@ -1,16 +1,16 @@
 """Pack the training photos small enough to carry to a GPU machine (which has no ``../shared``).
 
     python -m pipelines.pack_photos --out cache/photos-512q95 --long-side 512 --quality 95
-    python -m pipelines.train_dncnn dncnn-color --data cache/photos-512q95 --device cuda
+    python -m pipelines.train_dncnn dncnn-gray-25 --data cache/photos-512q95 --device cuda
 
 Each photo is area-downscaled to ``--long-side`` pixels and stored as WebP (lossless by default) in ``train/`` or
 ``validation/`` following ``split_photos`` of the source folder, so the held-out photos stay held out. ``--quality``
-below 101 stores lossy WebP, and the command reports how far the stored photos are from the downscaled ones (mean
-and worst PSNR, in color and in gray: lossy WebP keeps the colors at half resolution, so the gray models' targets are
-closer to the photos than the color model's). The GPU machine of the ``device`` tool takes the checkout and what it carries in 64 MiB together, so
-the command also adds the pack to the checkout's size (git's tracked and untracked, not ignored files) and warns
-when the two would not fit. The output folder must be new or empty, so that two packs never mix; a photo that cannot
-be read is skipped with a warning.
+below 101 stores lossy WebP, and the command reports how far the stored photos are from the downscaled ones (mean and
+worst PSNR, in color and in gray: lossy WebP keeps the colors at half resolution, so the gray models' targets are
+closer to the photos than the color model's). The GPU machine of the ``device`` tool takes the checkout and what it
+carries in 64 MiB together, so the command also adds the pack to the checkout's size (git's tracked and untracked, not
+ignored files) and warns when the two would not fit. The output folder must be new or empty, so that two packs never
+mix; a photo that cannot be read is skipped with a warning.
 """
 
 from __future__ import annotations
