@@ -41,7 +41,9 @@ class Loaded:
 
 
 def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
-    """Check that the file suits the model and decode it (raw files are read by the model itself)."""
+    """Check that the file suits the model and decode it (raw files are read by the model itself). Pixels stay as
+    stored (the output keeps the EXIF orientation), except for a blur kernel, which is given as the photo is
+    displayed: then the orientation is applied and the output written upright."""
     raw_file = io.is_raw_path(job.source)
     if options.get("inverse"):
         if raw_file:
@@ -55,6 +57,8 @@ def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
     if job.source.suffix.lower() not in io.IMAGE_SUFFIXES:
         raise RestoreError(f"unsupported file type {job.source.suffix!r}")
     image, metadata = io.read_image_with_metadata(job.source)
+    if options.get("kernel") is not None and metadata.orientation != 1:
+        image, metadata = apply_orientation(image, metadata.orientation), replace(metadata, orientation=1)
     if job.target.suffix.lower() in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] == 4:
         raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png or tif")
     return Loaded(job, image, metadata, renders_raw=False)

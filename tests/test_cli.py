@@ -324,8 +324,13 @@ def test_demo_writes_before_after(untrained_weights, tmp_path, capsys):
     assert "dB" in capsys.readouterr().out
 
 
-def test_non_blind_deblurring_reads_the_kernel_file(tmp_path):
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_non_blind_deblurring_reads_the_kernel_file(orientation, tmp_path):
+    """The kernel is the blur as the photo is displayed: a photo stored turned (EXIF orientation 6) is deblurred
+    upright, as the Python API does, and written upright."""
     from pipelines.blur_data import blur_batch
+    from restore.io import ImageMetadata, read_image, write_image
+    from restore.io.orientation import apply_orientation
     from restore.ops.blur import motion_kernel, random_trajectory
 
     kernel = motion_kernel(random_trajectory(np.random.default_rng(1), length=9), 15)
@@ -335,11 +340,13 @@ def test_non_blind_deblurring_reads_the_kernel_file(tmp_path):
     blurred = blur_batch(torch.from_numpy(clean)[None], torch.from_numpy(kernel)[None], torch.tensor([0.002]))[0]
     source = tmp_path / "in" / "blurred.png"
     source.parent.mkdir()
-    cv2.imwrite(str(source), np.round(blurred.permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+    displayed = np.round(blurred.permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    stored = apply_orientation(displayed, orientation, inverse=True)
+    write_image(source, stored, metadata=ImageMetadata("PNG", 8, orientation))
     out = tmp_path / "out"
     argv = ["run", "deblur-wiener", str(source), "-o", str(out), "--kernel", str(tmp_path / "kernel.npy")]
     assert main([*argv, "--balance", "0.005"]) == 0  # little noise: little regularization
-    restored = cv2.imread(str(out / "blurred.png")).astype(np.float64) / 255
+    restored = read_image(out / "blurred.png").astype(np.float64) / 255
     target = clean.transpose(1, 2, 0)[16:-16, 16:-16]
     error = np.abs(restored[16:-16, 16:-16] - target).mean()
     assert error < 0.7 * np.abs(blurred.permute(1, 2, 0).numpy()[16:-16, 16:-16] - target).mean()
