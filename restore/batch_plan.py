@@ -79,6 +79,38 @@ def is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def list_folder(folder: Path, recursive: bool, summary: Summary) -> tuple[list[Path], list[Path]]:
+    """The files and the subfolders below ``folder``, each sorted: at every depth where ``recursive`` (through links
+    to folders too, each folder once), else only its own. A visible subfolder that cannot be read is a failure in
+    ``summary``, and the run goes on without it.
+
+    Raises:
+        UsageError: ``folder`` itself cannot be read.
+    """
+    files: list[Path] = []
+    subfolders: list[Path] = []
+    visited: set[str] = set()
+
+    def unreadable(error: OSError) -> None:
+        path = Path(error.filename)
+        if path == folder:
+            raise UsageError(f"cannot read the input folder {folder}: {error.strerror or error}")
+        if not is_hidden(path, folder):
+            summary.failed.append((path, f"cannot read the folder: {error.strerror or error}"))
+
+    for top, names, file_names in os.walk(folder, onerror=unreadable, followlinks=True):
+        place = Path(top)
+        if os.path.realpath(top) in visited:  # a link back to a folder already listed
+            names.clear()
+            continue
+        visited.add(os.path.realpath(top))
+        files.extend(path for path in (place / name for name in file_names) if path.is_file())
+        subfolders.extend(place / name for name in names)
+        if not recursive:
+            break
+    return sorted(files), sorted(subfolders)
+
+
 def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes_raw: bool, summary: Summary):
     """Expand files and folders into jobs; folder contents keep their relative paths under ``outdir``, under a
     subfolder named after their folder where several folders are given (``a/ b/ -o out`` gives ``out/a``, ``out/b``).
@@ -105,12 +137,10 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
         if given.is_dir():
             refuse_nested_folders(given, outdir)
             destination = outdir / folder_name(given) if several_folders else outdir
-            candidates = sorted(given.rglob("*") if recursive else given.iterdir())
-            for path in candidates:
-                if not path.is_file():
-                    if path.is_dir() and not recursive and not is_hidden(path, given):
-                        summary.unsearched.append(path)
-                    continue
+            files, subfolders = list_folder(given, recursive, summary)
+            if not recursive:
+                summary.unsearched.extend(path for path in subfolders if not is_hidden(path, given))
+            for path in files:
                 if path.suffix.lower() not in accepted or is_hidden(path, given):
                     summary.ignored.append(path)  # hidden files, and with --recursive all files of hidden folders
                     continue
@@ -145,20 +175,21 @@ def plan_bursts(
     inputs: list[Path],
     outdir: Path,
     fmt: str,
+    summary: Summary,
     raw: bool = False,
     reference: int = 0,
     recursive: bool = False,
-    summary: Summary | None = None,
 ) -> list[tuple[list[Path], Path]]:
     """Bursts to restore: each input folder is one burst (its images sorted by name), and so, with ``recursive``,
     is each of its subfolders that holds frames (``day/a/`` gives ``OUTDIR/day/a.png`` beside ``OUTDIR/day.png``);
     the files named on the command line together form one more, named after its ``reference`` frame. Returns
     (frames, output file) pairs. Raw bursts (``raw``) take camera raw files and give a DNG. Hidden files and folders
-    are left out; subfolders not searched (no ``recursive``) are counted in ``summary``.
+    are left out; subfolders not searched (no ``recursive``) are counted in ``summary``, and so are those that cannot
+    be read, as failures.
 
     Raises:
-        UsageError: a missing input, ``outdir`` inside an input folder, an input folder inside ``outdir``, or a
-            ``reference`` beyond the named files.
+        UsageError: a missing or unreadable input, ``outdir`` inside an input folder, an input folder inside
+            ``outdir``, or a ``reference`` beyond the named files.
     """
     suffixes = io.RAW_SUFFIXES if raw else io.IMAGE_SUFFIXES
     bursts, files = [], []
@@ -169,29 +200,22 @@ def plan_bursts(
             files.append(given)
             continue
         refuse_nested_folders(given, outdir)
-        for folder in [given, *burst_subfolders(given, recursive, summary)]:
-            frames = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-            frames = [p for p in frames if not is_hidden(p, folder)]
-            if frames:  # named after the folder (folder_name: "." has a name too)
-                name = Path(folder_name(given)) / folder.relative_to(given)
-                bursts.append((frames, outdir / (str(name) + burst_suffix(frames[0], fmt, raw))))
+        found, subfolders = list_folder(given, recursive, summary)
+        if not recursive:
+            summary.unsearched.extend(path for path in subfolders if not is_hidden(path, given))
+        frames_by_folder: dict[Path, list[Path]] = {}
+        for path in found:
+            if path.suffix.lower() in suffixes and not is_hidden(path, given):
+                frames_by_folder.setdefault(path.parent, []).append(path)
+        for folder, frames in sorted(frames_by_folder.items()):  # named after the folder ("." has a name too)
+            name = Path(folder_name(given)) / folder.relative_to(given)
+            bursts.append((frames, outdir / (str(name) + burst_suffix(frames[0], fmt, raw))))
     if files:
         if reference >= len(files):
             raise UsageError(f"--reference {reference}, but the files named form a burst of {len(files)} frames")
         named = files[reference]
         bursts.append((files, outdir / (named.stem + "-burst" + burst_suffix(named, fmt, raw))))
     return bursts
-
-
-def burst_subfolders(folder: Path, recursive: bool, summary: Summary | None) -> list[Path]:
-    """The subfolders of ``folder`` whose frames form bursts of their own: all of them, however deep, where
-    ``recursive`` (hidden ones and those inside them left out), else none (the visible ones counted in
-    ``summary.unsearched``)."""
-    if not recursive:
-        if summary is not None:
-            summary.unsearched.extend(p for p in sorted(folder.iterdir()) if p.is_dir() and not is_hidden(p, folder))
-        return []
-    return [path for path in sorted(folder.rglob("*")) if path.is_dir() and not is_hidden(path, folder)]
 
 
 def other_kind_hint(
@@ -201,10 +225,10 @@ def other_kind_hint(
     sRGB) that found nothing in its input folders (with their subfolders where ``recursive``): a hint when they hold
     the other kind."""
     found = {
-        p.suffix.lower()
+        path.suffix.lower()
         for given in inputs
         if given.is_dir()
-        for p in (given.rglob("*") if recursive else given.iterdir())
+        for path in list_folder(given, recursive, Summary())[0]  # unreadable subfolders are already reported
     }
     if not raw and found & io.RAW_SUFFIXES:
         if inverse:

@@ -139,7 +139,7 @@ def command_run(args: argparse.Namespace) -> int:
     if spec.input_kind in ("burst", "raw-burst"):
         raw = spec.input_kind == "raw-burst"
         reference = options.get("reference", 0)
-        bursts = plan_bursts(args.inputs, args.output, args.format, raw, reference, args.recursive, summary)
+        bursts = plan_bursts(args.inputs, args.output, args.format, summary, raw, reference, args.recursive)
         if not bursts:
             hint = other_kind_hint(args.inputs, raw, recursive=args.recursive)
             if not hint and summary.unsearched:

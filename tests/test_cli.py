@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -550,3 +551,52 @@ def test_python_dash_m_restore_is_the_command_line():
 
     result = subprocess.run([sys.executable, "-m", "restore", "models"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "dncnn-color" in result.stdout
+
+
+def refuse_to_list(monkeypatch, blocked: Path) -> None:
+    """Make ``blocked`` unreadable as a folder (tests run as root, for whom permissions do not stop a listing)."""
+    import os
+
+    scandir = os.scandir
+
+    def guarded(path="."):
+        if Path(path) == blocked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", guarded)
+
+
+@pytest.mark.parametrize("model", ["deblur-unsharp", "burst-average"])
+def test_an_unreadable_subfolder_is_a_failure_and_the_rest_is_restored(model, tmp_path, monkeypatch, capsys):
+    root = tmp_path / "in"
+    for name in ("a", "locked"):
+        for index in range(2):
+            write_png(root / name / f"f{index}.png", noisy_uint((16, 16), np.uint8, index))
+    refuse_to_list(monkeypatch, root / "locked")
+    out = tmp_path / "out"
+    noise = ["--noise", "0.01", "0"] if model.startswith("burst") else []
+    assert main(["run", model, str(root), "-o", str(out), "--recursive", *noise]) == 1
+    captured = capsys.readouterr()
+    assert f"FAILED {root / 'locked'}: cannot read the folder: Permission denied" in captured.err
+    assert captured.out.startswith("2 restored" if model == "deblur-unsharp" else "1 restored")
+    assert any(out.rglob("*.png"))
+
+
+@pytest.mark.parametrize("model", ["deblur-unsharp", "burst-average"])
+def test_an_unreadable_input_folder_is_a_usage_error(model, tmp_path, monkeypatch, capsys):
+    write_png(tmp_path / "in" / "f0.png", noisy_uint((16, 16), np.uint8))
+    refuse_to_list(monkeypatch, tmp_path / "in")
+    assert main(["run", model, str(tmp_path / "in"), "-o", str(tmp_path / "out")]) == 2
+    assert f"cannot read the input folder {tmp_path / 'in'}: Permission denied" in capsys.readouterr().err
+
+
+def test_recursive_runs_follow_links_to_folders_once(tmp_path):
+    root, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    write_png(root / "a.png", noisy_uint((16, 16), np.uint8))
+    write_png(elsewhere / "b.png", noisy_uint((16, 16), np.uint8, 1))
+    (root / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(root, target_is_directory=True)  # back up: listed once, no endless descent
+    out = tmp_path / "out"
+    assert main(["run", "deblur-unsharp", str(root), "-o", str(out), "--recursive"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["a.png", "linked/b.png"]
