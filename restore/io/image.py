@@ -252,14 +252,17 @@ def _inspect_with_pillow(data: bytes) -> tuple[str, int, bytes | None, bytes | N
 
 def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
     """A TIFF's pixels as stored, its orientation and ICC profile; tifffile where it can, else OpenCV. A TIFF of
-    several full-size pages is refused (reduced-resolution ones, thumbnails and previews, are left aside)."""
+    several full-size pages is refused (reduced-resolution ones, thumbnails and previews, are left aside, also where
+    one comes first)."""
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tiff:
-            pages = sum(not page.is_reduced for page in tiff.pages)
-            if pages <= 1:
-                page = tiff.pages.first
+            full_size = [index for index, page in enumerate(tiff.pages) if not page.is_reduced] or [0]
+            pages = len(full_size)
+            if pages == 1:
+                page = tiff.pages[full_size[0]]
                 orientation = page.tags.valueof(_ORIENTATION_TAG, 1)
                 icc_profile = page.iccprofile
+                extra_samples = len(page.extrasamples)
                 image = _tifffile_pixels(page)
     except (tifffile.TiffFileError, OSError, ValueError, EOFError, IndexError, struct.error, zlib.error) as error:
         raise UnreadableFileError(f"cannot read {str(path)!r}: broken or truncated TIFF ({error})") from error
@@ -269,17 +272,28 @@ def _read_tiff(data: bytes, path: Path) -> tuple[np.ndarray, int, bytes | None]:
         raise UnreadableFileError(f"cannot read {str(path)!r}: a TIFF of {pages} pages; {_ONE_IMAGE_PER_FILE}")
     orientation = orientation if orientation in ORIENTATIONS else 1
     if image is None:
+        if full_size[0] != 0:
+            raise UnreadableFileError(
+                f"cannot read {str(path)!r}: its image is of a kind read only from a TIFF's first page, and a "
+                "thumbnail comes first"
+            )
         image = _decode(data, path)
+        if image.ndim == 3 and image.shape[2] == 4 and not extra_samples:
+            image = image[..., :3]  # OpenCV adds an opaque alpha to what it converts (CMYK): the file has none
         if orientation != 1 and _opencv_orients_tiff():
             image = apply_orientation(image, orientation, inverse=True)
     return image, orientation, icc_profile or None
 
 
 def _tifffile_pixels(page: tifffile.TiffPage) -> np.ndarray | None:
-    """Plain 8/16-bit gray or RGB(A) pages as (H, W), (H, W, 3) or (H, W, 4); None for what tifffile cannot decode."""
+    """Plain 8/16-bit gray or RGB(A) pages as (H, W), (H, W, 3) or (H, W, 4), gray stored white-is-zero inverted to
+    black-is-zero; None for what tifffile cannot decode."""
+    white_is_zero = page.photometric == tifffile.PHOTOMETRIC.MINISWHITE
     plain = (
         page.photometric in (tifffile.PHOTOMETRIC.MINISBLACK, tifffile.PHOTOMETRIC.RGB)
-        and page.dtype in (np.uint8, np.uint16)
+        or (white_is_zero and page.samplesperpixel in (1, 2))
+    ) and (
+        page.dtype in (np.uint8, np.uint16)
         and page.samplesperpixel in (1, 2, 3, 4)
         and page.imagedepth == 1
         and page.compression in tifffile.TIFF.DECOMPRESSORS
@@ -290,6 +304,9 @@ def _tifffile_pixels(page: tifffile.TiffPage) -> np.ndarray | None:
     image = page.asarray()
     if page.samplesperpixel > 1 and page.planarconfig == tifffile.PLANARCONFIG.SEPARATE:
         image = np.moveaxis(image, 0, -1)
+    if white_is_zero:  # the gray sample only (a second one is alpha)
+        gray = image[..., 0] if page.samplesperpixel == 2 else image
+        gray[...] = np.iinfo(image.dtype).max - gray
     if page.samplesperpixel == 2:
         image = image[..., [0, 0, 0, 1]]
     return np.ascontiguousarray(image)

@@ -176,6 +176,19 @@ def test_planar_and_gray_alpha_tiff(tmp_path: Path, dtype: type) -> None:
     np.testing.assert_array_equal(read_image(tmp_path / "la.tif"), gray_alpha[..., [0, 0, 0, 1]])
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_white_is_zero_gray_tiff_reads_as_black_is_zero(tmp_path: Path, dtype: type) -> None:
+    gray = random_image((6, 10), dtype)
+    tifffile.imwrite(tmp_path / "white-is-zero.tif", gray, photometric="miniswhite")
+    np.testing.assert_array_equal(read_image(tmp_path / "white-is-zero.tif"), np.iinfo(dtype).max - gray)
+
+
+def test_cmyk_tiff_reads_as_rgb_without_alpha(tmp_path: Path) -> None:
+    rgb = np.full((8, 8, 3), (200, 50, 10), np.uint8)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.tif")
+    np.testing.assert_allclose(read_image(tmp_path / "cmyk.tif"), rgb, atol=2)
+
+
 @pytest.mark.parametrize(
     ("suffix", "dtype"),
     [(".jpg", np.uint8), (".png", np.uint8), (".png", np.uint16), (".tif", np.uint8), (".tif", np.uint16),
@@ -363,6 +376,10 @@ def test_a_thumbnail_page_or_a_jpegs_second_picture_is_left_aside(tmp_path: Path
         tiff.write(image)
         tiff.write(image[:8, :8], subfiletype=1)  # a reduced-resolution page
     np.testing.assert_array_equal(read_image(tmp_path / "thumbnail.tif"), image)
+    with tifffile.TiffWriter(tmp_path / "thumbnail-first.tif") as tiff:
+        tiff.write(image[:8, :8], subfiletype=1)
+        tiff.write(image)
+    np.testing.assert_array_equal(read_image(tmp_path / "thumbnail-first.tif"), image)
     Image.fromarray(image).save(tmp_path / "mpf.jpg", "MPO", save_all=True, append_images=[Image.fromarray(image)])
     assert read_image(tmp_path / "mpf.jpg").shape == image.shape
 
