@@ -46,6 +46,7 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF a
 _FORMAT_ALIASES = {"MPO": "JPEG"}  # Pillow calls camera JPEGs that carry a second picture (MPF) "MPO"
 _EXIF_HEADER = b"Exif\x00\x00"
 _ORIENTATION_TAG = 274
+_JPEG_MAX_EXIF = 65533  # bytes of one JPEG APP1 segment's payload, "Exif\0\0" included
 _PNG_AFTER_IHDR = 33  # 8-byte signature + IHDR chunk (4 length + 4 type + 13 data + 4 CRC)
 _Parsed = TypeVar("_Parsed")
 _ONE_IMAGE_PER_FILE = "restore reads one image per file: save the one wanted on its own"
@@ -140,8 +141,9 @@ def write_image(
     lossy, or lossless where ``metadata.lossless`` says the input was. With ``metadata``, the EXIF block (with
     ``metadata.orientation``) and the ICC profile are written where the format has room: JPEG, PNG (eXIf and iCCP
     chunks, also at 16 bits) and WebP take both, TIFF takes the orientation and the ICC profile, BMP takes nothing.
-    An ICC profile of another color model than the image's (a CMYK profile, a gray one on RGB pixels) and an EXIF
-    block that cannot be parsed are left out with a ``MetadataWarning``. ``metadata.format`` and
+    An ICC profile of another color model than the image's (a CMYK profile, a gray one on RGB pixels), an EXIF
+    block that cannot be parsed and one larger than a JPEG holds (64 KB; its orientation is kept) are left out with
+    a ``MetadataWarning``. ``metadata.format`` and
     ``metadata.bit_depth`` are ignored: the suffix and the array's dtype decide.
 
     Args:
@@ -378,16 +380,30 @@ def _catch_exif_damage(parse: Callable[[], _Parsed]) -> tuple[_Parsed, list[str]
 
 def _exif_to_write(metadata: ImageMetadata, path: Path) -> bytes | None:
     """The EXIF block to write into ``path``, with ``metadata.orientation`` in it: ``metadata.exif`` as given when
-    it already says so, or None when there is neither a block nor a rotation. A block that cannot be parsed is
-    replaced by one holding only the orientation (with a ``MetadataWarning``); a damaged one that Pillow parses in
-    part is kept (reading it warned already)."""
+    it already says so, or None when there is neither a block nor a rotation. A block that cannot be parsed, or
+    that is larger than a JPEG ``path`` holds, is replaced by one holding only the orientation (with a
+    ``MetadataWarning``); a damaged one that Pillow parses in part is kept (reading it warned already)."""
+    block = _exif_with_orientation(metadata, path)
+    if block is None or path.suffix.lower() not in (".jpg", ".jpeg") or len(block) <= _JPEG_MAX_EXIF:
+        return block
+    warnings.warn(
+        f"{str(path)!r}: the EXIF block ({len(block)} bytes) is larger than a JPEG holds ({_JPEG_MAX_EXIF}): only "
+        "the orientation is kept",
+        MetadataWarning,
+        stacklevel=3,
+    )
+    return _exif_with_orientation(replace(metadata, exif=None), path)
+
+
+def _exif_with_orientation(metadata: ImageMetadata, path: Path) -> bytes | None:
+    """``_exif_to_write`` without the size limit of JPEG."""
     tags = Image.Exif()
     if metadata.exif:
         try:
             _catch_exif_damage(functools.partial(tags.load, metadata.exif))
         except (SyntaxError, ValueError, OSError, struct.error) as error:
             warnings.warn(
-                f"{str(path)!r}: the EXIF block cannot be parsed ({error}): left out", MetadataWarning, stacklevel=3
+                f"{str(path)!r}: the EXIF block cannot be parsed ({error}): left out", MetadataWarning, stacklevel=4
             )
             tags = Image.Exif()
         else:

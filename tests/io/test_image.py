@@ -398,6 +398,18 @@ def test_a_malformed_exif_block_is_left_out_with_a_warning(tmp_path: Path) -> No
         assert written.getexif()[274] == 6 and written.info.get("icc_profile") == ICC
 
 
+def test_an_exif_block_larger_than_a_jpeg_holds_keeps_only_its_orientation_there(tmp_path: Path) -> None:
+    tags = Image.Exif()
+    tags[274], tags[270] = 6, "x" * 70_000  # Orientation, ImageDescription: 70 kB in all
+    metadata = ImageMetadata("PNG", 8, orientation=6, exif=tags.tobytes())
+    with pytest.warns(restore.MetadataWarning, match="out.jpg'.*EXIF block .* larger than a JPEG holds"):
+        write_image(tmp_path / "out.jpg", smooth_image(), metadata=metadata)
+    with Image.open(tmp_path / "out.jpg") as written:
+        assert dict(written.getexif()) == {274: 6}
+    write_image(tmp_path / "out.png", smooth_image(), metadata=metadata)  # PNG holds it whole
+    assert read_image_with_metadata(tmp_path / "out.png")[1].exif == metadata.exif
+
+
 def test_a_damaged_exif_block_warns_once_naming_the_file_and_is_carried_over(tmp_path: Path) -> None:
     damaged = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05" + b"\xff" * 20  # 5 tags announced, 1.7 there
     Image.fromarray(smooth_image()).save(tmp_path / "in.jpg", exif=damaged)
