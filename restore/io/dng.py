@@ -45,7 +45,8 @@ def write_dng(
         cfa: Bayer pattern of the top-left 2x2 block, a ``CFA`` or its name (case-insensitive).
         black_level: black level in raw units: one for every pixel, or four for the 2x2 positions in row-major
             order (as ``RawImage.black_level``).
-        white_level: saturation level in raw units, above ``black_level``.
+        white_level: saturation level in raw units, above ``black_level``. Both levels are stored rounded to whole
+            raw units (``RawImage``'s float levels are whole already).
         wb_gains: as-shot (R, G, B) white balance multipliers, stored as the AsShotNeutral ``G / gains``; any
             positive scale.
         color_matrix: 3x3 XYZ -> camera matrix (DNG ColorMatrix1, D65). Default: the inverse of ``XYZ_FROM_SRGB``,
@@ -62,11 +63,13 @@ def write_dng(
     """
     path = Path(path)
     _check_raw_values(raw_values)
-    blacks = tuple(int(level) for level in np.atleast_1d(black_level))
-    if len(blacks) not in (1, 4) or not all(0 <= black < white_level <= 65535 for black in blacks):
+    levels = np.atleast_1d(np.asarray(black_level, dtype=np.float64))
+    if levels.ndim != 1 or len(levels) not in (1, 4) or not all(0 <= b < float(white_level) <= 65535 for b in levels):
         raise InvalidOptionError(
             f"levels must be one or four blacks with 0 <= black < white <= 65535, got {black_level}, {white_level}"
         )
+    blacks = tuple(round(float(level)) for level in levels)  # DNG stores whole raw units
+    white_level = round(float(white_level))
     if isinstance(orientation, bool) or orientation not in ORIENTATIONS:
         raise InvalidOptionError(f"orientation must be an EXIF orientation 1..8, got {orientation!r}")
     tags = [

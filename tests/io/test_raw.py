@@ -91,6 +91,17 @@ def test_dng_keeps_a_black_level_per_position(tmp_path: Path, cfa: CFA) -> None:
     np.testing.assert_allclose(raw.mosaic, (values - black) / (WHITE - black), rtol=1e-6, atol=1e-6)
 
 
+def test_a_raw_images_own_levels_write_back(tmp_path: Path) -> None:
+    write_dng(tmp_path / "first.dng", mosaic_values(), "rggb", black_level=BLACK, white_level=WHITE)
+    raw = read_raw(tmp_path / "first.dng")
+    assert isinstance(raw.white_level, float)  # as RawImage holds it
+    write_dng(tmp_path / "again.dng", raw.raw_values, raw.cfa, black_level=raw.black_level, white_level=raw.white_level)
+    again = read_raw(tmp_path / "again.dng")
+    assert (again.black_level, again.white_level) == (raw.black_level, raw.white_level)
+    write_dng(tmp_path / "rounded.dng", raw.raw_values, raw.cfa, black_level=BLACK + 0.7, white_level=WHITE)
+    assert read_raw(tmp_path / "rounded.dng").black_level == (BLACK + 1,) * 4
+
+
 @pytest.mark.parametrize("cfa", list(CFA))
 def test_libraw_develops_the_red_sites_as_red(tmp_path: Path, cfa: CFA) -> None:
     red_site = divmod(cfa.value.index("R"), 2)
