@@ -75,7 +75,8 @@ class CFA(str, Enum):
         pattern = None if raw_pattern is None else np.asarray(raw_pattern)
         if pattern is None or pattern.shape != (2, 2):
             shape = "no" if pattern is None else f"a {pattern.shape[0]}x{pattern.shape[1]}"
-            raise InvalidImageError(f"the sensor has {shape} color filter pattern, not a 2x2 Bayer one (X-Trans?)")
+            guess = "a linear DNG, demosaiced already?" if pattern is None else "X-Trans?"
+            raise InvalidImageError(f"the sensor has {shape} color filter pattern, not a 2x2 Bayer one ({guess})")
         colors = color_desc.decode("ascii")
         letters = "".join(colors[index] for index in pattern.ravel())
         try:
@@ -157,6 +158,13 @@ def read_raw(source: str | os.PathLike[str] | rawpy.RawPy) -> RawImage:
     if not path.is_file():
         problem = "it is a folder, not a file" if path.is_dir() else "no such file"
         raise UnreadableFileError(f"cannot read {str(path)!r}: {problem}")
+    try:
+        with open(path, "rb") as file:  # LibRaw tells an empty or forbidden file as an input/output error
+            empty = not file.read(1)
+    except OSError as error:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: {error.strerror or error}") from error
+    if empty:
+        raise UnreadableFileError(f"cannot read {str(path)!r}: the file is empty (0 bytes)")
     try:
         with rawpy.imread(str(path)) as raw:
             return _from_rawpy(raw, str(path))

@@ -56,8 +56,9 @@ def test_cfa_from_rawpy(pattern: list[list[int]], colors: bytes, expected: CFA) 
     ],
 )
 def test_cfa_from_rawpy_refuses_non_bayer(pattern: np.ndarray | None, colors: bytes) -> None:
-    with pytest.raises(InvalidImageError, match="Bayer|RGGB"):
+    with pytest.raises(InvalidImageError, match="Bayer|RGGB") as caught:
         CFA.from_rawpy(pattern, colors)
+    assert ("linear DNG" in str(caught.value)) == (pattern is None)
 
 
 @pytest.mark.parametrize("cfa", list(CFA))
@@ -166,7 +167,7 @@ def test_raw_image_is_frozen(tmp_path: Path) -> None:
     [
         ("missing.dng", None, "no such file"),
         ("text.dng", b"not a raw file at all, just some text\n" * 4, "LibRaw"),
-        ("empty.cr2", b"", "LibRaw"),
+        ("empty.cr2", b"", "the file is empty"),
     ],
 )
 def test_unreadable_raws(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
@@ -176,6 +177,23 @@ def test_unreadable_raws(tmp_path: Path, name: str, content: bytes | None, messa
     with pytest.raises(UnreadableFileError, match=message) as caught:
         read_raw(path)
     assert name in str(caught.value)
+
+
+def test_a_raw_that_cannot_be_opened_says_why(tmp_path: Path, monkeypatch) -> None:
+    import builtins
+
+    path = tmp_path / "locked.dng"
+    path.write_bytes(b"x" * 64)
+    real_open = builtins.open
+
+    def forbidden(file, *args, **kwargs):  # tests run as root, whom file permissions do not stop
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", forbidden)
+    with pytest.raises(UnreadableFileError, match="locked.dng'.*Permission denied"):
+        read_raw(path)
 
 
 def test_image_file_is_not_a_raw(tmp_path: Path) -> None:
