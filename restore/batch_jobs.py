@@ -59,9 +59,14 @@ def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
     image, metadata = io.read_image_with_metadata(job.source)
     if options.get("kernel") is not None and metadata.orientation != 1:
         image, metadata = apply_orientation(image, metadata.orientation), replace(metadata, orientation=1)
-    if job.target.suffix.lower() in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] == 4:
-        raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png or tif")
+    refuse_alpha_in_jpeg(image, job.target)
     return Loaded(job, image, metadata, renders_raw=False)
+
+
+def refuse_alpha_in_jpeg(image: np.ndarray, target: Path) -> None:
+    """Raises RestoreError, before any work, where an image with alpha would go to a JPEG ``target``."""
+    if target.suffix.lower() in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] == 4:
+        raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png or tif")
 
 
 def write_job(loaded: Loaded, result: np.ndarray, options: dict, bit_depth: int, quality: int = 95) -> None:
@@ -145,6 +150,7 @@ def restore_burst(restorer: api.Restorer, frames: list[Path], target: Path, opti
         images.append(apply_orientation(image, frame_metadata.orientation))
         if index == reference:
             metadata = replace(frame_metadata, orientation=1)  # the pixels are written as displayed
+            refuse_alpha_in_jpeg(image, target)
     result = restorer(images, **options)
     target.parent.mkdir(parents=True, exist_ok=True)
     io.write_image(target, result, metadata=metadata, quality=quality)

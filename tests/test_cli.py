@@ -453,11 +453,17 @@ def test_a_burst_given_as_the_current_folder_is_named_after_it(tmp_path, monkeyp
 def test_an_rgba_image_to_jpeg_says_which_option_to_use_before_the_model_runs(
     untrained_weights, tmp_path, capsys, monkeypatch
 ):
-    (tmp_path / "in").mkdir()
+    for folder in ("in", "burst"):
+        (tmp_path / folder).mkdir()
     Image.fromarray(noisy_uint((16, 20, 4), np.uint8)).save(tmp_path / "in" / "logo.png")
     monkeypatch.setattr(Restorer, "__call__", lambda *args, **options: pytest.fail("the model ran"))
     args = ["run", "dncnn-color", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "jpg"]
     assert main([*args, "--device", "cpu"]) == 1
+    assert "use --format png" in capsys.readouterr().err
+    for index in range(2):  # a burst of such frames too
+        Image.fromarray(noisy_uint((16, 20, 4), np.uint8, index)).save(tmp_path / "burst" / f"f{index}.png")
+    args = ["run", "burst-average", str(tmp_path / "burst"), "-o", str(tmp_path / "out"), "--format", "jpg"]
+    assert main([*args, "--noise", "0.01", "0"]) == 1
     assert "use --format png" in capsys.readouterr().err
 
 
