@@ -17,6 +17,7 @@ stored as RGB, a gray+alpha file read as RGBA), so that no color appears in it.
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import warnings
 from collections.abc import Callable
@@ -101,16 +102,25 @@ def resolve_precision(precision: str | torch.dtype, device: torch.device) -> tor
 def resolve_tile(tile: int | str | None, device: torch.device, overlap: int, max_auto: int | None = None) -> int | None:
     """Tile size in pixels: ``"auto"`` by device (at most ``max_auto``), ``None``/``0``/``"off"`` for no tiling, or an
     explicit size."""
+    size = None if isinstance(tile, (bool, str)) or tile is None else _whole_number(tile)
     if tile == "auto":
         return min(AUTO_TILE.get(device.type, 1024), max_auto or 1 << 30)
-    if tile is None or tile == "off" or tile == 0:
+    if tile is None or tile == "off" or size == 0:
         return None
-    if isinstance(tile, bool) or not isinstance(tile, int) or tile <= 2 * overlap:
+    if size is None or size <= 2 * overlap:
         raise InvalidOptionError(
             f"tile must be 'auto', 'off' or a size in pixels larger than twice the overlap ({2 * overlap}), "
             f"got {tile!r}"
         )
-    return tile
+    return size
+
+
+def _whole_number(value: Any) -> int | None:
+    """``value`` as a Python int where it is an integer of any kind (NumPy's too), else None."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 class Restorer:
@@ -229,7 +239,7 @@ class Restorer:
             self._siblings[spec.name] = Restorer(spec, self.device, self.dtype, self.tile, self.compiled, self.ensemble)
         return self._siblings[spec.name]
 
-    @torch.inference_mode()
+    @torch.no_grad()  # not inference_mode: its tensors, returned as they are, would refuse in-place use and autograd
     def run_network(self, x: Tensor, scale: int = 1, function: Callable[[Tensor], Tensor] | None = None) -> Tensor:
         """(B, C, H, W) float on any device -> (B, C', H * scale, W * scale) float32 on ``self.device``.
 

@@ -290,7 +290,7 @@ def test_unknown_device_is_refused(untrained_weights):
         restore.load("dncnn-color", device="toaster")
 
 
-@pytest.mark.parametrize("tile", [-1, 8, 2.5, True, "big"], ids=repr)
+@pytest.mark.parametrize("tile", [-1, 8, 2.5, True, False, "big"], ids=repr)
 def test_invalid_tile_is_refused(untrained_weights, tile):
     with pytest.raises(InvalidOptionError, match="tile"):
         restore.load("dncnn-color", device="cpu", tile=tile)
@@ -299,6 +299,18 @@ def test_invalid_tile_is_refused(untrained_weights, tile):
 @pytest.mark.parametrize("tile", [None, 0, "off"], ids=repr)
 def test_tiling_can_be_switched_off(untrained_weights, tile):
     assert restore.load("dncnn-gray", device="cpu", tile=tile).tile is None
+
+
+def test_a_tile_size_may_be_any_kind_of_integer(untrained_weights):
+    assert restore.load("dncnn-gray", device="cpu", tile=np.int64(512)).tile == 512
+
+
+def test_a_tensor_result_is_an_ordinary_tensor(color):
+    """Not one of inference mode's tensors, which refuse in-place changes and autograd outside it."""
+    out = color(torch.rand(1, 3, 24, 20))
+    assert not out.is_inference()
+    out.clamp_(0, 1)
+    torch.nn.functional.conv2d(out, torch.ones(1, 3, 3, 3, requires_grad=True)).sum().backward()
 
 
 def test_invalid_image_through_the_api(color):
