@@ -245,7 +245,7 @@ register(
         options=(RATIO,),
         build=partial(SIDUNet, features=16),
         weights="lowlight-raw",
-        receptive_radius=32,
+        receptive_radius=96,  # 94 packed pixels: four poolings and their way back up
         run=run_lowlight,
     )
 )

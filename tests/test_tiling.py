@@ -236,3 +236,44 @@ def test_api_refuses_tiles_too_small_for_the_overlap(untrained_weights):
     # dncnn-gray has a receptive radius of 20 px: its overlap is 40 px, so a tile must exceed 80 px.
     with pytest.raises(restore.InvalidOptionError, match="tile"):
         restore.load("dncnn-gray", device="cpu", tile=64)
+
+
+# --- every registered network ---------------------------------------------------------------------------------------
+
+
+def reach(function, inputs: tuple[torch.Tensor, ...], scale: int = 1) -> int:
+    """How far (px, Chebyshev) from the middle pixel the inputs still move that pixel's output: the receptive radius
+    of ``function``, measured through its gradient."""
+    inputs = tuple(x.requires_grad_() for x in inputs)
+    output = function(*inputs)
+    middle = inputs[0].shape[-1] // 2
+    output[..., middle * scale, middle * scale].sum().backward()
+    moved = sum(x.grad.abs().flatten(0, -3).sum(0) for x in inputs)
+    rows, columns = torch.nonzero(moved, as_tuple=True)
+    return int(max((rows - middle).abs().max(), (columns - middle).abs().max()))
+
+
+@pytest.mark.parametrize(
+    "spec", [spec for spec in restore.api.list_specs() if spec.kind == "learned"], ids=lambda spec: spec.name
+)
+def test_the_registered_receptive_radius_covers_the_network(spec):
+    """Tiles overlap by twice ``receptive_radius``: a smaller one than the network's true reach leaves seams."""
+    from restore.models.invisp import InvertibleISP
+    from restore.models.kpn import KPN
+    from restore.models.lowlight import SIDUNet
+
+    torch.manual_seed(0)
+    network = spec.build().double().eval()  # batch norm on its running statistics, as at inference
+    side = 256
+    if isinstance(network, KPN):
+        frames = torch.rand(1, network.frames, network.planes, side, side, dtype=torch.float64)
+        noise = torch.full((1, network.planes, side, side), 0.05, dtype=torch.float64)
+        measured = reach(lambda f, n: network(f, n)[0], (frames, noise))
+    elif isinstance(network, SIDUNet):
+        measured = reach(network, (torch.rand(1, 4, side, side, dtype=torch.float64),), scale=2)
+    else:
+        image = torch.rand(1, spec.channels[0], side, side, dtype=torch.float64)
+        measured = reach(network, (image,))
+        if isinstance(network, InvertibleISP):
+            measured = max(measured, reach(network.inverse, (image.detach().clone(),)))
+    assert measured <= spec.receptive_radius
