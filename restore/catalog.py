@@ -22,12 +22,27 @@ from restore.registry import ModelSpec, Option, register
 from restore.runs import run_burst, run_invisp, run_lowlight, run_raw_burst
 
 
+def _is_auto(value: Any) -> bool:
+    """Whether an option was left to the model: ``None`` or the word "auto" (an array is neither)."""
+    return value is None or (isinstance(value, str) and value == "auto")
+
+
+def _is_finite_real(value: Any) -> bool:
+    """A real number (not a bool) that is finite, also where it is too large for a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
 def _number_or_auto(value: Any, name: str, kind: str, meaning: str, low: float, high: float) -> float | None:
     """A finite real ``value`` in [low, high] as a float, or ``None`` for "auto"; anything else is refused with a
     message naming the option (``name``), what kind of number it takes (``kind``) and what it means."""
-    if value is None or value == "auto":
+    if _is_auto(value):
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not _is_finite_real(value):
         raise InvalidOptionError(f"{name} must be a number {kind} or 'auto', got {value!r}")
     if not low <= value <= high:
         raise InvalidOptionError(f"{name} is {meaning} and must lie in [{low:g}, {high:g}], got {value}")
@@ -41,11 +56,13 @@ def parse_sigma(value: Any) -> float | None:
 
 def parse_noise(value: Any) -> tuple[float, float] | None:
     """Burst noise: ``(read, shot)`` standard deviations on the [0, 1] scale, or ``None`` for "auto"."""
-    if value is None or value == "auto":
+    if _is_auto(value):
         return None
     try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError("a string is not a pair of numbers")
         read, shot = (float(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidOptionError(f"noise must be (read, shot) or 'auto', got {value!r}") from None
     if not (math.isfinite(read) and math.isfinite(shot) and read >= 0 and shot >= 0 and read + shot > 0):
         raise InvalidOptionError(f"noise (read, shot) must be finite, non-negative and not both zero, got {value!r}")
@@ -86,6 +103,8 @@ def parse_kernel(value: Any) -> np.ndarray:
             "this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25 "
             "(command line: --kernel k.npy)"
         )
+    if hasattr(value, "detach"):  # a torch tensor, perhaps on a GPU or taking part in autograd
+        value = value.detach().cpu()
     try:
         kernel = np.asarray(value)
     except ValueError:  # ragged nested lists
@@ -104,7 +123,7 @@ def parse_kernel(value: Any) -> np.ndarray:
 
 def parse_balance(value: Any) -> float:
     """Wiener's regularization weight: a finite real number above 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+    if not _is_finite_real(value) or value <= 0:
         raise InvalidOptionError(f"balance must be a finite number above 0 (e.g. 0.1), got {value!r}")
     return float(value)
 
@@ -325,7 +344,13 @@ ENCODING = Option(
 
 
 def _ignores_noise(method: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
-    return lambda burst, read, shot: method(burst)
+    """``method`` behind the burst methods' call shape; marked so that no noise is estimated for it."""
+
+    def merge(burst: np.ndarray, read: float, shot: float) -> np.ndarray:
+        return method(burst)
+
+    merge.ignores_noise = True
+    return merge
 
 
 register(

@@ -312,8 +312,12 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     srgb = options["encoding"] == "srgb"
     if srgb:
         frames = linear_from_srgb(torch.from_numpy(frames)).numpy()
-    seen = frames.mean(axis=3) if restorer.network is not None else frames
-    read, shot = options["noise"] or estimate_burst_noise(seen)
+    if options["noise"] is not None:
+        read, shot = options["noise"]
+    elif getattr(restorer.spec.classical, "ignores_noise", False):  # a plain average needs no noise level
+        read, shot = 0.0, 0.0
+    else:
+        read, shot = estimate_burst_noise(frames.mean(axis=3) if restorer.network is not None else frames)
     merged = merge_burst(restorer, frames, read, shot, options.get("align", False))
     if srgb:
         merged = srgb_from_linear(torch.from_numpy(merged)).numpy()

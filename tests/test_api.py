@@ -210,6 +210,37 @@ def test_bad_blur_kernels_are_refused_clearly(model, kernel, message):
         restore.restore(numpy_input((24, 20), np.uint8), model=model, kernel=kernel)
 
 
+def test_a_kernel_may_be_a_tensor_taking_part_in_autograd():
+    image = numpy_input((24, 20), np.uint8)
+    kernel = torch.ones(3, 3, requires_grad=True)
+    expected = restore.restore(image, model="deblur-wiener", kernel=np.ones((3, 3)))
+    np.testing.assert_array_equal(restore.restore(image, model="deblur-wiener", kernel=kernel), expected)
+
+
+def test_noise_may_be_an_array_and_is_never_a_string():
+    burst = numpy_input((3, 16, 16), np.uint8)
+    expected = restore.restore(burst, model="burst-hdrplus", noise=(0.01, 0.02))
+    np.testing.assert_array_equal(restore.restore(burst, model="burst-hdrplus", noise=np.array([0.01, 0.02])), expected)
+    with pytest.raises(InvalidOptionError, match="noise must be"):
+        restore.restore(burst, model="burst-hdrplus", noise="12")
+
+
+@pytest.mark.parametrize("model", ["dncnn-gray-25", "lowlight-raw"])
+def test_a_number_beyond_the_float_range_is_refused_by_name(model):
+    option = "ratio" if model == "lowlight-raw" else "sigma"
+    with pytest.raises(InvalidOptionError, match=f"{option} must be a number"):
+        restore.api.get_spec(model).parse_options({option: 10**400})
+
+
+def test_a_plain_average_estimates_no_noise_it_does_not_use():
+    tiny = numpy_input((4, 10, 10), np.uint8)  # too few pixels to estimate noise from
+    np.testing.assert_array_equal(
+        restore.restore(tiny, model="burst-average"), restore.restore(tiny, model="burst-average", noise=(1, 1))
+    )
+    with pytest.raises(InvalidImageError, match="too few pixels"):
+        restore.restore(tiny, model="burst-hdrplus")  # which does use it
+
+
 @pytest.mark.parametrize("option", ["align", "inverse"])
 def test_a_flag_that_is_not_a_bool_is_refused_by_name(untrained_weights, option):
     model = {"align": "kpn-burst", "inverse": "invisp"}[option]
