@@ -31,9 +31,11 @@ UNSHARP_AMOUNT = 1.0
 
 
 def unsharp(image: np.ndarray, radius: float = UNSHARP_RADIUS, amount: float = UNSHARP_AMOUNT) -> np.ndarray:
-    """Unsharp masking (scikit-image), clipped to [0, 1]."""
+    """Unsharp masking (scikit-image), clipped to [0, 1] as the deconvolutions are (scikit-image's own rule clips
+    to [-1, 1] where the input has a negative value, else to [0, 1])."""
     channel_axis = 2 if image.ndim == 3 else None  # not -1: scikit-image 0.26 slices the wrong axis for -1
-    return unsharp_mask(image, radius=radius, amount=amount, channel_axis=channel_axis)
+    sharpened = unsharp_mask(image, radius=radius, amount=amount, channel_axis=channel_axis, preserve_range=True)
+    return np.clip(sharpened, 0.0, 1.0)
 
 
 RICHARDSON_LUCY_PAD = 8  # kernel sizes of reflect padding (see the module docstring)

@@ -210,6 +210,14 @@ def test_bad_blur_kernels_are_refused_clearly(model, kernel, message):
         restore.restore(numpy_input((24, 20), np.uint8), model=model, kernel=kernel)
 
 
+@pytest.mark.parametrize("model", ["deblur-unsharp", "deblur-wiener", "deblur-rl"])
+def test_the_deblurring_baselines_clip_float_results_to_the_unit_range(model):
+    image = np.linspace(-0.2, 1.2, 24 * 20, dtype=np.float32).reshape(24, 20)
+    kernel = {} if model == "deblur-unsharp" else {"kernel": np.ones((3, 3))}
+    out = restore.restore(image, model=model, **kernel)
+    assert out.min() == 0.0 and out.max() == 1.0
+
+
 def test_a_kernel_may_be_a_tensor_taking_part_in_autograd():
     image = numpy_input((24, 20), np.uint8)
     kernel = torch.ones(3, 3, requires_grad=True)
