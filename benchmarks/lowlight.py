@@ -80,13 +80,14 @@ FIGURE_METHODS = ("lowlight-conventional", "lowlight-cbm3d" + ORACLE_SUFFIX, "lo
 PUBLISHED = "SID (Chen et al. 2018), Sony a7S II test set, a different test set: 28.88 dB / 0.787 SSIM"
 
 
-def dark_raw_case(path: Path, test_set: str, index: int, ratio: float, folder: Path) -> tuple[np.ndarray, Path, float]:
-    """Synthesize the dark raw of one photo and ratio as a DNG; returns (clean uint8, DNG path, auto ratio)."""
+def dark_raw_case(path: Path, test_set: str, cfa: CFA, ratio: float, folder: Path) -> tuple[np.ndarray, Path, float]:
+    """Synthesize the dark raw of one photo, Bayer pattern and ratio as a DNG; returns (clean uint8, DNG path, auto
+    ratio)."""
     clean = restore.io.read_image(path)
     clean = clean[: clean.shape[0] // 2 * 2, : clean.shape[1] // 2 * 2]
     generator = torch.Generator().manual_seed(zlib.crc32(f"{test_set}/{path.name}/{ratio:g}".encode()))
     tensor = torch.from_numpy(clean).permute(2, 0, 1)[None].float() / 255
-    raws = synthesize_dark_raws(tensor, ratio, generator, cfa=CFAS[index % len(CFAS)])
+    raws = synthesize_dark_raws(tensor, ratio, generator, cfa=cfa)
     dng = folder / f"{test_set}-{path.stem}-{ratio:g}.dng"
     raws.to_dng(0, dng)
     raw = read_raw(dng)
@@ -109,9 +110,10 @@ def run_set(test_set: str, paths: list[Path], ratio: float, methods: list[str], 
     seconds = {m: [] for m in methods}
     estimates, first_outputs = [], {}
     for index, path in enumerate(paths):
-        clean, dng, estimate = dark_raw_case(path, test_set, index, ratio, folder)
+        cfa = CFAS[index % len(CFAS)]  # by place in the set: the key names it, since the place may change
+        clean, dng, estimate = dark_raw_case(path, test_set, cfa, ratio, folder)
         estimates.append(estimate / ratio)
-        key = cache_key(test_set, path, f"{ratio:g}")
+        key = cache_key(test_set, path, f"{ratio:g}", cfa.value)
         oracle_sigma: dict[str, float] = {}  # computed once per image, when an oracle row is not cached
         for method in methods:
             cache = caches.get(method)
