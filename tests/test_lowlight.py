@@ -123,13 +123,14 @@ def test_lowlight_model_takes_raw_files_objects_and_paths(tmp_path, smooth_image
     assert restorer(str(path)).shape == from_path.shape  # ratio="auto"
 
 
-@pytest.mark.usefixtures("untrained_weights")
-def test_tiled_raw_inference_is_close_to_untiled(tmp_path, smooth_image) -> None:
-    path = dark_dng(tmp_path, clean_photo(smooth_image, 320, 448), CFA.BGGR)
-    whole = restore.load("lowlight-raw", device="cpu", tile="off")(path, ratio=RATIO)
-    tiled = restore.load("lowlight-raw", device="cpu", tile=144)(path, ratio=RATIO)
-    assert np.abs(whole - tiled).max() < 0.02
-    assert psnr(to_uint8(tiled), to_uint8(whole)) > 40
+def test_tiled_raw_inference_matches_untiled(tmp_path, smooth_image) -> None:
+    """The tiles overlap by the network's whole reach (registered receptive radius), so tiling changes nothing. With
+    the shipped weights: an untrained network's far reach is too weak to show a short overlap."""
+    path = dark_dng(tmp_path, clean_photo(smooth_image, 960, 1056), CFA.BGGR)
+    whole = restore.load("lowlight-raw", device="cpu", tile="off")
+    tiled = restore.load("lowlight-raw", device="cpu", tile=2 * whole.overlap + 32)
+    assert tiled.tile < 480  # packed 480x528: several tiles
+    assert np.abs(whole(path, ratio=RATIO) - tiled(path, ratio=RATIO)).max() < 1e-4
 
 
 @pytest.mark.usefixtures("untrained_weights")
