@@ -121,9 +121,9 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
     than silence.
 
     Raises:
-        UsageError: a missing input, ``outdir`` inside an input folder or equal to it, an input folder inside
-            ``outdir`` (outputs would land beside unrelated files of the same names), or several input folders of
-            one name (they would share a subfolder).
+        UsageError: a missing or unreadable input, ``outdir`` inside an input folder or equal to it, an input folder
+            inside ``outdir`` (outputs would land beside unrelated files of the same names), or several input
+            folders of one name (they would share a subfolder).
     """
     accepted = io.RAW_SUFFIXES if takes_raw else io.IMAGE_SUFFIXES
     folders = [given for given in inputs if given.is_dir()]
