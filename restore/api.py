@@ -102,9 +102,9 @@ def resolve_precision(precision: str | torch.dtype, device: torch.device) -> tor
 def resolve_tile(tile: int | str | None, device: torch.device, overlap: int, max_auto: int | None = None) -> int | None:
     """Tile size in pixels: ``"auto"`` by device (at most ``max_auto``), ``None``/``0``/``"off"`` for no tiling, or an
     explicit size."""
-    size = None if isinstance(tile, (bool, str)) or tile is None else _whole_number(tile)
     if tile == "auto":
         return min(AUTO_TILE.get(device.type, 1024), max_auto or 1 << 30)
+    size = None if isinstance(tile, bool) else _whole_number(tile)
     if tile is None or tile == "off" or size == 0:
         return None
     if size is None or size <= 2 * overlap:

@@ -79,16 +79,15 @@ def is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def list_folder(folder: Path, recursive: bool, summary: Summary) -> tuple[list[Path], list[Path]]:
-    """The files and the subfolders below ``folder``, each sorted: at every depth where ``recursive`` (through links
-    to folders too, each folder once), else only its own. A visible subfolder that cannot be read is a failure in
-    ``summary``, and the run goes on without it.
+def list_folder(folder: Path, recursive: bool, summary: Summary) -> list[Path]:
+    """The files below ``folder``, sorted: at every depth where ``recursive`` (through links to folders too, each
+    folder once), else only its own, its visible subfolders then counted in ``summary.unsearched``. A visible
+    subfolder that cannot be read is a failure in ``summary``, and the run goes on without it.
 
     Raises:
         UsageError: ``folder`` itself cannot be read.
     """
     files: list[Path] = []
-    subfolders: list[Path] = []
     visited: set[str] = set()
 
     def unreadable(error: OSError) -> None:
@@ -99,16 +98,18 @@ def list_folder(folder: Path, recursive: bool, summary: Summary) -> tuple[list[P
             summary.failed.append((path, f"cannot read the folder: {error.strerror or error}"))
 
     for top, names, file_names in os.walk(folder, onerror=unreadable, followlinks=True):
-        place = Path(top)
-        if os.path.realpath(top) in visited:  # a link back to a folder already listed
+        place, real = Path(top), os.path.realpath(top)
+        if real in visited:  # a link back to a folder already listed
             names.clear()
             continue
-        visited.add(os.path.realpath(top))
+        visited.add(real)
         files.extend(path for path in (place / name for name in file_names) if path.is_file())
-        subfolders.extend(place / name for name in names)
         if not recursive:
+            summary.unsearched.extend(
+                path for path in sorted(place / name for name in names) if not is_hidden(path, folder)
+            )
             break
-    return sorted(files), sorted(subfolders)
+    return sorted(files)
 
 
 def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes_raw: bool, summary: Summary):
@@ -137,10 +138,7 @@ def plan_jobs(inputs: list[Path], outdir: Path, recursive: bool, fmt: str, takes
         if given.is_dir():
             refuse_nested_folders(given, outdir)
             destination = outdir / folder_name(given) if several_folders else outdir
-            files, subfolders = list_folder(given, recursive, summary)
-            if not recursive:
-                summary.unsearched.extend(path for path in subfolders if not is_hidden(path, given))
-            for path in files:
+            for path in list_folder(given, recursive, summary):
                 if path.suffix.lower() not in accepted or is_hidden(path, given):
                     summary.ignored.append(path)  # hidden files, and with --recursive all files of hidden folders
                     continue
@@ -200,11 +198,8 @@ def plan_bursts(
             files.append(given)
             continue
         refuse_nested_folders(given, outdir)
-        found, subfolders = list_folder(given, recursive, summary)
-        if not recursive:
-            summary.unsearched.extend(path for path in subfolders if not is_hidden(path, given))
         frames_by_folder: dict[Path, list[Path]] = {}
-        for path in found:
+        for path in list_folder(given, recursive, summary):
             if path.suffix.lower() in suffixes and not is_hidden(path, given):
                 frames_by_folder.setdefault(path.parent, []).append(path)
         for folder, frames in sorted(frames_by_folder.items()):  # named after the folder ("." has a name too)
@@ -228,7 +223,7 @@ def other_kind_hint(
         path.suffix.lower()
         for given in inputs
         if given.is_dir()
-        for path in list_folder(given, recursive, Summary())[0]  # unreadable subfolders are already reported
+        for path in list_folder(given, recursive, Summary())  # what it records, the plan has recorded already
     }
     if not raw and found & io.RAW_SUFFIXES:
         if inverse:

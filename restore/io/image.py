@@ -143,8 +143,8 @@ def write_image(
     chunks, also at 16 bits) and WebP take both, TIFF takes the orientation and the ICC profile, BMP takes nothing.
     An ICC profile of another color model than the image's (a CMYK profile, a gray one on RGB pixels), an EXIF
     block that cannot be parsed and one larger than a JPEG holds (64 KB; its orientation is kept) are left out with
-    a ``MetadataWarning``. ``metadata.format`` and
-    ``metadata.bit_depth`` are ignored: the suffix and the array's dtype decide.
+    a ``MetadataWarning``. ``metadata.format`` and ``metadata.bit_depth`` are ignored: the suffix and the array's
+    dtype decide.
 
     Args:
         path: target file, .png, .jpg/.jpeg, .tif/.tiff, .webp or .bmp; its folder must exist.
