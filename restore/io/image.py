@@ -1,7 +1,8 @@
 """Image files in and out: PNG, JPEG, TIFF, WebP and BMP as uint8/uint16 NumPy arrays in RGB order.
 
-Arrays are (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA; gray+alpha files read as RGBA with R = G = B. The BGR order
-of OpenCV never leaves this module. Only the first page of a multi-page TIFF or frame of an animated WebP is read.
+Arrays are (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA; gray+alpha files, and gray PNGs with a transparent value
+(tRNS), read as RGBA with R = G = B. The BGR order of OpenCV never leaves this module. Only the first page of a
+multi-page TIFF or frame of an animated WebP is read.
 
 PNG, JPEG, WebP and BMP pixels are decoded by OpenCV (it keeps 16 bits and alpha); Pillow decodes them a second time
 to refuse truncated files, which OpenCV may return half-decoded, and reads the metadata. TIFFs go through tifffile,
@@ -9,8 +10,8 @@ which gives the pixels exactly as stored: OpenCV premultiplies an unassociated a
 OpenCV decodes only the TIFFs that tifffile cannot without the imagecodecs package (LZW, JPEG) or that are not plain
 gray/RGB (palette, CMYK, YCbCr, bilevel); for those an unassociated alpha comes back premultiplied.
 
-Every write is atomic: the file is encoded in memory, written to ``.<name>.<pid>.<thread>.tmp<suffix>`` next to the
-target and moved onto it with ``os.replace``, so a failed write leaves an existing target untouched.
+Every write is atomic: the file is encoded in memory, written to a temporary file next to the target
+(``restore.io.atomic``) and moved onto it with ``os.replace``, so a failed write leaves an existing target untouched.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _FORMAT_ALIASES = {"MPO": "JPEG"}  # Pillow calls camera JPEGs that carry a seco
 _EXIF_HEADER = b"Exif\x00\x00"
 _ORIENTATION_TAG = 274
 _JPEG_MAX_EXIF = 65533  # bytes of one JPEG APP1 segment's payload, "Exif\0\0" included
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_AFTER_IHDR = 33  # 8-byte signature + IHDR chunk (4 length + 4 type + 13 data + 4 CRC)
 _Parsed = TypeVar("_Parsed")
 _ONE_IMAGE_PER_FILE = "restore reads one image per file: save the one wanted on its own"
@@ -123,6 +125,8 @@ def read_image_with_metadata(path: str | os.PathLike[str]) -> tuple[np.ndarray, 
         return image, ImageMetadata("TIFF", 8 * image.itemsize, orientation, None, icc_profile)
     file_format, orientation, exif, icc_profile = _inspect(data, path)
     image = _decode(data, path)
+    if file_format == "PNG" and image.ndim == 2:
+        image = _apply_png_gray_transparency(image, data)
     lossless = file_format == "WEBP" and _webp_is_lossless(data)
     return image, ImageMetadata(file_format, 8 * image.itemsize, orientation, exif, icc_profile, lossless)
 
@@ -324,6 +328,23 @@ def _decode(data: bytes, path: Path) -> np.ndarray:
     if image.dtype not in (np.uint8, np.uint16):
         raise UnreadableFileError(f"cannot read {str(path)!r}: {image.dtype} samples; only 8- and 16-bit are supported")
     return _swap_red_blue(image)
+
+
+def _apply_png_gray_transparency(gray: np.ndarray, data: bytes) -> np.ndarray:
+    """A gray PNG's pixels (H, W) as RGBA (H, W, 4) with R = G = B, transparent where they equal the value of its
+    tRNS chunk (which OpenCV ignores for gray, while it applies it to RGB and palette PNGs); unchanged without one."""
+    bit_depth, position = data[24], len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        if kind == b"tRNS" and length >= 2:
+            key = struct.unpack(">H", data[position + 8 : position + 10])[0]
+            key *= np.iinfo(gray.dtype).max // (2**bit_depth - 1) if bit_depth < 8 else 1  # OpenCV scales 1-4 bits up
+            alpha = np.where(gray == key, 0, np.iinfo(gray.dtype).max).astype(gray.dtype)
+            return np.dstack([gray, gray, gray, alpha])
+        if kind == b"IDAT":
+            break  # tRNS comes before the pixels
+        position += 12 + length
+    return gray
 
 
 def _swap_red_blue(image: np.ndarray) -> np.ndarray:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +122,32 @@ def test_gray_alpha_reads_as_rgba(tmp_path: Path) -> None:
     back = read_image(tmp_path / "la.png")
     assert back.shape == (10, 12, 4)
     np.testing.assert_array_equal(back, np.dstack([gray, gray, gray, alpha]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gray_png_transparent_value_reads_as_rgba(tmp_path: Path, dtype: type) -> None:
+    gray = (random_image((10, 12), seed=3).astype(dtype) * (257 if dtype == np.uint16 else 1)).astype(dtype)
+    key = int(gray[4, 5])
+    Image.fromarray(gray).save(tmp_path / "keyed.png", transparency=key)
+    back = read_image(tmp_path / "keyed.png")
+    assert back.dtype == dtype
+    alpha = np.where(gray == key, 0, np.iinfo(dtype).max).astype(dtype)
+    np.testing.assert_array_equal(back, np.dstack([gray, gray, gray, alpha]))
+    assert back[4, 5, 3] == 0
+
+
+def test_low_bit_gray_png_transparent_value_is_scaled_like_its_pixels(tmp_path: Path) -> None:
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    samples = [0, 1, 2, 3]  # one row of 2-bit gray: 00 01 10 11, transparent where 1
+    ihdr = struct.pack(">IIBBBBB", len(samples), 1, 2, 0, 0, 0, 0)
+    row = b"\x00" + bytes([0b00011011])
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"tRNS", struct.pack(">H", 1))
+    (tmp_path / "2bit.png").write_bytes(png + chunk(b"IDAT", zlib.compress(row)) + chunk(b"IEND", b""))
+    back = read_image(tmp_path / "2bit.png")
+    np.testing.assert_array_equal(back[0, :, 0], [0, 85, 170, 255])
+    np.testing.assert_array_equal(back[0, :, 3], [255, 0, 255, 255])
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
