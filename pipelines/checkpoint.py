@@ -1,4 +1,5 @@
-"""Resumable training state in one safetensors file: model, optimizer, step and run metadata (no pickles)."""
+"""Resumable training state in one safetensors file: model, optimizer, random stream, step and run metadata (no
+pickles)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,22 @@ from torch import nn
 
 from restore.io.atomic import write_atomic
 
+_GENERATOR_KEY = "generator.state"
 
-def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int, info: dict) -> None:
-    """Write model and optimizer tensors plus ``step`` and ``info`` (JSON-able) atomically to ``path``."""
+
+def save_training_state(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    info: dict,
+    generator_state: torch.Tensor | None = None,
+) -> None:
+    """Write model and optimizer tensors, the batches' random stream (``torch.Generator.get_state()``, where given),
+    ``step`` and ``info`` (JSON-able) atomically to ``path``."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if generator_state is not None:
+        tensors[_GENERATOR_KEY] = generator_state.detach().cpu().contiguous()
     optim_state = optimizer.state_dict()
     for index, state in optim_state["state"].items():
         for name, value in state.items():
@@ -82,8 +95,11 @@ def check_state_fits(path: Path, model: nn.Module) -> StateHeader:
     return header
 
 
-def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, dict]:
-    """Restore ``model`` and ``optimizer`` from ``path`` in place; returns ``(step, info)``.
+def load_training_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[int, dict, torch.Tensor | None]:
+    """Restore ``model`` and ``optimizer`` from ``path`` in place; returns ``(step, info, generator_state)``, the
+    last None for states saved without a random stream.
 
     Raises:
         ValueError: as for ``check_state_fits``.
@@ -98,4 +114,4 @@ def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Opt
             _, index, name = key.split(".", 2)
             state.setdefault(int(index), {})[name] = value if name == "step" else value.to(device)
     optimizer.load_state_dict({"state": state, "param_groups": header.param_groups})
-    return header.step, header.info
+    return header.step, header.info, tensors.get(_GENERATOR_KEY)

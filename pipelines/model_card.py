@@ -16,17 +16,26 @@ from restore.io.atomic import write_atomic
 from restore.registry import file_sha256
 from restore.runtime import cpu_description
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 def git_commit() -> str:
     """The current commit (with ``-dirty`` if the tree has changes), or ``unknown`` outside git. ``RESTORE_COMMIT``
     overrides it where the tree is a copy whose git metadata lags behind it (the GPU machine of the ``device`` tool
-    gets the working tree but the ``.git`` of the session's start): set it to the commit the copy was made from."""
+    gets the working tree but the ``.git`` of the session's start): set it to the commit the copy was made from. It is
+    this checkout's commit, from whatever folder the command runs."""
     if os.environ.get("RESTORE_COMMIT"):
         return os.environ["RESTORE_COMMIT"]
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=REPO
+        )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
         )
         return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):

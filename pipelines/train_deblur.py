@@ -199,7 +199,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)
     probabilities = kernel_probabilities(kernels, cfg.spread_bias)
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    generator = run.generator(cfg.seed)
     while run.running():
         clean, blurred = sample_batch(bank, kernels, cfg, generator, probabilities)
         blurred = blurred.contiguous(memory_format=torch.channels_last)

@@ -157,7 +157,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate(cfg, 0))
     run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    generator = run.generator(cfg.seed)
     while run.running():
         clean = sample_batch(bank, cfg, generator).contiguous(memory_format=torch.channels_last)
         noisy = add_gaussian_noise(clean, sample_sigmas(recipe, cfg.batch, generator, device), generator=generator)

@@ -137,7 +137,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    generator = run.generator(cfg.seed)
     while run.running():
         raw, srgb, jpeg = sample_batch(bank, cfg, generator)
         learning_rate = cosine_learning_rate(run.progress(), cfg.lr)

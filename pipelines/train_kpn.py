@@ -164,7 +164,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     adapt = partial(widen_to_planes, frames=model.frames, planes=planes)
     run = ResumableRun.for_config(cfg, name, model, optimizer, command, device, adapt_init=adapt)
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    generator = run.generator(cfg.seed)
     while run.running():
         burst = training_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator, cfg.prealign)
         run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, burst, run.step, cfg.anneal)

@@ -117,7 +117,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     run = ResumableRun.for_config(cfg, NAME, model, optimizer, command, device)
-    generator = torch.Generator(device=device).manual_seed(cfg.seed + run.step)
+    generator = run.generator(cfg.seed)
     while run.running():
         clean = sample_clean(bank, cfg, generator)
         raws = synthesize_dark_raws(clean, random_ratios(cfg.batch, generator=generator, device=device), generator)

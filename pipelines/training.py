@@ -48,7 +48,22 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parent.parent
-WARMUP_STEPS = 300  # linear learning-rate warm-up of a run whose optimizer starts afresh (ResumableRun.warmup_factor)
+# options that say how and where a session runs, not what it trains on: not reported when they change on resuming
+SESSION_OPTIONS = frozenset(
+    [
+        "steps",
+        "minutes",
+        "device",
+        "threads",
+        "precision",
+        "checkpoint_minutes",
+        "state",
+        "init",
+        "weights_dir",
+        "cache_dir",
+    ]
+)
+WARMUP_STEPS = 300  # linear learning-rate warm-up over a run's first steps (ResumableRun.warmup_factor)
 
 
 class TrainingSetupError(Exception):
@@ -272,7 +287,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
         "--minutes",
         type=bounded_float(0, allow_inf=True),
         default=math.inf,
-        help="stop after this long (resumable); the learning rate anneals by steps or by time, whichever is further",
+        help="stop after this long (resumable): a leg, within which the learning rate anneals (by steps or by time, "
+        "whichever is further); a run stopped early resumes its leg, one that ran its minutes starts a new leg",
     )
     parser.add_argument("--batch", type=bounded_int(1), default=defaults.batch, help="patches per step")
     parser.add_argument(
@@ -322,6 +338,11 @@ class ResumableRun:
     model from a narrower one's weights). Call ``running()`` before every step and ``optimize()`` for it,
     ``finish()`` at the end; ``record()`` gives the card's training section. The run last created is ``active``
     until it finishes: ``stop_active`` (a signal handler) asks it to stop after its current step.
+
+    A time limit (``minutes``) makes a leg: the learning rate anneals within it (``progress``). A state whose leg was
+    cut short (a stop signal, a killed process) resumes that leg where it was, with the minutes it has left, so it
+    continues as if never stopped; a state whose leg ran its minutes starts a new leg, which anneals again within its
+    own minutes. Either way the batches' random stream goes on from where the state saved it (``generator``).
     """
 
     active: ClassVar[ResumableRun | None] = None
@@ -347,16 +368,16 @@ class ResumableRun:
         self.device, self.precision = device, precision
         self.steps, self.minutes, self.checkpoint_minutes = steps, minutes, checkpoint_minutes
         self.step, self.info = 0, {"seconds": 0.0, "sessions": [], "model": name}
-        self.warmup_steps = WARMUP_STEPS  # fresh Adam moments: warm up (``warmup_factor``)
         self.stop_requested = False
+        self.leg_seconds_before = 0.0  # of a leg cut short that this session continues
+        self.saved_generator: torch.Tensor | None = None
         if self.state_path.exists():
             try:
-                self.step, self.info = load_training_state(self.state_path, model, optimizer)
+                self.step, self.info, self.saved_generator = load_training_state(self.state_path, model, optimizer)
             except ValueError as error:
                 raise TrainingSetupError(error) from None
             self.info.setdefault("model", name)  # states saved before runs named their model
-            self.warmup_steps = 0  # the state brings its Adam moments
-            print(f"resumed from {self.state_path} at step {self.step}")
+            print(f"resumed from {self.state_path} at step {self.step}, {self._continue_leg(minutes)}")
         elif init is not None:
             try:
                 state = load_file(init)
@@ -369,6 +390,7 @@ class ResumableRun:
             self.info["lineage"] = weights_lineage(init)
             print(f"starting from the weights {self.info['initialized_from']}")
         self.config = {key: str(value) for key, value in config.items()}
+        self._report_changed_options()
         self.session = {
             "command": command,
             "device": hardware_description(device),
@@ -376,6 +398,7 @@ class ResumableRun:
             "start_step": self.step,
         }
         self.start = self.last_save = time.monotonic()
+        self.generator_in_use: torch.Generator | None = None
         ResumableRun.active = self
         self.seconds_before = self.info["seconds"]
         self.loss_sum, self.loss_count = torch.zeros(()), 0
@@ -402,6 +425,41 @@ class ResumableRun:
             precision=cfg.precision,
             name=name,
         )
+
+    def _report_changed_options(self) -> None:
+        """Print the training options that differ from those of the loaded state's last session (the card gives this
+        session's, which also make its validation), so a resumed run with an option left out is noticed."""
+        before = self.info.get("config") or {}
+        changed = [
+            f"{key} {before[key]} -> {value}"
+            for key, value in self.config.items()
+            if key in before and before[key] != value and key not in SESSION_OPTIONS
+        ]
+        if changed:
+            print(f"options changed since the state's last session: {'; '.join(changed)}")
+
+    def _continue_leg(self, minutes: float) -> str:
+        """Take over the time of the loaded state's leg if it was cut short with minutes left; say which leg this is."""
+        leg = self.info.get("leg")
+        if leg is None or leg["minutes"] is None:
+            return "a new leg" if leg is None or math.isfinite(minutes) else "going on"
+        if leg["seconds"] >= leg["minutes"] * 60:
+            return f"a new leg (the last one ran its {leg['minutes']:g} minutes)"
+        self.leg_seconds_before = leg["seconds"]
+        return f"continuing its leg cut short after {leg['seconds'] / 60:.1f} of {minutes:g} minutes"
+
+    def generator(self, seed: int) -> torch.Generator:
+        """The random stream of the batches on the run's device: that of the loaded state where it saved one (so a
+        resumed run draws what it would have drawn without the stop), else seeded by ``seed`` and the step. Saved
+        with the state."""
+        generator = torch.Generator(device=self.device).manual_seed(seed + self.step)
+        if self.saved_generator is not None:
+            try:
+                generator.set_state(self.saved_generator)
+            except RuntimeError:  # saved on another kind of device: its stream cannot be carried over
+                print("the saved random stream is of another kind of device: seeded anew")
+        self.generator_in_use = generator
+        return generator
 
     def optimize(
         self,
@@ -439,8 +497,8 @@ class ResumableRun:
             self.loss_sum, self.loss_count = torch.zeros(()), 0
 
     def running(self) -> bool:
-        """Whether another step is due: planned steps not reached, within the time limit, no stop asked for."""
-        return not self.stop_requested and self.step < self.steps and self.elapsed() < self.minutes * 60
+        """Whether another step is due: planned steps not reached, within the leg's time limit, no stop asked for."""
+        return not self.stop_requested and self.step < self.steps and self.leg_elapsed() < self.minutes * 60
 
     @classmethod
     def stop_active(cls, signum: int, frame) -> None:
@@ -456,22 +514,26 @@ class ResumableRun:
 
     def warmup_factor(self) -> float:
         """Share of the scheduled learning rate for the next step: rising linearly over the first ``WARMUP_STEPS``
-        steps of a run whose optimizer starts afresh (from scratch or ``--init``), 1 for a resumed one. Adam's first
+        steps of the run, those of its optimizer's first steps (a run starts from scratch or ``--init`` with a fresh
+        optimizer; a resumed one brings its own, and the rest of its warm-up where it stopped within it). Adam's first
         steps move every weight by about the full rate whatever its gradient; at 3e-4 one such step took a trained
         dncnn-color from 31.3 to 21.2 dB."""
-        done = self.step - self.session["start_step"]
-        return min(1.0, (done + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        return min(1.0, (self.step + 1) / WARMUP_STEPS)
 
     def progress(self) -> float:
-        """How far the learning-rate schedule is, on [0, 1]: the share of the planned steps done or of this session's
+        """How far the learning-rate schedule is, on [0, 1]: the share of the planned steps done or of the leg's
         minutes spent, whichever is further. A run stopped by its time limit (a GPU lease, a CPU session) has then
-        still annealed its learning rate, whatever its speed; a resumed run anneals again within its own minutes."""
-        by_time = self.elapsed() / (self.minutes * 60) if math.isfinite(self.minutes) else 0.0
+        still annealed its learning rate, whatever its speed; a new leg anneals again within its own minutes."""
+        by_time = self.leg_elapsed() / (self.minutes * 60) if math.isfinite(self.minutes) else 0.0
         return min(max(self.step / self.steps, by_time), 1.0)
 
     def elapsed(self) -> float:
         """Seconds since this session started."""
         return time.monotonic() - self.start
+
+    def leg_elapsed(self) -> float:
+        """Seconds of the current leg: this session's, plus those of the leg cut short that it continues."""
+        return self.leg_seconds_before + self.elapsed()
 
     def advance(self) -> None:
         """Count a finished step; save the state when a checkpoint is due."""
@@ -488,7 +550,10 @@ class ResumableRun:
             self.info["sessions"].append(self.session)
         self.info["seconds"] = self.seconds_before + self.elapsed()
         self.info["config"] = self.config
-        save_training_state(self.state_path, self.model, self.optimizer, self.step, self.info)
+        minutes = self.minutes if math.isfinite(self.minutes) else None
+        self.info["leg"] = {"minutes": minutes, "seconds": round(self.leg_elapsed(), 1)}
+        generator = None if self.generator_in_use is None else self.generator_in_use.get_state()
+        save_training_state(self.state_path, self.model, self.optimizer, self.step, self.info, generator)
 
     def finish(self) -> None:
         """Save if this session made progress; the run is no longer ``active``.
@@ -505,9 +570,10 @@ class ResumableRun:
             ResumableRun.active = None
 
     def record(self) -> dict:
-        """The model card's training section: the latest config, steps, time, sessions and commit; for a run started
-        from other weights, their training history (``lineage``, newest first) and the steps of the whole chain."""
-        config = self.info.get("config", self.config)
+        """The model card's training section: this session's config (which its validation used), steps, time,
+        sessions (each with its command) and commit; for a run started from other weights, their training history
+        (``lineage``, newest first) and the steps of the whole chain."""
+        config = self.config
         planned = int(config["steps"])
         lineage = self.info.get("lineage", [])
         return {

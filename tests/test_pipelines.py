@@ -70,10 +70,12 @@ def test_the_pack_report_warns_when_the_checkout_and_the_pack_exceed_the_gpu_car
     assert found is None or found > (Path(__file__).stat().st_size)
 
 
-def test_the_recorded_commit_is_git_s_unless_restore_commit_names_it(monkeypatch):
+def test_the_recorded_commit_is_git_s_unless_restore_commit_names_it(monkeypatch, tmp_path):
     monkeypatch.delenv("RESTORE_COMMIT", raising=False)
     found = git_commit()
     assert found == "unknown" or len(found.removesuffix("-dirty")) >= 7
+    monkeypatch.chdir(tmp_path)  # a command run from outside the checkout records the checkout's commit
+    assert git_commit() == found
     monkeypatch.setenv("RESTORE_COMMIT", "5be2f74")
     assert git_commit() == "5be2f74"
 
@@ -84,12 +86,17 @@ def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model(torch.rand(2, 1, 8, 8)).mean().backward()
     optimizer.step()
-    save_training_state(tmp_path / "state.safetensors", model, optimizer, 7, {"seconds": 1.5})
+    generator = torch.Generator().manual_seed(3)
+    torch.rand(5, generator=generator)
+    save_training_state(tmp_path / "state.safetensors", model, optimizer, 7, {"seconds": 1.5}, generator.get_state())
 
     restored = DnCNN(1, depth=4, features=8)
     restored_optimizer = torch.optim.Adam(restored.parameters(), lr=1e-3)
-    step, info = load_training_state(tmp_path / "state.safetensors", restored, restored_optimizer)
+    step, info, generator_state = load_training_state(tmp_path / "state.safetensors", restored, restored_optimizer)
     assert step == 7 and info == {"seconds": 1.5}
+    assert torch.equal(
+        torch.rand(3, generator=torch.Generator().set_state(generator_state)), torch.rand(3, generator=generator)
+    )
     for a, b in zip(model.state_dict().values(), restored.state_dict().values()):
         assert torch.equal(a, b)
     saved, loaded = optimizer.state_dict()["state"], restored_optimizer.state_dict()["state"]
@@ -172,7 +179,7 @@ def test_a_cached_bank_is_built_once_and_read_back_equal(tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["banks", "pairs.npz", "patches.npy"]  # no temporaries
 
 
-def test_a_fresh_optimizer_warms_up_and_a_resumed_one_does_not(tmp_path):
+def test_the_warm_up_spans_a_run_s_first_steps_even_across_a_resume(tmp_path):
     from pipelines import training
 
     model = DnCNN(1, 3)
@@ -186,7 +193,60 @@ def test_a_fresh_optimizer_warms_up_and_a_resumed_one_does_not(tmp_path):
     noisy, clean = torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16)
     fresh.optimize(1e-3, lambda: torch.nn.functional.mse_loss(model(noisy), clean))
     assert fresh.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / training.WARMUP_STEPS)
-    fresh.step = training.WARMUP_STEPS - 1
-    assert fresh.warmup_factor() == 1.0
+    fresh.step = 9
     fresh.finish()
-    assert new_run().warmup_factor() == 1.0  # resumed from the saved state, with its Adam moments
+    assert new_run().warmup_factor() == pytest.approx(10 / training.WARMUP_STEPS)  # resumed within its warm-up
+    run = new_run()
+    run.step = training.WARMUP_STEPS - 1
+    assert run.warmup_factor() == 1.0
+
+
+def test_a_leg_cut_short_resumes_with_its_minutes_left_and_a_finished_one_starts_anew(tmp_path, monkeypatch):
+    from pipelines import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "monotonic", lambda: clock[0])
+    model = DnCNN(1, 3)
+
+    def new_run(minutes: float) -> training.ResumableRun:
+        optimizer = torch.optim.Adam(model.parameters())
+        return resumable_run(tmp_path / "state.safetensors", model, optimizer, steps=10**6, minutes=minutes)
+
+    first = new_run(10.0)
+    first.step = 400
+    clock[0] += 240.0  # stopped (a signal) after 4 of its 10 minutes
+    first.finish()
+    second = new_run(10.0)
+    assert second.progress() == pytest.approx(0.4) and second.running()
+    clock[0] += 360.0  # its 6 minutes left
+    assert second.progress() == 1.0 and not second.running()
+    second.step = 700
+    second.finish()
+    third = new_run(10.0)  # the leg ran its minutes: a new one, annealing again
+    assert third.progress() == pytest.approx(700 / 10**6) and third.running()
+
+
+def test_a_resumed_run_names_the_training_options_changed_since_its_state(tmp_path, capsys):
+    model = DnCNN(1, 3)
+
+    def new_run(config: dict) -> ResumableRun:
+        optimizer = torch.optim.Adam(model.parameters())
+        run = ResumableRun(
+            tmp_path / "state.safetensors",
+            model,
+            optimizer,
+            command="test",
+            device=torch.device("cpu"),
+            config=config,
+            steps=10,
+            minutes=float("inf"),
+            checkpoint_minutes=1e9,
+        )
+        run.step += 1
+        run.finish()
+        return run
+
+    new_run({"patch": 40, "sharp": 0.1, "minutes": 5, "steps": 10})
+    capsys.readouterr()
+    assert new_run({"patch": 40, "sharp": 0.0, "minutes": 9, "steps": 10}).record()["config"]["sharp"] == "0.0"
+    assert "options changed since the state's last session: sharp 0.1 -> 0.0\n" in capsys.readouterr().out

@@ -13,7 +13,7 @@ import torch
 import restore
 import restore.api
 from pipelines import train_deblur, train_dncnn, train_invisp, train_kpn, train_lowlight
-from pipelines.training import TrainingSetupError
+from pipelines.training import ResumableRun, TrainingSetupError
 
 CONFIGS = {
     "dncnn": (train_dncnn, {"name": "dncnn-gray", "batch": 2, "patch": 16}),
@@ -52,6 +52,28 @@ def test_training_exports_and_resumes(name, training_photos, tmp_path):
     sessions = [(s["command"], s["start_step"], s["end_step"]) for s in card["training"]["sessions"]]
     assert card["training"]["steps_done"] == 3 and sessions == [("first", 0, 2), ("second", 2, 3)]
     assert (tmp_path / "weights" / card["weights"]).is_file()
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_a_run_stopped_and_resumed_trains_exactly_as_one_run(name, training_photos, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    module, overrides = CONFIGS[name]
+    base = tiny_config(module, overrides, training_photos, tmp_path, steps=4)
+    straight = module.train(replace(base, weights_dir=tmp_path / "straight"), command="straight")
+    advance = ResumableRun.advance
+
+    def advance_then_stop(run: ResumableRun) -> None:  # as a stop signal (ResumableRun.stop_active) after step 2
+        advance(run)
+        run.stop_requested = run.step == 2
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ResumableRun, "advance", advance_then_stop)
+        module.train(replace(base, weights_dir=tmp_path / "resumed"), command="stopped")
+    resumed = module.train(replace(base, weights_dir=tmp_path / "resumed"), command="resumed")
+    assert json.loads(resumed.read_text())["training"]["sessions"][0]["end_step"] == 2
+    expected, got = load_file(straight.with_suffix(".safetensors")), load_file(resumed.with_suffix(".safetensors"))
+    assert all(torch.equal(expected[key], got[key]) for key in expected)  # same batches, rates and warm-up
 
 
 REGISTERED_SIZES = {"lowlight": {"features": train_lowlight.TrainConfig.features}}  # as the registry builds them
