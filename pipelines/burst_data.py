@@ -50,6 +50,18 @@ class BurstSpec:
     white_level: tuple[float, float] = (0.1, 1.0)
     bayer: bool = False  # RGB crops -> packed RGGB raw frames (4 planes of size x size)
 
+    def __post_init__(self) -> None:
+        """Refuse shifts the crop cannot hold or that are not whole pixels before downsampling."""
+        step = self.downsample * self.mosaic_scale
+        for name, shift in (("max_shift", self.max_shift), ("outlier_shift", self.outlier_shift)):
+            if shift < 0 or shift * step != int(shift * step):
+                raise ValueError(f"{name} must be a multiple of 1/{step} output pixel (0 or more), got {shift:g}")
+        if self.max_shift > self.outlier_shift:
+            raise ValueError(
+                f"max_shift ({self.max_shift:g}) cannot exceed outlier_shift ({self.outlier_shift:g}), which sizes the "
+                "crop the frames are cut from"
+            )
+
     @property
     def channels(self) -> int:
         """Channels of a clean crop (1 gray, 3 RGB) and of an output frame (1 gray, 4 packed Bayer planes)."""
@@ -70,13 +82,14 @@ class BurstSpec:
 class Burst:
     """A batch of synthetic bursts: ``noisy`` (B, N, C, H, W), ``clean`` reference (B, C, H, W), linear, and the
     noise parameters (B,) and noise-level map (B, C, H, W) of the noisy reference; C is 1 (gray) or 4 (packed
-    RGGB planes of a raw burst)."""
+    RGGB planes of a raw burst). ``outliers`` (B, N) bool marks the frames that do not match (displaced far)."""
 
     noisy: Tensor
     clean: Tensor
     read: Tensor
     shot: Tensor
     noise_level: Tensor
+    outliers: Tensor
 
 
 def _log_uniform(low: float, high: float, batch: int, generator, device) -> Tensor:
@@ -107,13 +120,14 @@ def synthesize_bursts(
     centre = (spec.crop - window) // 2
     limit = int(spec.max_shift * step)
     far = int(spec.outlier_shift * step)
-    frames = []
+    frames, outliers = [], torch.zeros(batch, spec.frames, dtype=torch.bool, device=device)
     for index in range(spec.frames):
         offsets = torch.randint(-limit, limit + 1, (batch, 2), generator=generator, device=device)
         if index == 0:
             offsets.zero_()
         else:
             outlier = torch.rand(batch, generator=generator, device=device) < spec.outlier_probability
+            outliers[:, index] = outlier
             far_offsets = torch.randint(-far, far + 1, (batch, 2), generator=generator, device=device)
             offsets = torch.where(outlier[:, None], far_offsets, offsets)
         windows = [
@@ -130,17 +144,21 @@ def synthesize_bursts(
     std = (read.view(-1, 1, 1, 1, 1) ** 2 + shot.view(-1, 1, 1, 1, 1) ** 2 * clean_frames).sqrt()
     noise = torch.randn(clean_frames.shape, generator=generator, device=device)
     noisy = clean_frames + noise * std
-    return Burst(noisy, clean_frames[:, 0], read, shot, noise_level_map(noisy[:, 0], read, shot))
+    return Burst(noisy, clean_frames[:, 0], read, shot, noise_level_map(noisy[:, 0], read, shot), outliers)
 
 
 def prealigned(burst: Burst) -> Burst:
     """``burst`` with frames 1.. of every burst moved onto its reference by whole pixels, as ``kpn-burst``'s inference
     does (``restore.ops.alignment.align_whole_pixels``, on the CPU): the network then trains on the misalignment that
     inference leaves it, at most half a pixel plus the estimate's error, instead of learning to distrust displaced
-    frames that inference would have brought back. The reference, the clean target and the noise level are unchanged.
+    frames that inference would have brought back. The frames that do not match (``outliers``) stay where they are,
+    as content that alignment cannot bring back (a moving subject, a failed estimate), so the network still learns to
+    leave them out. The reference, the clean target and the noise level are unchanged.
     """
     frames = burst.noisy.detach().permute(0, 1, 3, 4, 2).cpu().numpy().copy()  # (B, N, H, W, C)
-    for burst_frames in frames:
+    for burst_frames, outliers in zip(frames, burst.outliers.cpu().numpy()):
+        unmatched = burst_frames[outliers].copy()
         align_whole_pixels(burst_frames)
+        burst_frames[outliers] = unmatched
     aligned = torch.from_numpy(frames).permute(0, 1, 4, 2, 3).contiguous().to(burst.noisy.device)
     return replace(burst, noisy=aligned)

@@ -112,6 +112,8 @@ def build_pair_bank(photos: list[Path], long_side: int, draws: int, seed: int, p
         for kind, dtype in (("raw", np.uint16), ("srgb", np.uint8), ("jpeg", np.uint8))
     }
     for _, image in read_photos(photos, 3, long_side):
+        if min(image.shape[:2]) < patch:
+            continue  # holds no patch
         for _ in range(draws):
             pair = render_pair(image, random_wb_gains(rng))
             srgb8 = np.round(pair.srgb / 257.0).astype(np.uint8)

@@ -30,10 +30,15 @@ class BadPhotoWarning(UserWarning):
     """A training photo was skipped (``read_photos``)."""
 
 
-def list_photos(folder: Path) -> list[Path]:
-    """All photo files below ``folder``, sorted for determinism."""
-    photos = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
-    if not photos:
+def list_photos(folder: Path, allow_empty: bool = False) -> list[Path]:
+    """All photo files below ``folder``, sorted for determinism (entries that are no files, such as folders named
+    like photos or broken links, left out).
+
+    Raises:
+        FileNotFoundError: there is none, unless ``allow_empty``.
+    """
+    photos = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+    if not photos and not allow_empty:
         raise FileNotFoundError(f"no photos ({', '.join(sorted(PHOTO_SUFFIXES))}) found under {folder}")
     return photos
 
@@ -41,12 +46,13 @@ def list_photos(folder: Path) -> list[Path]:
 def split_photos(folder: Path, validation_every: int = 24) -> tuple[list[Path], list[Path]]:
     """Training and validation photos of a folder.
 
-    A folder with ``train/`` and ``validation/`` subfolders (as ``pipelines.pack_photos`` writes) is split that way;
-    otherwise every ``validation_every``-th photo, chosen by a hash of its file name, is held out.
+    A folder with ``train/`` and ``validation/`` subfolders (as ``pipelines.pack_photos`` writes) is split that way
+    (an empty ``validation/`` holds none out); otherwise every ``validation_every``-th photo, chosen by a hash of its
+    file name, is held out.
     """
     folder = Path(folder)
     if (folder / "train").is_dir() and (folder / "validation").is_dir():
-        return list_photos(folder / "train"), list_photos(folder / "validation")
+        return list_photos(folder / "train"), list_photos(folder / "validation", allow_empty=True)
 
     def held_out(path: Path) -> bool:
         digest = hashlib.sha1(path.name.encode()).digest()
@@ -65,11 +71,17 @@ def read_photo(path: Path, channels: int, long_side: int) -> np.ndarray:
     if image is None:
         raise UnreadablePhotoError(f"cannot read photo {path}")
     image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB if channels == 3 else cv2.COLOR_BGR2GRAY)
-    scale = long_side / max(image.shape[:2])
-    if scale < 1:
-        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    image = downscale(image, long_side / max(image.shape[:2]))
     return image.reshape(image.shape[0], image.shape[1], channels)
+
+
+def downscale(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` (H, W) or (H, W, C) uint8 area-downscaled by ``scale`` (unchanged at 1 and above), each side at
+    least 1 pixel; (H', W', C) with C > 1 keeps its channel axis, gray comes back (H', W')."""
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def read_photos(photos: list[Path], channels: int, long_side: int) -> Iterator[tuple[Path, np.ndarray]]:
@@ -85,10 +97,14 @@ def read_photos(photos: list[Path], channels: int, long_side: int) -> Iterator[t
 
 def photos_fingerprint(photos: list[Path]) -> str:
     """A digest of the photos' names and bytes: a cache key that changes when a photo is added, removed or edited,
-    whatever folder they are in."""
+    whatever folder they are in. A photo that cannot be read counts by its name (the bank skips it)."""
     digest = hashlib.sha1()
     for path in sorted(photos, key=lambda p: p.name):
-        digest.update(path.name.encode() + b"\0" + Path(path).read_bytes())
+        try:
+            content = Path(path).read_bytes()
+        except OSError:
+            content = b"\0unreadable"
+        digest.update(path.name.encode() + b"\0" + content)
     return digest.hexdigest()
 
 
@@ -119,11 +135,8 @@ def build_patch_bank(photos: list[Path], spec: BankSpec) -> np.ndarray:
     banks = [np.empty((0, spec.channels, spec.patch, spec.patch), np.uint8)]
     for _, image in read_photos(photos, spec.channels, spec.long_side):
         for scale in spec.scales:
-            scaled = image
-            if scale != 1.0:
-                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-                scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
-            banks.append(cut_patches(scaled, spec.patch, spec.stride))
+            scaled = downscale(image, scale)
+            banks.append(cut_patches(scaled.reshape(*scaled.shape[:2], -1), spec.patch, spec.stride))
     return np.concatenate(banks)
 
 

@@ -43,6 +43,7 @@ from pipelines.training import (
     run_command,
     start_run,
 )
+from restore.io.dng import MIN_MOSAIC_SIDE
 from restore.metrics import psnr
 from restore.models.invisp import InvertibleISP
 from restore.ops.jpeg import simulate_jpeg
@@ -85,9 +86,13 @@ def loss_function(model: InvertibleISP, raw, srgb, jpeg, raw_weight: float) -> t
 
 
 def validation_pairs(photos: list[Path], seed: int = 1000, size: int = 256) -> list:
-    """Held-out photos through the camera (fixed white balances), center-cropped to size x size."""
+    """Held-out photos through the camera (fixed white balances), center-cropped to size x size (those too small
+    for LibRaw left out)."""
     rng = np.random.default_rng(seed)
-    return [render_pair(crop, random_wb_gains(rng)) for crop in validation_crops(photos, 3, size, long_side=384)]
+    crops = [
+        crop for crop in validation_crops(photos, 3, size, long_side=384) if min(crop.shape[:2]) >= MIN_MOSAIC_SIDE
+    ]
+    return [render_pair(crop, random_wb_gains(rng)) for crop in crops]
 
 
 @torch.inference_mode()

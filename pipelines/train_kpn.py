@@ -157,7 +157,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
     if bank.shape[0] == 0:
         raise TrainingSetupError(f"no training photo in {cfg.data} holds a {spec.crop} px crop (--size {spec.size})")
-    crops = [c for c in validation_crops(val_photos, spec.channels, size=spec.crop) if min(c.shape[:2]) >= spec.crop]
+    crops = validation_crops(val_photos, spec.channels, size=spec.crop, long_side=bank_spec.long_side)  # as training
+    crops = [crop for crop in crops if min(crop.shape[:2]) >= spec.crop]
     print(f"{name}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
 
     model = model.to(device)
@@ -183,12 +184,12 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "data": f"{len(train_photos)} photos from {cfg.data} ({bank.shape[0]} {'RGB' if cfg.bayer else 'gray'} "
             f"crops of {spec.crop})",
             "synthesis": f"pipelines.burst_data, {asdict(spec)}"
-            + (", pre-aligned by whole pixels" if cfg.prealign else ""),
+            + (", pre-aligned by whole pixels except the outlier frames" if cfg.prealign else ""),
             **run.record(),
         },
         "validation": {
             "what": f"mean PSNR (dB) after gamma, {validation_border(spec)}-px border crop, bursts from {len(crops)} "
-            "held-out photos"
+            f"held-out photos (long side {bank_spec.long_side} px, as the training photos)"
             + (", pre-aligned by whole pixels (both the network's input and the average)" if cfg.prealign else ""),
             "psnr": validation,
         },
@@ -238,7 +239,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     args = parser.parse_args(argv)
     if args.size % 16:
         parser.error("--size must be a multiple of 16")
-    return replace(TrainConfig(), **{**vars(args), "widths": tuple(args.widths)})
+    cfg = replace(TrainConfig(), **{**vars(args), "widths": tuple(args.widths)})
+    try:
+        cfg.burst_spec  # noqa: B018 - checks the shifts
+    except ValueError as error:
+        parser.error(str(error))
+    return cfg
 
 
 def main(argv: list[str] | None = None) -> None:

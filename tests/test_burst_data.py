@@ -44,7 +44,7 @@ def test_other_frames_are_shifted() -> None:
 
 def test_prealigned_moves_displaced_frames_back_onto_the_reference_and_keeps_the_rest() -> None:
     # whole-pixel displacements (downsample 1), up to 4 pixels: alignment undoes them exactly, but at the edges
-    spec = BurstSpec(frames=6, size=48, downsample=1, max_shift=0, outlier_probability=1.0, outlier_shift=4.0)
+    spec = BurstSpec(frames=6, size=48, downsample=1, max_shift=4.0, outlier_probability=0.0, outlier_shift=4.0)
     generator = torch.Generator().manual_seed(3)
     texture = F.avg_pool2d(torch.rand(4, 1, spec.crop + 6, spec.crop + 6, generator=generator), 7, stride=1)
     tiny = torch.full((4,), 1e-4)
@@ -58,6 +58,28 @@ def test_prealigned_moves_displaced_frames_back_onto_the_reference_and_keeps_the
     assert misfit(aligned.noisy).amax() < 0.1 * misfit(burst.noisy).mean()
     assert torch.equal(aligned.noisy[:, 0], burst.noisy[:, 0])
     assert aligned.clean is burst.clean and aligned.noise_level is burst.noise_level
+
+
+def test_prealigned_leaves_the_frames_that_do_not_match_where_they_are() -> None:
+    spec = BurstSpec(frames=6, size=48, downsample=1, max_shift=0, outlier_probability=0.5, outlier_shift=4.0)
+    generator = torch.Generator().manual_seed(4)
+    texture = F.avg_pool2d(torch.rand(4, 1, spec.crop + 6, spec.crop + 6, generator=generator), 7, stride=1)
+    tiny = torch.full((4,), 1e-4)
+    burst = synthesize_bursts(texture, spec, generator, read=tiny, shot=tiny)
+    aligned = prealigned(burst)
+    assert burst.outliers.shape == (4, 6) and not burst.outliers[:, 0].any()
+    assert 0 < burst.outliers.sum() < 20  # some frames of each kind
+    assert torch.equal(aligned.noisy[burst.outliers], burst.noisy[burst.outliers])
+    assert torch.equal(aligned.noisy[~burst.outliers], burst.noisy[~burst.outliers])  # no shift to undo (max_shift 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"max_shift": 9.0}, "cannot exceed outlier_shift"), ({"max_shift": 0.2}, "multiple of 1/4 output pixel")],
+)
+def test_shifts_the_crop_cannot_hold_or_that_are_not_whole_pixels_are_refused(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BurstSpec(**options)
 
 
 @pytest.mark.parametrize(("read", "shot"), [(0.01, 0.05), (0.03, 0.01)])

@@ -180,3 +180,51 @@ def test_kpn_training_on_photos_too_small_for_a_crop_says_so(photo_folder_factor
     cfg = tiny_config(module, overrides, photo_folder_factory(40, 48, 4, 3, 2), tmp_path, steps=1)
     with pytest.raises(TrainingSetupError, match=r"holds a \d+ px crop \(--size 16\)"):
         module.train(cfg, command="too small")
+
+
+@pytest.fixture(scope="module")
+def awkward_photos(training_photos, tmp_path_factory):
+    """The training photos plus what a real folder may hold: a 12x12 photo held out for validation (its name hashes
+    there), a 1x200 sliver, a folder and a broken link named like photos."""
+    import shutil
+
+    import cv2
+
+    folder = tmp_path_factory.mktemp("awkward")
+    for photo in sorted(training_photos.iterdir()):
+        shutil.copy(photo, folder / photo.name)
+    cv2.imwrite(str(folder / "tiny38.png"), np.full((12, 12, 3), 128, np.uint8))
+    cv2.imwrite(str(folder / "sliver.png"), np.full((1, 200, 3), 90, np.uint8))
+    (folder / "album.jpg").mkdir()
+    (folder / "gone.jpg").symlink_to(folder / "missing.jpg")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["deblur", "invisp", "dncnn", "kpn"])
+def test_training_runs_past_tiny_photos_folders_and_broken_links(name, awkward_photos, tmp_path):
+    from pipelines.photos import split_photos
+
+    train_photos, held_out = split_photos(awkward_photos)
+    assert "tiny38.png" in {p.name for p in held_out} and "sliver.png" in {p.name for p in train_photos}
+    assert not {"album.jpg", "gone.jpg"} & {p.name for p in train_photos + held_out}
+    module, overrides = CONFIGS[name]
+    card = read_card(module.train(tiny_config(module, overrides, awkward_photos, tmp_path, steps=1), command="x"))
+    assert card["training"]["steps_done"] == 1
+
+
+def test_an_empty_validation_folder_of_a_pack_holds_none_out(training_photos, tmp_path):
+    import shutil
+
+    from pipelines.photos import split_photos
+
+    shutil.copytree(training_photos, tmp_path / "train")
+    (tmp_path / "validation").mkdir()
+    train_photos, held_out = split_photos(tmp_path)
+    assert len(train_photos) == len(list(training_photos.iterdir())) and held_out == []
+
+
+def test_deblur_training_kernels_do_not_follow_the_batch_seed(training_photos, tmp_path):
+    module, overrides = CONFIGS["deblur"]
+    module.train(tiny_config(module, overrides, training_photos, tmp_path, steps=1, seed=10_000), command="x")
+    names = sorted(p.name for p in (tmp_path / "cache").glob("motion_kernels_*"))
+    assert names == [f"motion_kernels_{overrides['kernels']}_{module.TRAINING_KERNEL_SEED}.npy"]

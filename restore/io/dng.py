@@ -15,9 +15,9 @@ from restore.io.atomic import write_atomic
 from restore.io.orientation import ORIENTATIONS
 from restore.io.raw import CFA, XYZ_FROM_SRGB
 
-__all__ = ["write_dng", "write_linear_rgb_dng"]
+__all__ = ["MIN_MOSAIC_SIDE", "write_dng", "write_linear_rgb_dng"]
 
-_MIN_SIDE = 22  # LibRaw refuses raws narrower or shorter than this
+MIN_MOSAIC_SIDE = 22  # LibRaw refuses raws narrower or shorter than this
 _D65 = 21  # EXIF LightSource code
 _DENOMINATOR = 1_000_000
 
@@ -122,8 +122,10 @@ def write_linear_rgb_dng(
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidImageError(f"write_linear_rgb_dng takes (H, W, 3) linear RGB, got shape {rgb.shape}")
     rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
-    if min(rgb.shape[:2]) < _MIN_SIDE:
-        raise InvalidImageError(f"LibRaw reads mosaics of at least {_MIN_SIDE}x{_MIN_SIDE}, got {rgb.shape[:2]}")
+    if min(rgb.shape[:2]) < MIN_MOSAIC_SIDE:
+        raise InvalidImageError(
+            f"LibRaw reads mosaics of at least {MIN_MOSAIC_SIDE}x{MIN_MOSAIC_SIDE}, got {rgb.shape[:2]}"
+        )
     mosaic = mosaic_rgb(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None], _parse_cfa(cfa))[0, 0]
     values = np.round(np.clip(mosaic.numpy(), 0.0, 1.0) * (white_level - black_level) + black_level)
     write_dng(
@@ -143,8 +145,10 @@ def _check_raw_values(raw_values: np.ndarray) -> None:
         raise InvalidImageError(f"write_dng takes a uint16 (H, W) NumPy array, got {type(raw_values).__name__}")
     if raw_values.dtype != np.uint16 or raw_values.ndim != 2:
         raise InvalidImageError(f"write_dng takes a uint16 (H, W) mosaic, got {raw_values.dtype} {raw_values.shape}")
-    if min(raw_values.shape) < _MIN_SIDE:
-        raise InvalidImageError(f"LibRaw reads mosaics of at least {_MIN_SIDE}x{_MIN_SIDE}, got {raw_values.shape}")
+    if min(raw_values.shape) < MIN_MOSAIC_SIDE:
+        raise InvalidImageError(
+            f"LibRaw reads mosaics of at least {MIN_MOSAIC_SIDE}x{MIN_MOSAIC_SIDE}, got {raw_values.shape}"
+        )
 
 
 def _parse_cfa(cfa: CFA | str) -> CFA:
