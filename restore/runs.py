@@ -10,6 +10,7 @@ bursts. Each function is a ``ModelSpec.run``: ``(restorer, source, options) -> r
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,12 @@ def in_burst_dtype(restored: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return restored.astype(dtype)
 
 
+def channel_mean_noise(read: float, shot: float, channels: int) -> tuple[float, float]:
+    """The (read, shot) noise of the mean of ``channels`` channels whose noise is (read, shot) each and independent:
+    its variance (read^2 + shot^2 * mean) / channels, so both divided by sqrt(channels)."""
+    return read / math.sqrt(channels), shot / math.sqrt(channels)
+
+
 def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     """Burst (see ``burst_frames``) -> its restored reference frame (``options["reference"]``, default 0) in the
     burst's dtype and layout; an alpha channel (gray+alpha, RGBA frames) is not merged: the reference's comes back
@@ -297,9 +304,10 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
 
     Frames are linear intensities, or with ``options["encoding"]`` "srgb" sRGB-encoded ones, decoded to linear for
     the merge and the result encoded back. ``options["noise"]``: (read, shot) standard deviations on [0, 1] of the
-    linear intensities, or ``None`` to estimate them (``restore.ops.burst_noise``): for a network, the noise of the
-    frames' channel mean, which is what it sees; for a classical method, which merges color frames channel by
-    channel, that of the channels. ``options["align"]`` (networks only): pre-align the frames by whole pixels.
+    linear intensities of each channel, or ``None`` to estimate them (``restore.ops.burst_noise``). A network sees the
+    frames' channel mean, so it gets that mean's noise: estimated on it, or a given one converted
+    (``channel_mean_noise``); a classical method, which merges color frames channel by channel, gets the channels'.
+    ``options["align"]`` (networks only): pre-align the frames by whole pixels.
     """
     from restore.ops.burst_noise import estimate_burst_noise
 
@@ -314,6 +322,8 @@ def run_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
         frames = linear_from_srgb(torch.from_numpy(frames)).numpy()
     if options["noise"] is not None:
         read, shot = options["noise"]
+        if restorer.network is not None and getattr(restorer.network, "planes", 1) == 1:
+            read, shot = channel_mean_noise(read, shot, frames.shape[3])
     elif getattr(restorer.spec.classical, "ignores_noise", False):  # a plain average needs no noise level
         read, shot = 0.0, 0.0
     else:
