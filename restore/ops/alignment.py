@@ -23,6 +23,7 @@ __all__ = ["align_whole_pixels", "phase_translation", "whole_pixel_shifts"]
 
 
 MAX_SIDE = 2048  # the translation is global: a centre crop this large finds it, at a fraction of a 12 MP FFT
+_BLUR_REACH = 4  # pixels on each side of the 9-tap Gaussian blur of the misfit check (``_gaussian_blurred``)
 
 
 def _even_dft_size(n: int) -> int:
@@ -99,16 +100,16 @@ def align_whole_pixels(burst: np.ndarray, device: str | torch.device | None = No
 
     The translation of each frame is estimated on the channel mean and rounded to the nearest pixel: by
     ``phase_translation`` (OpenCV) frame by frame, or, given a torch ``device``, by ``whole_pixel_shifts`` for all
-    frames at once there (e.g. on the GPU a burst network runs on). In place, so that a 24-megapixel burst is not held
-    twice.
+    frames at once there (e.g. on the GPU a burst network runs on; frames whose crop is too small for its mirrored
+    blur, 4 px or less, go the OpenCV way). In place, so that a 24-megapixel burst is not held twice.
     """
-    if device is None:
+    rows, cols = _centre_crop(*burst.shape[1:3])
+    if device is None or min(rows.stop - rows.start, cols.stop - cols.start) <= _BLUR_REACH:
         reference = burst[0].mean(axis=-1)
         shifts = [(0, 0)] + [
             tuple(round(v) for v in phase_translation(reference, frame.mean(axis=-1))) for frame in burst[1:]
         ]
     else:
-        rows, cols = _centre_crop(*burst.shape[1:3])
         means = np.stack([frame[rows, cols].mean(axis=-1) for frame in burst]).astype(np.float64)
         shifts = whole_pixel_shifts(torch.from_numpy(means).to(device))
     for frame, (dx, dy) in zip(burst[1:], shifts[1:], strict=True):
@@ -150,9 +151,9 @@ def whole_pixel_shifts(means: torch.Tensor) -> list[tuple[int, int]]:
 def _gaussian_blurred(images: torch.Tensor) -> torch.Tensor:
     """(N, H, W) after ``_misfits``'s Gaussian blur: OpenCV's kernel for sigma 1 (9 taps), mirrored borders; as
     weighted sums of shifted views (a float64 ``conv2d`` on the CPU is many times slower)."""
-    taps = cv2.getGaussianKernel(9, 1.0, cv2.CV_64F)[:, 0].tolist()
+    taps = cv2.getGaussianKernel(2 * _BLUR_REACH + 1, 1.0, cv2.CV_64F)[:, 0].tolist()
     height, width = images.shape[-2:]
-    padded = F.pad(images[:, None], (4, 4, 4, 4), mode="reflect")[:, 0]
+    padded = F.pad(images[:, None], (_BLUR_REACH,) * 4, mode="reflect")[:, 0]
     rows = sum(tap * padded[:, i : i + height] for i, tap in enumerate(taps))
     return sum(tap * rows[:, :, i : i + width] for i, tap in enumerate(taps))
 

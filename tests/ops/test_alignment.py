@@ -47,6 +47,14 @@ def test_a_noisy_burst_is_aligned_by_whole_pixels_without_touching_the_pixels(de
     assert np.isin(aligned[1][inner], burst[1]).all()  # moved, not interpolated
 
 
+@pytest.mark.parametrize("side", [3, 5, 6])
+def test_frames_too_small_for_the_batched_blur_align_as_opencv_aligns_them(side):
+    burst = np.random.default_rng(side).random((8, side, side + 1, 4)).astype(np.float32)
+    by_opencv, by_torch = burst.copy(), burst.copy()
+    assert align_whole_pixels(by_torch, "cpu") == align_whole_pixels(by_opencv)
+    assert np.array_equal(by_torch, by_opencv)
+
+
 def test_odd_sizes_are_not_biased_by_half_a_pixel():
     scene = textured(140, 171)
     reference, frame = scene[20:119, 20:151], scene[22:121, 24:155]  # 99 x 131: OpenCV would pad to odd sizes
