@@ -191,7 +191,7 @@ class Restorer:
                 f"magnitude) lie far outside the [0, 1] scale it works on"
             )
         if alpha is not None:
-            restored = torch.cat([restored, alpha.to(restored.device)], dim=1)
+            restored = torch.cat([restored.to(alpha.device), alpha], dim=1)  # where the input is: MPS has no float64
         return from_model_tensor(restored, layout)
 
     def _read(self, path: Path) -> np.ndarray:

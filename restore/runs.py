@@ -50,10 +50,23 @@ def _is_raw_source(source: Any) -> bool:
     return isinstance(source, (str, os.PathLike, RawImage)) or type(source).__module__.startswith("rawpy")
 
 
+def _finite_raw(raw: RawImage) -> RawImage:
+    """``raw`` itself, checked: a ``RawImage`` built by hand may hold NaN or infinite values, which a network would
+    spread over its whole output.
+
+    Raises:
+        InvalidImageError: its mosaic holds NaN or infinite values.
+    """
+    if not np.isfinite(raw.mosaic).all():
+        raise InvalidImageError("the raw's mosaic holds NaN or infinite values")
+    return raw
+
+
 def _raw_image(source: Any, model: str) -> RawImage:
-    """A path, ``rawpy.RawPy`` or ``RawImage`` as a ``RawImage``; anything else is refused with a clear error."""
+    """A path, ``rawpy.RawPy`` or ``RawImage`` as a ``RawImage``; anything else, or a ``RawImage`` with NaN or
+    infinite values, is refused with a clear error."""
     if isinstance(source, RawImage):
-        return source
+        return _finite_raw(source)
     if _is_raw_source(source):
         return read_raw(source)
     raise InvalidImageError(
@@ -354,7 +367,7 @@ def raw_burst_mosaics(source: Any, cfa: CFA | None) -> tuple[np.ndarray, CFA, Ra
             raise InvalidImageError("all raw files of a burst must have the same size and CFA pattern")
         if cfa is not None and cfa != raws[0].cfa:
             raise InvalidImageError(f"cfa={cfa.value} was given, but the raw files are {raws[0].cfa.value}")
-        return np.stack([raw.mosaic for raw in raws]), raws[0].cfa, raws[0]
+        return np.stack([_finite_raw(raw).mosaic for raw in raws]), raws[0].cfa, raws[0]
     frames = burst_frames(source)
     if frames.shape[3] != 1:
         raise InvalidImageError(f"raw burst frames are Bayer mosaics (N, H, W), got shape {np.shape(source)}")

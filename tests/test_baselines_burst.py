@@ -277,6 +277,10 @@ def test_a_burst_too_small_to_read_its_noise_from_asks_for_it() -> None:
     with pytest.raises(ValueError, match=r"8 frames of 12x12 pixels hold too few .*; give noise=\(read, shot\)"):
         restore.restore(burst, model="burst-bm3d")
     assert restore.restore(burst, model="burst-bm3d", noise=(0.02, 0.0)).shape == (12, 12)
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    with pytest.raises(ValueError, match="too few"):  # not "clipped": a lone minimum is no clipping level
+        estimate_burst_noise(burst[:2, :5, :5])
 
 
 @pytest.mark.parametrize(("read", "shot"), [(0.03, 0.1), (0.01, 0.05), (0.002, 0.02)])

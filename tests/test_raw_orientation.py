@@ -173,3 +173,15 @@ def test_burst_dng_keeps_the_reference_orientation(untrained_weights, tmp_path) 
         tmp_path / "api.dng", restore.restore(sorted((tmp_path / "burst").iterdir()), model="kpn-burst-raw"), reference
     )
     assert read_raw(tmp_path / "api.dng").orientation == 8
+
+
+@pytest.mark.parametrize("model", ["lowlight-raw", "kpn-burst-raw"])
+def test_a_raw_image_with_nan_values_is_refused_not_spread(tmp_path, model) -> None:
+    import dataclasses
+
+    raw = read_raw(oriented_dng(tmp_path, np.full((24, 24, 3), 0.5, np.float32), 1))
+    mosaic = raw.mosaic.copy()
+    mosaic[3, 5] = np.nan
+    broken = dataclasses.replace(raw, mosaic=mosaic)
+    with pytest.raises(restore.InvalidImageError, match="NaN or infinite"):
+        restore.restore(broken if model == "lowlight-raw" else [raw, broken, raw], model=model)

@@ -62,7 +62,8 @@ class InvertibleConv1x1(nn.Module):
         return F.conv2d(x, self.weight[:, :, None, None])
 
     def inverse(self, y: Tensor) -> Tensor:
-        inverse = torch.linalg.inv(self.weight.double()).to(y.dtype)
+        weight = self.weight if self.weight.device.type != "mps" else self.weight.cpu()  # MPS has no float64
+        inverse = torch.linalg.inv(weight.double()).to(y.device, y.dtype)
         return F.conv2d(y, inverse[:, :, None, None])
 
 

@@ -3,7 +3,7 @@
 For ``x`` with noise variance ``shot * x + read``, ``anscombe(x)`` has noise of unit standard deviation (approximately,
 away from the darkest values), so a Gaussian denoiser can run on it with sigma 1. ``shot`` and ``read`` here are
 variances: for the burst noise model's standard deviations (``sqrt(read^2 + shot^2 x)``) pass their squares.
-``anscombe`` and ``inverse_anscombe`` work on NumPy arrays or tensors, ``unbiased_inverse_anscombe`` on NumPy arrays.
+All three work on NumPy arrays (or numbers).
 """
 
 from __future__ import annotations
@@ -36,19 +36,20 @@ def unbiased_inverse_anscombe(z: np.ndarray, shot: float, read: float) -> np.nda
     A denoiser run on ``anscombe(x + noise)`` estimates that expectation, not ``anscombe(x)``: the transform is
     concave, so the algebraic inverse reads dark values too low. The expectation is tabulated (Gauss-Hermite
     quadrature) over levels spaced evenly in the transformed domain up to just above ``z``'s largest value, then
-    inverted by linear interpolation; ``z`` below the expectation at ``x = 0`` gives 0, NaN stays NaN. ``z`` any shape
-    -> float64, same shape.
+    inverted by linear interpolation; ``z`` below the expectation at ``x = 0`` gives 0, NaN stays NaN, infinities
+    give 0 and infinity (the table spans the finite values). ``z`` any shape -> float64, same shape.
     """
     if not shot > 0:
         raise ValueError(f"the shot noise variance must be above 0 to invert the transform, got {shot!r}")
     z = np.asarray(z, dtype=np.float64)
-    if z.size == 0 or np.isnan(z).all():
-        return z.copy()
-    transformed = np.linspace(anscombe(0.0, shot, read), max(float(np.nanmax(z)), 0.0) + 1.0, _TABLE_SIZE)
+    finite = z[np.isfinite(z)]
+    if finite.size == 0:
+        return np.where(np.isposinf(z), np.inf, np.where(np.isneginf(z), 0.0, z))
+    transformed = np.linspace(anscombe(0.0, shot, read), max(float(finite.max()), 0.0) + 1.0, _TABLE_SIZE)
     levels = np.maximum(inverse_anscombe(transformed, shot, read), 0.0)
     levels[0] = 0.0  # the algebraic inverse of anscombe(0) may round to just above it
     nodes, weights = hermgauss(_QUADRATURE_NODES)
     spread = np.sqrt(2.0 * (shot * levels + read))
     samples = levels[:, None] + spread[:, None] * nodes[None, :]
     expected = anscombe(samples, shot, read) @ weights / np.sqrt(np.pi)
-    return np.interp(z, np.maximum.accumulate(expected), levels)
+    return np.where(np.isposinf(z), np.inf, np.interp(z, np.maximum.accumulate(expected), levels))

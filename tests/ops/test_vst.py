@@ -50,3 +50,9 @@ def test_nan_stays_nan_and_a_shot_variance_of_zero_is_refused() -> None:
     assert np.isnan(levels[0]) and levels[1] > 0
     with pytest.raises(ValueError, match="shot noise variance"):
         unbiased_inverse_anscombe(np.array([30.0]), 0.0, READ)
+
+
+def test_an_infinity_does_not_spoil_the_finite_values() -> None:
+    finite = unbiased_inverse_anscombe(np.array([30.0, 60.0]), SHOT, READ)
+    levels = unbiased_inverse_anscombe(np.array([30.0, 60.0, np.inf, -np.inf]), SHOT, READ)
+    assert np.array_equal(levels[:2], finite) and levels[2] == np.inf and levels[3] == 0.0
