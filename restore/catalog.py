@@ -264,7 +264,7 @@ register(
         options=(RATIO,),
         build=partial(SIDUNet, features=16),
         weights="lowlight-raw",
-        receptive_radius=96,  # 94 packed pixels: four poolings and their way back up
+        receptive_radius=107,  # packed pixels: four poolings and their way back up, from the grid's worst phase
         run=run_lowlight,
     )
 )
@@ -314,7 +314,7 @@ register(
         ),
         build=InvertibleISP,
         weights="invisp",
-        receptive_radius=48,
+        receptive_radius=49,
         run=run_invisp,
     )
 )
@@ -363,7 +363,7 @@ register(
         options=(NOISE, ALIGN, REFERENCE, ENCODING),
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256)),
         weights="kpn-burst",
-        receptive_radius=80,
+        receptive_radius=81,  # from the worst phase of its 16-px pooling grid (77 from a grid corner)
         max_auto_tile=768,  # 200 kernel channels per pixel: a 1024^2 tile alone needs about 2.5 GB
         run=run_burst,
         self_ensemble=True,
@@ -385,7 +385,7 @@ register(
         ),
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256), planes=4),
         weights="kpn-burst-raw",
-        receptive_radius=80,
+        receptive_radius=81,  # from the worst phase of its 16-px pooling grid (77 from a grid corner)
         max_auto_tile=768,
         run=run_raw_burst,
     )
