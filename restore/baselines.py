@@ -111,6 +111,7 @@ def nlmeans_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray
     """Non-local means (scikit-image, fast mode, 5x5 patches, 13x13 search, h = 0.8 sigma) on (H, W) or (H, W, 3)."""
     level = _sigma(image, sigma) / 255.0
     channel_axis = -1 if image.ndim == 3 else None
-    return denoise_nl_means(
+    denoised = denoise_nl_means(
         image, h=0.8 * level, sigma=level, fast_mode=True, patch_size=5, patch_distance=6, channel_axis=channel_axis
     )
+    return denoised.reshape(image.shape)  # scikit-image drops sides of 1 px

@@ -213,7 +213,7 @@ def hdrplus_merge(
 ) -> np.ndarray:
     """Tiled align-and-merge in the style of HDR+ (Hasinoff et al. 2016).
 
-    Each frame is first aligned globally (phase correlation, integer part), then every ``tile`` x ``tile`` tile
+    Each frame is first aligned globally (phase correlation, rounded to whole pixels), then every ``tile`` x ``tile`` tile
     (half-overlapping) is aligned by the integer offset within ``search`` pixels that minimizes the L1 distance of
     the Gaussian-smoothed tiles (sigma 1.5; both on the channel mean). Tiles are merged in the frequency domain, channel
     by channel, with the robust pairwise Wiener rule: each frequency of an aligned tile is pulled towards the

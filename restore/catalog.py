@@ -97,7 +97,9 @@ def parse_cfa(value: Any) -> CFA | None:
 
 
 def parse_kernel(value: Any) -> np.ndarray:
-    """A blur kernel: a 2-D array of finite non-negative weights with a positive sum, returned normalized to sum 1."""
+    """A blur kernel: a 2-D array of finite non-negative weights with a positive sum, returned normalized to sum 1,
+    each even side padded with a zero at its end (its centre stays at index side // 2, where ``scipy.ndimage``
+    centres an even kernel; scikit-image's Richardson-Lucy flips an even kernel about another centre and drifts)."""
     if value is None:
         raise InvalidOptionError(
             "this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25 "
@@ -118,6 +120,7 @@ def parse_kernel(value: Any) -> np.ndarray:
         raise InvalidOptionError(f"kernel must be a 2-D array of finite weights, got shape {kernel.shape}")
     if np.any(kernel < 0) or kernel.sum() <= 0:
         raise InvalidOptionError("kernel weights must be non-negative with a positive sum")
+    kernel = np.pad(kernel, [(0, 1 - side % 2) for side in kernel.shape])
     return kernel / kernel.sum()
 
 

@@ -12,13 +12,21 @@ from skimage.metrics import structural_similarity
 
 __all__ = ["psnr", "ssim", "to_uint8"]
 
+SSIM_WINDOW = 11  # pixels: the side of scikit-image's Gaussian window at sigma 1.5
+
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Clip a float image on a [0, 1] scale to [0, 1] and round it to uint8; uint8 input passes through."""
+    """Clip a float image on a [0, 1] scale to [0, 1] and round it to uint8; uint8 input passes through.
+
+    Raises:
+        ValueError: another dtype, or NaN or infinite values (a broken result, which would otherwise be scored).
+    """
     if image.dtype == np.uint8:
         return image
     if not np.issubdtype(image.dtype, np.floating):
         raise ValueError(f"to_uint8 expects uint8 or a float image on [0, 1], got dtype {image.dtype}")
+    if not np.isfinite(image).all():
+        raise ValueError("to_uint8 got NaN or infinite values: a broken result is not scored")
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -27,6 +35,10 @@ def _check_pair(estimate: np.ndarray, reference: np.ndarray, crop_border: int) -
         raise ValueError(f"images differ in shape: {estimate.shape} vs {reference.shape}")
     if estimate.dtype != np.uint8 or reference.dtype != np.uint8:
         raise ValueError(f"metrics take uint8 images (use to_uint8 first), got {estimate.dtype} and {reference.dtype}")
+    if not 0 <= crop_border < min(estimate.shape[:2]) / 2:
+        raise ValueError(
+            f"crop_border must be 0 or more and leave pixels of the {estimate.shape[:2]} image, got {crop_border}"
+        )
     if crop_border:
         estimate = estimate[crop_border:-crop_border, crop_border:-crop_border]
         reference = reference[crop_border:-crop_border, crop_border:-crop_border]
@@ -45,8 +57,10 @@ def psnr(estimate: np.ndarray, reference: np.ndarray, *, crop_border: int = 0) -
 
 def ssim(estimate: np.ndarray, reference: np.ndarray, *, crop_border: int = 0) -> float:
     """Structural similarity between two uint8 images (H, W) or (H, W, C), with the protocol's settings
-    (../shared/DESIGN.md)."""
+    (../shared/DESIGN.md); both sides at least 11 pixels (its Gaussian window) after the crop."""
     estimate, reference = _check_pair(estimate, reference, crop_border)
+    if min(estimate.shape[:2]) < SSIM_WINDOW:
+        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {estimate.shape[:2]}")
     return float(
         structural_similarity(
             estimate,

@@ -218,6 +218,15 @@ def test_the_deblurring_baselines_clip_float_results_to_the_unit_range(model):
     assert out.min() == 0.0 and out.max() == 1.0
 
 
+@pytest.mark.parametrize("model", ["deblur-wiener", "deblur-rl"])
+def test_an_even_kernel_is_centred_as_scipy_centres_it(model):
+    image = numpy_input((24, 20), np.uint8)
+    box = np.ones((4, 4))
+    padded = np.pad(box, ((0, 1), (0, 1)))  # centre at index 2 = 4 // 2, as scipy.ndimage.convolve puts it
+    expected = restore.restore(image, model=model, kernel=padded)
+    np.testing.assert_array_equal(restore.restore(image, model=model, kernel=box), expected)
+
+
 def test_a_kernel_may_be_a_tensor_taking_part_in_autograd():
     image = numpy_input((24, 20), np.uint8)
     kernel = torch.ones(3, 3, requires_grad=True)

@@ -46,3 +46,10 @@ def test_the_bm3d_family_restores_images_smaller_than_its_blocks():
     result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (1, 4, 3), (6, 1)])
+def test_nlmeans_keeps_the_shape_of_a_one_pixel_wide_image(shape):
+    from restore.baselines import nlmeans_denoise
+
+    assert nlmeans_denoise(np.full(shape, 0.5), sigma=10).shape == shape

@@ -119,3 +119,23 @@ def test_to_uint8_round_trips_8bit_values():
 def test_to_uint8_refuses_other_dtypes(dtype):
     with pytest.raises(ValueError):
         to_uint8(np.zeros((4, 4), dtype=dtype))
+
+
+def test_to_uint8_refuses_nan_and_infinity():
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            to_uint8(np.array([[0.5, bad]]))
+
+
+@pytest.mark.parametrize("metric", [psnr, ssim])
+@pytest.mark.parametrize("crop_border", [-2, 10, 12])
+def test_a_crop_border_that_leaves_nothing_is_refused(metric, crop_border):
+    image = np.zeros((20, 20), np.uint8)
+    with pytest.raises(ValueError, match="crop_border"):
+        metric(image, image, crop_border=crop_border)
+
+
+def test_ssim_of_images_smaller_than_its_window_is_refused_clearly():
+    image = np.zeros((10, 30), np.uint8)
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim(image, image)
