@@ -1,5 +1,6 @@
-"""Choose how the BM3D and BM4D burst baselines meet signal-dependent noise (and how BM4D aligns the frames), where no
-test image is: on bursts made from the training photos that the hash split holds out.
+"""Choose how the BM3D and BM4D burst baselines meet signal-dependent noise (and how BM4D aligns the frames), and how
+strongly the HDR+ merge rejects, where no test image is: on bursts made from the training photos that the hash split
+holds out.
 
     python -m benchmarks.burst_tuning
     python -m benchmarks.burst_tuning --gains 4 --methods burst-bm3d --output /tmp/burst-tuning-try
@@ -10,7 +11,8 @@ crop, 8 frames, the gains' read/shot noise; seed crc32("tuning/<photo>/<gain>"))
 curve, uint8, 8-pixel border cropped). Each baseline runs every setting of its grid (``SETTINGS``): ``stabilize=True``
 (generalized Anscombe transform, sigma 1, exact unbiased inverse) or ``False`` (the noise model's standard deviation
 at the reference's mean level), and for BM4D ``subpixel=False`` (frames moved by whole pixels) or ``True`` (bilinear
-sub-pixel alignment); ``stabilize=False, subpixel=True`` was their way before 2026-12-05. The setting with the highest
+sub-pixel alignment); ``stabilize=False, subpixel=True`` was their way before 2026-12-05. HDR+ tries the ``strength``
+of its Wiener rule (16 before 2026-12-05, chosen at gain 1 only). The setting with the highest
 mean PSNR over all gains and photos is the default of ``restore.baselines_burst`` (``tests/test_baselines_burst.py``
 checks it against the committed result; a run of some ``--methods`` or ``--gains`` only must go elsewhere with
 ``--output``). Writes ``benchmarks/results/burst-tuning.md`` and ``.json``.
@@ -28,12 +30,13 @@ import numpy as np
 from benchmarks.burst import GAINS, gray_burst, score
 from benchmarks.common import add_output, mean_scores, pooled_by_gain, provenance, provenance_lines, write_results
 from pipelines.photos import DEFAULT_TRAIN_DIR, read_photo, split_photos
-from restore.baselines_burst import aligned_bm4d, reference_bm3d
+from restore.baselines_burst import aligned_bm4d, hdrplus_merge, reference_bm3d
 
-METHODS = {"burst-bm3d": reference_bm3d, "burst-bm4d": aligned_bm4d}
+METHODS = {"burst-bm3d": reference_bm3d, "burst-bm4d": aligned_bm4d, "burst-hdrplus": hdrplus_merge}
 SETTINGS = {  # method -> the keyword settings tried
     "burst-bm3d": [{"stabilize": True}, {"stabilize": False}],
     "burst-bm4d": [{"stabilize": s, "subpixel": p} for s in (True, False) for p in (False, True)],
+    "burst-hdrplus": [{"strength": s} for s in (8.0, 16.0, 32.0, 64.0, 128.0, 256.0)],
 }
 LONG_SIDE = 768
 
@@ -57,7 +60,9 @@ def tuning_bursts(photos: Path, gains: list[float]) -> list[tuple[str, float, tu
 
 
 def described(setting: dict) -> str:
-    """A setting in words, e.g. "stabilized, whole pixels"."""
+    """A setting in words, e.g. "stabilized, whole pixels" or "strength 16"."""
+    if "strength" in setting:
+        return f"strength {setting['strength']:g}"
     words = ["stabilized (Anscombe)" if setting["stabilize"] else "one level (frame mean)"]
     if "subpixel" in setting:
         words.append("sub-pixel (bilinear)" if setting["subpixel"] else "whole pixels")

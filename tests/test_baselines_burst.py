@@ -126,7 +126,11 @@ def test_the_baselines_defaults_are_the_committed_tuning() -> None:
     """``python -m benchmarks.burst_tuning`` chose them; a changed protocol must be rerun and committed."""
     result = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "burst-tuning.json"
     chosen = json.loads(result.read_text())["chosen"]
-    for name, method in (("burst-bm3d", reference_bm3d), ("burst-bm4d", aligned_bm4d)):
+    for name, method in (
+        ("burst-bm3d", reference_bm3d),
+        ("burst-bm4d", aligned_bm4d),
+        ("burst-hdrplus", hdrplus_merge),
+    ):
         defaults = inspect.signature(method).parameters
         assert chosen[name] == {key: defaults[key].default for key in chosen[name]}
 
