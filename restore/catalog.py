@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -104,6 +105,11 @@ def parse_kernel(value: Any) -> np.ndarray:
         raise InvalidOptionError(
             "this method is non-blind: give the blur kernel, e.g. kernel=np.ones((5, 5)) / 25 "
             "(command line: --kernel k.npy)"
+        )
+    if isinstance(value, (str, os.PathLike)):
+        raise InvalidOptionError(
+            f"kernel must be an array of weights, not a path ({str(value)!r}): load the file first, e.g. with np.load "
+            "(the command line's --kernel reads .npy and image files)"
         )
     if hasattr(value, "detach"):  # a torch tensor, perhaps on a GPU or taking part in autograd
         value = value.detach().cpu()

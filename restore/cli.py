@@ -145,8 +145,8 @@ def command_run(args: argparse.Namespace) -> int:
             if not hint and summary.unsearched:
                 hint = f" ({len(summary.unsearched)} subfolders not searched: --recursive makes each a burst)"
             raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{hint}")
+        restorer = load_model(args)  # bad device, precision, tile or ensemble: told before -o is made
         prepare_output_folder(args.output)
-        restorer = load_model(args)
         start = time.monotonic()
         run_bursts(restorer, bursts, options, args.overwrite, summary, args.quality)
         return report(summary, args.output, time.monotonic() - start)
@@ -160,8 +160,8 @@ def command_run(args: argparse.Namespace) -> int:
         if not hint and summary.unsearched:
             hint = f" ({len(summary.unsearched)} subfolders not searched: --recursive)"
         raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))}{hint}")
-    prepare_output_folder(args.output)
     restorer = load_model(args)
+    prepare_output_folder(args.output)
     start = time.monotonic()
     run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth or 16, args.quality)
     return report(summary, args.output, time.monotonic() - start)
@@ -218,13 +218,13 @@ def command_demo(args: argparse.Namespace) -> int:
         if name is not None and get_spec(name).task != "denoise":
             raise UsageError(f"the demo denoises a photo; {option} takes a denoiser (see 'restore models'), not {name}")
     parse_sigma(args.sigma)
+    restorers = [(f"{args.model} x8" if args.ensemble else args.model, load_model(args))]
+    if args.compare:
+        restorers.append((args.compare, api.load(args.compare, device=args.device, precision=args.precision)))
     prepare_output_folder(args.output)
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as sample:
         clean = io.read_image(sample)
     noisy = add_gaussian_noise_np(clean, args.sigma, seed=0)
-    restorers = [(f"{args.model} x8" if args.ensemble else args.model, load_model(args))]
-    if args.compare:
-        restorers.append((args.compare, api.load(args.compare, device=args.device, precision=args.precision)))
     print(f"restore demo on the bundled sample ({clean.shape[1]}x{clean.shape[0]}, synthetic Gaussian noise, seed 0)")
     noisy8 = to_uint8(noisy)
     score = psnr(noisy8, clean)
@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         default=None,
         metavar=("READ", "SHOT"),
-        help="burst models: noise standard deviations of the linear intensities (default auto)",
+        help="burst models: noise standard deviations of the linear intensities (default: estimated from the frames)",
     )
     run.add_argument(
         "--encoding",
@@ -317,8 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="INDEX",
-        help="burst models: the frame to restore, by its place in the burst (a folder's frames in name order, files "
-        "named in the order given; default 0)",
+        help="burst models: the frame to restore, by its place in the burst (a folder's frames sorted by name as "
+        "text, so f10 before f2: number them with leading zeros; files named in the order given; default 0)",
     )
     run.add_argument("--inverse", action="store_true", help="invisp: sRGB/JPEG images -> raw, written as DNG")
     run.add_argument(

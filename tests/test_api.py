@@ -195,7 +195,7 @@ def test_a_per_level_model_takes_any_sigma_on_the_8_bit_scale(untrained_weights)
 @pytest.mark.parametrize(
     ("kernel", "message"),
     [
-        ("abc", "real weights"),
+        ("k.npy", "not a path .* load the file first"),
         ({"a": 1}, "real weights"),
         (np.ones((3, 3), complex), "real weights"),
         ([[1, 2], [3]], "different lengths"),

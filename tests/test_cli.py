@@ -427,6 +427,19 @@ def test_a_refused_run_leaves_no_output_folder(untrained_weights, photo_tree, ca
     assert not (photo_tree / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "options", [["--precision", "fp16", "--device", "cpu"], ["--tile", "10"], ["--device", "nowhere"]], ids=str
+)
+def test_a_bad_device_option_leaves_no_output_folder(untrained_weights, photo_tree, tmp_path, capsys, options):
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(tmp_path / "out"), *options]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_ensemble_leaves_no_output_folder(photo_tree, tmp_path, capsys):
+    assert main(["run", "bm3d", str(photo_tree), "-o", str(tmp_path / "out"), "--ensemble"]) == 2
+    assert not (tmp_path / "out").exists()
+
+
 def test_subfolders_left_out_without_recursive_are_counted(untrained_weights, photo_tree, tmp_path, capsys):
     assert main(["run", "dncnn-color", str(photo_tree), "-o", str(tmp_path / "out"), "--device", "cpu"]) == 0
     assert "1 subfolders not searched (--recursive)" in capsys.readouterr().out
