@@ -65,7 +65,7 @@ def read_job(restorer: api.Restorer, job: Job, options: dict) -> Loaded:
 
 def refuse_alpha_in_jpeg(image: np.ndarray, target: Path) -> None:
     """Raises RestoreError, before any work, where an image with alpha would go to a JPEG ``target``."""
-    if target.suffix.lower() in (".jpg", ".jpeg") and image.ndim == 3 and image.shape[2] == 4:
+    if target.suffix.lower() in io.JPEG_SUFFIXES and image.ndim == 3 and image.shape[2] == 4:
         raise RestoreError("the image has an alpha channel, which JPEG cannot hold: use --format png or tif")
 
 

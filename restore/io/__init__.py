@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from restore.io.atomic import write_atomic
 from restore.io.dng import write_dng, write_linear_rgb_dng
-from restore.io.image import IMAGE_SUFFIXES, ImageMetadata, read_image, read_image_with_metadata, write_image
+from restore.io.image import (
+    IMAGE_SUFFIXES,
+    JPEG_SUFFIXES,
+    ImageMetadata,
+    read_image,
+    read_image_with_metadata,
+    write_image,
+)
 from restore.io.raw import CFA, RAW_SUFFIXES, RawImage, is_raw_path, read_raw
 
 __all__ = [
     "CFA",
     "IMAGE_SUFFIXES",
     "ImageMetadata",
+    "JPEG_SUFFIXES",
     "RAW_SUFFIXES",
     "RawImage",
     "is_raw_path",

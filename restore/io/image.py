@@ -38,9 +38,10 @@ from restore.io.orientation import ORIENTATIONS, apply_orientation
 from restore.io.raw import RAW_SUFFIXES
 from restore.threadsafe_warnings import catch_warnings
 
-__all__ = ["IMAGE_SUFFIXES", "ImageMetadata", "read_image", "read_image_with_metadata", "write_image"]
+__all__ = ["IMAGE_SUFFIXES", "ImageMetadata", "JPEG_SUFFIXES", "read_image", "read_image_with_metadata", "write_image"]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
+JPEG_SUFFIXES = frozenset({".jpg", ".jpeg"})
 
 _PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")  # TIFF is read with tifffile
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF and BigTIFF, either byte order
@@ -405,7 +406,7 @@ def _exif_to_write(metadata: ImageMetadata, path: Path) -> bytes | None:
     that is larger than a JPEG ``path`` holds, is replaced by one holding only the orientation (with a
     ``MetadataWarning``); a damaged one that Pillow parses in part is kept (reading it warned already)."""
     block = _exif_with_orientation(metadata, path)
-    if block is None or path.suffix.lower() not in (".jpg", ".jpeg") or len(block) <= _JPEG_MAX_EXIF:
+    if block is None or path.suffix.lower() not in JPEG_SUFFIXES or len(block) <= _JPEG_MAX_EXIF:
         return block
     warnings.warn(
         f"{str(path)!r}: the EXIF block ({len(block)} bytes) is larger than a JPEG holds ({_JPEG_MAX_EXIF}): only "
