@@ -106,15 +106,18 @@ def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
             assert torch.equal(torch.as_tensor(saved[index][name]), torch.as_tensor(loaded[index][name]))
 
 
-def resumable_run(state: Path, model: torch.nn.Module, optimizer, steps: int, minutes: float) -> ResumableRun:
-    """A CPU run of ``model`` with its state in ``state`` that saves only when told to."""
+def resumable_run(
+    state: Path, model: torch.nn.Module, optimizer, steps: int, minutes: float, config: dict | None = None
+) -> ResumableRun:
+    """A CPU run of ``model`` with its state in ``state`` and training options ``config`` that saves only when told
+    to."""
     return ResumableRun(
         state,
         model,
         optimizer,
         command="test",
         device=torch.device("cpu"),
-        config={},
+        config=config or {},
         steps=steps,
         minutes=minutes,
         checkpoint_minutes=1e9,
@@ -231,17 +234,7 @@ def test_a_resumed_run_names_the_training_options_changed_since_its_state(tmp_pa
 
     def new_run(config: dict) -> ResumableRun:
         optimizer = torch.optim.Adam(model.parameters())
-        run = ResumableRun(
-            tmp_path / "state.safetensors",
-            model,
-            optimizer,
-            command="test",
-            device=torch.device("cpu"),
-            config=config,
-            steps=10,
-            minutes=float("inf"),
-            checkpoint_minutes=1e9,
-        )
+        run = resumable_run(tmp_path / "state.safetensors", model, optimizer, 10, float("inf"), config)
         run.step += 1
         run.finish()
         return run
