@@ -209,16 +209,17 @@ def _tile_offsets(
 
 
 def hdrplus_merge(
-    burst: np.ndarray, read: float, shot: float, tile: int = 16, search: int = 2, strength: float = 16.0
+    burst: np.ndarray, read: float, shot: float, tile: int = 16, search: int = 2, strength: float = 32.0
 ) -> np.ndarray:
     """Tiled align-and-merge in the style of HDR+ (Hasinoff et al. 2016).
 
-    Each frame is first aligned globally (phase correlation, rounded to whole pixels), then every ``tile`` x ``tile`` tile
-    (half-overlapping) is aligned by the integer offset within ``search`` pixels that minimizes the L1 distance of
-    the Gaussian-smoothed tiles (sigma 1.5; both on the channel mean). Tiles are merged in the frequency domain, channel
-    by channel, with the robust pairwise Wiener rule: each frequency of an aligned tile is pulled towards the
-    reference's by ``A = |D|^2 / (|D|^2 + strength * sigma^2 * tile^2)``, D their difference, sigma the noise level at
-    the tile's mean (``strength`` 16 was the best of 4-64 on training photos at gain 1); where both are 0 (a
+    Each frame is first aligned globally (phase correlation, rounded to whole pixels), then every ``tile`` x
+    ``tile`` tile (half-overlapping) is aligned by the integer offset within ``search`` pixels that minimizes the L1
+    distance of the Gaussian-smoothed tiles (sigma 1.5; both on the channel mean). Tiles are merged in the frequency
+    domain, channel by channel, with the robust pairwise Wiener rule: each frequency of an aligned tile is pulled
+    towards the reference's by ``A = |D|^2 / (|D|^2 + strength * sigma^2 * tile^2)``, D their difference, sigma the
+    noise level at the tile's mean (``strength`` 32: the best mean over gains 1-8 of 8-256 on held-out training
+    photos, ``python -m benchmarks.burst_tuning``; 16 before 2026-12-05, chosen at gain 1 only); where both are 0 (a
     noise-free burst whose tiles agree), A = 0. Tiles are blended back with a raised-cosine window.
     """
     frames = _with_channels(burst)
