@@ -13,8 +13,8 @@ balance), windowed and downsampled the same way to twice the output size, sample
 array and packed into 4 half-resolution planes (R, G, G, B); the noise is added to each raw pixel. Shifts and sizes
 are then in packed pixels.
 
-``prealigned`` moves a synthetic burst's frames onto its reference by whole pixels, as ``kpn-burst``'s inference does
-before its network sees them.
+``prealigned`` moves a synthetic burst's frames, all but its outlier frames, onto its reference by whole pixels, as
+``kpn-burst``'s inference does before its network sees them.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ class BurstSpec:
     @property
     def crop(self) -> int:
         """Side of the clean sRGB crop a burst is cut from."""
-        return int(self.size + 2 * self.outlier_shift) * self.downsample * self.mosaic_scale
+        step = self.downsample * self.mosaic_scale
+        return self.size * step + 2 * int(self.outlier_shift * step)
 
 
 @dataclass(frozen=True)

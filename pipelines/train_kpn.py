@@ -228,7 +228,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         "--prealign",
         action="store_true",
         help="move every burst's frames onto its reference by whole pixels before the network sees them, as "
-        "kpn-burst's inference does (pipelines.burst_data.prealigned)",
+        "kpn-burst's inference does, all but the outlier frames (pipelines.burst_data.prealigned)",
     )
     parser.add_argument(
         "--weights-dtype",

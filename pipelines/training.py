@@ -377,7 +377,8 @@ class ResumableRun:
             except ValueError as error:
                 raise TrainingSetupError(error) from None
             self.info.setdefault("model", name)  # states saved before runs named their model
-            print(f"resumed from {self.state_path} at step {self.step}, {self._continue_leg(minutes)}")
+            leg = self._continue_leg(minutes)
+            print(f"resumed from {self.state_path} at step {self.step}, {leg}")
         elif init is not None:
             try:
                 state = load_file(init)
@@ -439,14 +440,17 @@ class ResumableRun:
             print(f"options changed since the state's last session: {'; '.join(changed)}")
 
     def _continue_leg(self, minutes: float) -> str:
-        """Take over the time of the loaded state's leg if it was cut short with minutes left; say which leg this is."""
+        """Take over the time of the loaded state's leg if it was cut short with minutes left and this session asks
+        for the same minutes (other minutes make a new leg); say which leg this is."""
         leg = self.info.get("leg")
         if leg is None or leg["minutes"] is None:
             return "a new leg" if leg is None or math.isfinite(minutes) else "going on"
         if leg["seconds"] >= leg["minutes"] * 60:
             return f"a new leg (the last one ran its {leg['minutes']:g} minutes)"
+        if leg["minutes"] != minutes:
+            return f"a new leg of {minutes:g} minutes (the last one, of {leg['minutes']:g}, was cut short)"
         self.leg_seconds_before = leg["seconds"]
-        return f"continuing its leg cut short after {leg['seconds'] / 60:.1f} of {minutes:g} minutes"
+        return f"continuing its leg cut short after {leg['seconds'] / 60:.1f} of {leg['minutes']:g} minutes"
 
     def generator(self, seed: int) -> torch.Generator:
         """The random stream of the batches on the run's device: that of the loaded state where it saved one (so a
@@ -570,10 +574,11 @@ class ResumableRun:
             ResumableRun.active = None
 
     def record(self) -> dict:
-        """The model card's training section: this session's config (which its validation used), steps, time,
-        sessions (each with its command) and commit; for a run started from other weights, their training history
-        (``lineage``, newest first) and the steps of the whole chain."""
-        config = self.config
+        """The model card's training section: the config of the last session that trained (this one's, unless it
+        made no step, as an export-only run), steps, time, sessions (each with its command) and commit; for a run
+        started from other weights, their training history (``lineage``, newest first) and the steps of the whole
+        chain."""
+        config = self.config if self.step > self.session["start_step"] else self.info.get("config", self.config)
         planned = int(config["steps"])
         lineage = self.info.get("lineage", [])
         return {

@@ -219,7 +219,7 @@ def test_the_deblurring_baselines_clip_float_results_to_the_unit_range(model):
 
 
 @pytest.mark.parametrize("model", ["deblur-wiener", "deblur-rl"])
-def test_an_even_kernel_is_centred_as_scipy_centres_it(model):
+def test_an_even_kernel_is_padded_at_its_end_keeping_the_centre_where_scipy_puts_it(model):
     image = numpy_input((24, 20), np.uint8)
     box = np.ones((4, 4))
     padded = np.pad(box, ((0, 1), (0, 1)))  # centre at index 2 = 4 // 2, as scipy.ndimage.convolve puts it

@@ -161,3 +161,10 @@ def test_a_fixed_size_network_merges_bursts_of_any_length(count: int, channels: 
         len(set(g.tolist())) for g in groups
     )
     assert np.abs(merged - expected)[2:-2, 2:-2].max() < 0.01
+
+
+def test_a_fractional_outlier_shift_gets_a_crop_that_holds_it() -> None:
+    spec = BurstSpec(frames=4, size=16, downsample=4, max_shift=8.25, outlier_probability=1.0, outlier_shift=8.25)
+    assert spec.crop == 16 * 4 + 2 * 33
+    burst = synthesize_bursts(torch.rand(2, 1, spec.crop, spec.crop), spec, torch.Generator().manual_seed(0))
+    assert burst.noisy.shape == (2, 4, 1, 16, 16)

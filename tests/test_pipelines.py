@@ -227,6 +227,12 @@ def test_a_leg_cut_short_resumes_with_its_minutes_left_and_a_finished_one_starts
     second.finish()
     third = new_run(10.0)  # the leg ran its minutes: a new one, annealing again
     assert third.progress() == pytest.approx(700 / 10**6) and third.running()
+    third.step = 800
+    clock[0] += 120.0
+    third.finish()  # cut short after 2 of its 10 minutes
+    assert new_run(10.0).progress() == pytest.approx(0.2)  # the same minutes: its leg goes on
+    fourth = new_run(30.0)  # other minutes: a new leg rather than 2 minutes counted against 30
+    assert fourth.progress() == pytest.approx(800 / 10**6) and fourth.running()
 
 
 def test_a_resumed_run_names_the_training_options_changed_since_its_state(tmp_path, capsys):
@@ -240,6 +246,9 @@ def test_a_resumed_run_names_the_training_options_changed_since_its_state(tmp_pa
         return run
 
     new_run({"patch": 40, "sharp": 0.1, "minutes": 5, "steps": 10})
+    optimizer = torch.optim.Adam(model.parameters())
+    export_only = resumable_run(tmp_path / "state.safetensors", model, optimizer, 10, 0.0, {"patch": 40, "sharp": 0.5})
+    assert export_only.record()["config"]["sharp"] == "0.1"  # it trained nothing: the card keeps the last options
     capsys.readouterr()
     assert new_run({"patch": 40, "sharp": 0.0, "minutes": 9, "steps": 10}).record()["config"]["sharp"] == "0.0"
     assert "options changed since the state's last session: sharp 0.1 -> 0.0\n" in capsys.readouterr().out

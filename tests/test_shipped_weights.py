@@ -126,7 +126,7 @@ def test_kpn_pre_alignment_merges_frames_shifted_beyond_its_kernels():
     assert aligned < 0.9 * unaligned  # 0.75 when written
 
 
-def test_kpn_on_color_frames_given_their_channels_noise_does_as_well_as_estimating_it():
+def test_kpn_on_color_frames_given_their_channels_noise_does_no_worse_than_estimating_it():
     from restore.ops.color import linear_from_srgb
 
     with resources.as_file(resources.files("restore") / "data" / "sample.png") as path:
@@ -137,7 +137,7 @@ def test_kpn_on_color_frames_given_their_channels_noise_does_as_well_as_estimati
     frames = clean + rng.standard_normal((8, *clean.shape)) * np.sqrt(read**2 + shot**2 * clean)  # each channel
     given = rms_error(restore.restore(frames.astype(np.float32), model="kpn-burst", noise=NOISE), clean, 4)
     estimated = rms_error(restore.restore(frames.astype(np.float32), model="kpn-burst"), clean, 4)
-    assert given < estimated  # 1.16 times it when the channels' noise was taken for their mean's
+    assert given <= estimated  # 1.16 times it when the channels' noise was taken for their mean's
 
 
 def sample_raw_burst(seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -256,8 +256,9 @@ def reach(function, inputs: tuple[torch.Tensor, ...], scale: int = 1, phase: int
 
 
 def narrow_network(spec) -> torch.nn.Module:
-    """``spec``'s network four channels wide (the same layers, kernels and poolings, so the same reach, at a fraction
-    of the cost), every weight moved off zero (a coupling or output layer that starts at zero would hide its reach)
+    """``spec``'s network, four channels wide where its build is a ``partial`` of a class taking ``widths`` or
+    ``features`` (the same layers, kernels and poolings, so the same reach, at a fraction of the cost; the small
+    invisp is built as registered), every weight moved off zero (a coupling or output layer that starts at zero would hide its reach)
     and every bias raised by 1 (so that no ReLU is off everywhere, which would hide it too), in float64 and eval
     mode (batch norm on its running statistics, as at inference)."""
     build = spec.build
@@ -265,7 +266,7 @@ def narrow_network(spec) -> torch.nn.Module:
         accepted = inspect.signature(build.func).parameters
         keywords = dict(build.keywords)
         if "widths" in accepted:
-            keywords["widths"] = (4,) * len(keywords["widths"])
+            keywords["widths"] = (4,) * len(keywords.get("widths", accepted["widths"].default))
         if "features" in accepted:
             keywords["features"] = 4
         build = partial(build.func, *build.args, **keywords)
@@ -300,7 +301,9 @@ def test_the_registered_receptive_radius_covers_the_network(spec):
         image = torch.rand(1, spec.channels[0], side, side, dtype=torch.float64)
         measure = partial(reach, network, (image,))
         if isinstance(network, InvertibleISP):
-            inverse = partial(reach, network.inverse, (image,))
-            measure = lambda phase: max(reach(network, (image,), phase=phase), inverse(phase=phase))
+
+            def measure(phase: int) -> int:
+                return max(reach(network, (image,), phase=phase), reach(network.inverse, (image,), phase=phase))
+
     measured = max(measure(phase=phase) for phase in range(getattr(network, "multiple", 1)))
     assert measured <= spec.receptive_radius
