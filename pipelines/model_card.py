@@ -16,7 +16,7 @@ from restore.io.atomic import write_atomic
 from restore.registry import file_sha256
 from restore.runtime import cpu_description
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent  # the checkout
 
 
 def git_commit() -> str:

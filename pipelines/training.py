@@ -25,7 +25,7 @@ from torch import nn
 
 from pipelines.arguments import bounded_float, bounded_int, torch_device
 from pipelines.checkpoint import check_state_fits, load_training_state, read_state_info, save_training_state
-from pipelines.model_card import git_commit, hardware_description
+from pipelines.model_card import REPO, git_commit, hardware_description
 from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.errors import PerformanceWarning
 from restore.registry import file_sha256, get_spec, list_specs, weights_dir
@@ -47,7 +47,6 @@ __all__ = [
     "state_path",
 ]
 
-REPO = Path(__file__).resolve().parent.parent
 # options that say how and where a session runs, not what it trains on: not reported when they change on resuming
 SESSION_OPTIONS = frozenset(
     [
