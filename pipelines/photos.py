@@ -148,15 +148,15 @@ def cached_patch_bank(photos: list[Path], spec: BankSpec, cache_dir: Path) -> np
 
 
 def validation_crops(
-    photos: list[Path], channels: int, size: int = 256, long_side: int = 720, multiple: int = 1
+    photos: list[Path], channels: int, size: int = 256, long_side: int = 720, multiple: int = 1, min_side: int = 1
 ) -> list[np.ndarray]:
     """Center crops (size, size, channels) uint8 of the held-out photos, for validation during training; a photo
     smaller than ``size`` gives a smaller crop, its sides cut down to a multiple of ``multiple`` (what a network's
-    pyramid or a Bayer mosaic needs), or none where a side would be 0."""
+    pyramid or a Bayer mosaic needs), or none where a side would be under ``min_side`` (what the synthesis needs)."""
     crops = []
     for _, image in read_photos(photos, channels, long_side):
         h, w = (min(side, size) // multiple * multiple for side in image.shape[:2])
-        if h and w:
+        if min(h, w) >= min_side:
             top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
             crops.append(image[top : top + h, left : left + w])
     return crops

@@ -201,8 +201,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
         raise TrainingSetupError(f"no photo in {cfg.data} holds a {BANK.patch} px patch: give larger photos")
     kernels = cached_kernel_bank(cfg.cache_dir, cfg.kernels, TRAINING_KERNEL_SEED, cfg.dwell)
     kernels = torch.from_numpy(kernels).to(device)
-    crops = validation_crops(val_photos, 3, multiple=4)  # whole pixels at the pyramid's 1/4 scale
-    crops = [crop for crop in crops if min(crop.shape[:2]) > KERNEL_SIZE // 2]  # the blur's reflected border
+    # whole pixels at the pyramid's 1/4 scale, room for the blur's reflected border
+    crops = validation_crops(val_photos, 3, multiple=4, min_side=KERNEL_SIZE // 2 + 1)
     print(f"{cfg.name}: {bank.shape[0]} patches, {kernels.shape[0]} kernels, {len(crops)} validation crops")
 
     model = model.to(device).to(memory_format=torch.channels_last)

@@ -89,9 +89,7 @@ def validation_pairs(photos: list[Path], seed: int = 1000, size: int = 256) -> l
     """Held-out photos through the camera (fixed white balances), center-cropped to size x size (those too small
     for LibRaw left out)."""
     rng = np.random.default_rng(seed)
-    crops = [
-        crop for crop in validation_crops(photos, 3, size, long_side=384) if min(crop.shape[:2]) >= MIN_MOSAIC_SIDE
-    ]
+    crops = validation_crops(photos, 3, size, long_side=384, min_side=MIN_MOSAIC_SIDE)
     return [render_pair(crop, random_wb_gains(rng)) for crop in crops]
 
 

@@ -157,8 +157,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
     if bank.shape[0] == 0:
         raise TrainingSetupError(f"no training photo in {cfg.data} holds a {spec.crop} px crop (--size {spec.size})")
-    crops = validation_crops(val_photos, spec.channels, size=spec.crop, long_side=bank_spec.long_side)  # as training
-    crops = [crop for crop in crops if min(crop.shape[:2]) >= spec.crop]
+    crops = validation_crops(  # whole crops, of photos at the training photos' scale
+        val_photos, spec.channels, size=spec.crop, long_side=bank_spec.long_side, min_side=spec.crop
+    )
     print(f"{name}: {bank.shape[0]} crops from {len(train_photos)} photos, {len(crops)} validation crops")
 
     model = model.to(device)

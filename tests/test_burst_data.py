@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipelines.burst_data import BurstSpec, prealigned, synthesize_bursts
+from pipelines.burst_data import Burst, BurstSpec, prealigned, synthesize_bursts
 from restore.models.kpn import KPN
 from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
@@ -42,13 +42,19 @@ def test_other_frames_are_shifted() -> None:
     assert differs.float().mean() > 0.5
 
 
+def textured_bursts(spec: BurstSpec, seed: int) -> Burst:
+    """Four bursts of ``spec`` from a smooth random texture, with next to no noise (read and shot 1e-4), so that
+    alignment sees the displacements alone."""
+    generator = torch.Generator().manual_seed(seed)
+    texture = F.avg_pool2d(torch.rand(4, 1, spec.crop + 6, spec.crop + 6, generator=generator), 7, stride=1)
+    tiny = torch.full((4,), 1e-4)
+    return synthesize_bursts(texture, spec, generator, read=tiny, shot=tiny)
+
+
 def test_prealigned_moves_displaced_frames_back_onto_the_reference_and_keeps_the_rest() -> None:
     # whole-pixel displacements (downsample 1), up to 4 pixels: alignment undoes them exactly, but at the edges
     spec = BurstSpec(frames=6, size=48, downsample=1, max_shift=4.0, outlier_probability=0.0, outlier_shift=4.0)
-    generator = torch.Generator().manual_seed(3)
-    texture = F.avg_pool2d(torch.rand(4, 1, spec.crop + 6, spec.crop + 6, generator=generator), 7, stride=1)
-    tiny = torch.full((4,), 1e-4)
-    burst = synthesize_bursts(texture, spec, generator, read=tiny, shot=tiny)
+    burst = textured_bursts(spec, seed=3)
     aligned = prealigned(burst)
 
     def misfit(frames: torch.Tensor) -> torch.Tensor:  # mean |frame - reference| inside a 6-px border, per frame
@@ -62,10 +68,7 @@ def test_prealigned_moves_displaced_frames_back_onto_the_reference_and_keeps_the
 
 def test_prealigned_leaves_the_frames_that_do_not_match_where_they_are() -> None:
     spec = BurstSpec(frames=6, size=48, downsample=1, max_shift=0, outlier_probability=0.5, outlier_shift=4.0)
-    generator = torch.Generator().manual_seed(4)
-    texture = F.avg_pool2d(torch.rand(4, 1, spec.crop + 6, spec.crop + 6, generator=generator), 7, stride=1)
-    tiny = torch.full((4,), 1e-4)
-    burst = synthesize_bursts(texture, spec, generator, read=tiny, shot=tiny)
+    burst = textured_bursts(spec, seed=4)
     aligned = prealigned(burst)
     assert burst.outliers.shape == (4, 6) and not burst.outliers[:, 0].any()
     assert 0 < burst.outliers.sum() < 20  # some frames of each kind

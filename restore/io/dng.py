@@ -122,10 +122,7 @@ def write_linear_rgb_dng(
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidImageError(f"write_linear_rgb_dng takes (H, W, 3) linear RGB, got shape {rgb.shape}")
     rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
-    if min(rgb.shape[:2]) < MIN_MOSAIC_SIDE:
-        raise InvalidImageError(
-            f"LibRaw reads mosaics of at least {MIN_MOSAIC_SIDE}x{MIN_MOSAIC_SIDE}, got {rgb.shape[:2]}"
-        )
+    _refuse_smaller_than_libraw_reads(rgb.shape[:2])
     mosaic = mosaic_rgb(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None], _parse_cfa(cfa))[0, 0]
     values = np.round(np.clip(mosaic.numpy(), 0.0, 1.0) * (white_level - black_level) + black_level)
     write_dng(
@@ -145,10 +142,13 @@ def _check_raw_values(raw_values: np.ndarray) -> None:
         raise InvalidImageError(f"write_dng takes a uint16 (H, W) NumPy array, got {type(raw_values).__name__}")
     if raw_values.dtype != np.uint16 or raw_values.ndim != 2:
         raise InvalidImageError(f"write_dng takes a uint16 (H, W) mosaic, got {raw_values.dtype} {raw_values.shape}")
-    if min(raw_values.shape) < MIN_MOSAIC_SIDE:
-        raise InvalidImageError(
-            f"LibRaw reads mosaics of at least {MIN_MOSAIC_SIDE}x{MIN_MOSAIC_SIDE}, got {raw_values.shape}"
-        )
+    _refuse_smaller_than_libraw_reads(raw_values.shape)
+
+
+def _refuse_smaller_than_libraw_reads(shape: tuple[int, ...]) -> None:
+    """Raises InvalidImageError where a mosaic of ``shape`` (H, W) is narrower or shorter than LibRaw reads."""
+    if min(shape) < MIN_MOSAIC_SIDE:
+        raise InvalidImageError(f"LibRaw reads mosaics of at least {MIN_MOSAIC_SIDE}x{MIN_MOSAIC_SIDE}, got {shape}")
 
 
 def _parse_cfa(cfa: CFA | str) -> CFA:
