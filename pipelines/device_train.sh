@@ -10,12 +10,13 @@
 #            longer fits; the 512 px one also gives the DnCNNs 30267 training patches instead of 8010. Lossy WebP
 #            keeps the colors at half resolution: the photos are 46.5 dB from the downscaled ones in gray on average
 #            (44.6 at worst) but 40.8 in color (31.5 at worst). On 2026-12-05 this pack raised dncnn-color on CBSD68
-#            and Kodak24 but cost it 0.17-0.21 dB at sigma 15 on McMaster and the held-out photos, the most saturated
-#            (weights/TRAINING.md), so give dncnn-color a lossless pack, e.g. of 256 px, 10.6 MB and 6184 patches)
+#            and Kodak24 but cost it 0.17-0.21 dB at sigma 15 on McMaster (the most saturated set) and the held-out
+#            photos, where lossless packs had raised it most (weights/TRAINING.md), so give dncnn-color a lossless
+#            pack, e.g. of 256 px, 10.6 MB and 6184 patches)
 #   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos-512q95",
 #                carry=["cache/photos-512q95"], timeout_s=600)   (or "... dncnn-color dncnn-gray-25" for two)
-#            On 2026-12-05 an H100 took about 40 s to start, four DnCNNs for 7.5 minutes ran 465 s (38 steps a second
-#            each) and three for 3.5 minutes 227 s (49 each): a 15-minute lease holds those two calls.
+#            On 2026-12-05 an H100 took about 40 s to start, four DnCNNs for 7.5 minutes ran 465 s (31-39 steps a
+#            second each) and three for 3.5 minutes 227 s (49 each): the two calls used 780 s of a 900 s lease.
 #            RESTORE_COMMIT: `git rev-parse --short HEAD` run here, written into the command; the device gets the
 #            working tree but the .git of the session's start, so its own git names a stale commit in the cards.
 #   here:    for t in <files_at>/*.tar; do tar -xf "$t" -C cache/staging; done
