@@ -13,8 +13,10 @@
 #            and Kodak24 but cost it 0.17-0.21 dB at sigma 15 on McMaster (the most saturated set) and the held-out
 #            photos, where lossless packs had raised it most (weights/TRAINING.md), so give dncnn-color a lossless
 #            pack, e.g. of 256 px, 10.6 MB and 6184 patches)
-#   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos-512q95",
-#                carry=["cache/photos-512q95"], timeout_s=600)   (or "... dncnn-color dncnn-gray-25" for two)
+#   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos-512q95
+#                dncnn-gray-15 dncnn-gray-25 dncnn-gray-50 dncnn-gray", carry=["cache/photos-512q95"], timeout_s=600)
+#            and dncnn-color in a call of its own that carries a lossless pack (`pack_photos --out cache/photos-256
+#            --long-side 256`); naming no model trains all five DnCNNs on the one pack
 #            On 2026-12-05 an H100 took about 40 s to start, four DnCNNs for 7.5 minutes ran 465 s (31-39 steps a
 #            second each) and three for 3.5 minutes 227 s (49 each): the two calls used 780 s of a 900 s lease.
 #            RESTORE_COMMIT: `git rev-parse --short HEAD` run here, written into the command; the device gets the
