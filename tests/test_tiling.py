@@ -258,9 +258,9 @@ def reach(function, inputs: tuple[torch.Tensor, ...], scale: int = 1, phase: int
 def narrow_network(spec) -> torch.nn.Module:
     """``spec``'s network, four channels wide where its build is a ``partial`` of a class taking ``widths`` or
     ``features`` (the same layers, kernels and poolings, so the same reach, at a fraction of the cost; the small
-    invisp is built as registered), every weight moved off zero (a coupling or output layer that starts at zero would hide its reach)
-    and every bias raised by 1 (so that no ReLU is off everywhere, which would hide it too), in float64 and eval
-    mode (batch norm on its running statistics, as at inference)."""
+    invisp is built as registered), every weight moved off zero (a coupling or output layer that starts at zero
+    would hide its reach) and every bias raised by 1 (so that no ReLU is off everywhere, which would hide it too), in
+    float64 and eval mode (batch norm on its running statistics, as at inference)."""
     build = spec.build
     if isinstance(build, partial):
         accepted = inspect.signature(build.func).parameters
