@@ -49,6 +49,15 @@ def hardware_description(device: torch.device) -> str:
     return f"{cpu_description()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
+def round_to_storage(model: nn.Module, dtype: torch.dtype) -> None:
+    """Round ``model``'s floating-point parameters and buffers in place to ``dtype`` and back, as ``export_weights``
+    stores them (nothing changes for float32), so that what is validated next is what is exported."""
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.to(dtype))
+
+
 def export_weights(
     model: nn.Module, weights_dir: Path, name: str, card: dict, dtype: torch.dtype = torch.float32
 ) -> Path:

@@ -65,7 +65,7 @@ from pipelines.blur_data import (
     kernel_spread,
     smooth_weight_maps,
 )
-from pipelines.model_card import export_weights
+from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
     HelpFormatter,
@@ -215,6 +215,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
         blurred = blurred.contiguous(memory_format=torch.channels_last)
         run.optimize(cosine_learning_rate(run.progress(), cfg.lr), multiscale_loss, model, clean, blurred)
     run.finish()
+    round_to_storage(model, cfg.storage_dtype)  # validate what is exported
 
     validation = validate(model, crops, device)
     print(f"validation PSNR at step {run.step}: {validation}")
@@ -241,7 +242,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "psnr": validation,
         },
     }
-    return export_weights(model, cfg.weights_dir, cfg.name, card)
+    return export_weights(model, cfg.weights_dir, cfg.name, card, cfg.storage_dtype)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:

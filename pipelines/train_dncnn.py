@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from pipelines.arguments import bounded_int
-from pipelines.model_card import export_weights
+from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
     HelpFormatter,
@@ -163,6 +163,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
         noisy = add_gaussian_noise(clean, sample_sigmas(recipe, cfg.batch, generator, device), generator=generator)
         run.optimize(learning_rate(cfg, run.progress()), residual_loss, model, noisy, clean, report_every=500)
     run.finish()
+    round_to_storage(model, cfg.storage_dtype)  # validate what is exported
 
     validation = validate(model, crops, recipe.validation_sigmas, device)
     print(f"validation PSNR at step {run.step}: {validation}")
@@ -185,7 +186,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "psnr": validation,
         },
     }
-    return export_weights(model, cfg.weights_dir, cfg.name, card)
+    return export_weights(model, cfg.weights_dir, cfg.name, card, cfg.storage_dtype)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:

@@ -28,7 +28,7 @@ from pipelines.invisp_data import (
     random_wb_gains,
     render_pair,
 )
-from pipelines.model_card import export_weights
+from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import split_photos, validation_crops
 from pipelines.training import (
     HelpFormatter,
@@ -146,6 +146,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
         learning_rate = cosine_learning_rate(run.progress(), cfg.lr)
         run.optimize(learning_rate, loss_function, model, raw, srgb, jpeg, cfg.raw_weight, clip_grad_norm=1.0)
     run.finish()
+    round_to_storage(model, cfg.storage_dtype)  # validate what is exported
 
     validation = validate(model, pairs, device)
     print(f"validation at step {run.step}: {validation}")
@@ -163,7 +164,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             **validation,
         },
     }
-    return export_weights(model, cfg.weights_dir, NAME, card)
+    return export_weights(model, cfg.weights_dir, NAME, card, cfg.storage_dtype)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from pipelines.arguments import bounded_float, bounded_int
 from pipelines.burst_data import Burst, BurstSpec, prealigned, synthesize_bursts
-from pipelines.model_card import export_weights
+from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
     HelpFormatter,
@@ -75,7 +75,6 @@ class TrainConfig(RunConfig):
     max_shift: float = 2.0  # frame translations in output pixels (per axis); see --max-shift
     bayer: bool = False  # raw Bayer bursts (packed RGGB planes) for kpn-burst-raw, instead of gray ones
     prealign: bool = False  # train on bursts pre-aligned by whole pixels, as kpn-burst's inference sees them
-    weights_dtype: str = "float32"  # how the exported weights are stored: float32, or float16 (half the file)
 
     @property
     def burst_spec(self) -> BurstSpec:
@@ -171,11 +170,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
         burst = training_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator, cfg.prealign)
         run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, burst, run.step, cfg.anneal)
     run.finish()
+    round_to_storage(model, cfg.storage_dtype)  # validate what is exported
 
-    dtype = getattr(torch, cfg.weights_dtype)
-    with torch.no_grad():  # validate exactly what is exported (the training state keeps float32)
-        for parameter in model.parameters():
-            parameter.copy_(parameter.to(dtype))
     validation = validate(model, crops, spec, device, cfg.prealign)
     print(f"validation PSNR at step {run.step}: {validation}")
     card = {
@@ -195,7 +191,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "psnr": validation,
         },
     }
-    return export_weights(model, cfg.weights_dir, name, card, dtype)
+    return export_weights(model, cfg.weights_dir, name, card, cfg.storage_dtype)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -230,12 +226,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         action="store_true",
         help="move every burst's frames onto its reference by whole pixels before the network sees them, as "
         "kpn-burst's inference does, all but the outlier frames (pipelines.burst_data.prealigned)",
-    )
-    parser.add_argument(
-        "--weights-dtype",
-        choices=["float32", "float16"],
-        default=TrainConfig.weights_dtype,
-        help="storage of the exported weights (float16 halves the file; the card's validation is of those weights)",
     )
     args = parser.parse_args(argv)
     if args.size % 16:

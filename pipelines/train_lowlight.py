@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from pipelines.lowlight_data import DarkRaws, random_ratios, synthesize_dark_raws
-from pipelines.model_card import export_weights
+from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
     HelpFormatter,
@@ -123,6 +123,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
         raws = synthesize_dark_raws(clean, random_ratios(cfg.batch, generator=generator, device=device), generator)
         run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, clean, raws)
     run.finish()
+    round_to_storage(model, cfg.storage_dtype)  # validate what is exported
 
     validation = validate(model, crops, device)
     print(f"validation PSNR at step {run.step}: {validation}")
@@ -147,7 +148,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             "psnr": validation,
         },
     }
-    return export_weights(model, cfg.weights_dir, NAME, card)
+    return export_weights(model, cfg.weights_dir, NAME, card, cfg.storage_dtype)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:

@@ -60,6 +60,7 @@ SESSION_OPTIONS = frozenset(
         "init",
         "weights_dir",
         "cache_dir",
+        "weights_dtype",
     ]
 )
 WARMUP_STEPS = 300  # linear learning-rate warm-up over a run's first steps (ResumableRun.warmup_factor)
@@ -98,6 +99,12 @@ class RunConfig:
     init: Path | None = None  # weights a new run starts from (same architecture); unused when resuming
     weights_dir: Path = REPO / "weights"
     cache_dir: Path = REPO / "cache"
+    weights_dtype: str = "float32"  # how the exported weights are stored: float32, or float16 (half the file)
+
+    @property
+    def storage_dtype(self) -> torch.dtype:
+        """``weights_dtype`` as a torch dtype."""
+        return getattr(torch, self.weights_dtype)
 
 
 def fits_registered(model: nn.Module, name: str) -> bool:
@@ -327,6 +334,13 @@ def add_run_arguments(parser: argparse.ArgumentParser, defaults) -> None:
         help="where the weights and card are exported (the shipped weights/: give another folder for experiments)",
     )
     parser.add_argument("--cache-dir", type=Path, default=defaults.cache_dir, help="cached training banks")
+    parser.add_argument(
+        "--weights-dtype",
+        choices=("float32", "float16"),
+        default=defaults.weights_dtype,
+        help="storage of the exported weights (float16 halves the file; the card's validation is of those weights, "
+        "the training state keeps float32)",
+    )
 
 
 class ResumableRun:

@@ -146,6 +146,25 @@ def test_bfloat16_training_steps_learn_and_export_float32_weights(training_photo
     assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in tensors.values())
 
 
+@pytest.mark.parametrize("name", ["dncnn", "kpn", "lowlight"])
+def test_float16_export_stores_half_the_bytes_and_validates_what_it_stores(name, training_photos, tmp_path):
+    from safetensors.torch import load_file
+
+    module, overrides = CONFIGS[name]
+    cfg = tiny_config(module, overrides, training_photos, tmp_path, steps=2, weights_dtype="float16")
+    card = read_card(module.train(cfg, command="half"))
+    tensors = load_file(tmp_path / "weights" / card["weights"])
+    assert {t.dtype for t in tensors.values() if t.is_floating_point()} == {torch.float16}
+    state = load_file(tmp_path / "weights" / "checkpoints" / f"{card['name']}.train.safetensors")
+    assert any(t.dtype == torch.float32 for t in state.values())  # training goes on in float32
+    again = read_card(  # --steps 0 from the exported weights: the same validation, so it measured those
+        module.train(
+            replace(cfg, steps=0, init=tmp_path / "weights" / card["weights"], weights_dir=tmp_path / "b"), "0"
+        )
+    )
+    assert again["validation"] == card["validation"]
+
+
 @pytest.mark.parametrize("precision, dtype", [("bfloat16", torch.bfloat16), ("float32", torch.float32)])
 def test_mixed_precision_sets_the_dtype_of_convolutions(precision, dtype):
     from pipelines.training import mixed_precision
