@@ -60,6 +60,7 @@ from restore.ops.color import srgb_from_linear
 
 NAMES = {False: "kpn-burst", True: "kpn-burst-raw"}  # by TrainConfig.bayer
 ANNEAL_BETA = 100.0
+FRAME_SCALE_SIDE = 256  # a frame pixel is a pixel of the photo scaled to this long side (1024 px, downsampled 4x)
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,20 @@ class TrainConfig(RunConfig):
     max_shift: float = 2.0  # frame translations in output pixels (per axis); see --max-shift
     bayer: bool = False  # raw Bayer bursts (packed RGGB planes) for kpn-burst-raw, instead of gray ones
     prealign: bool = False  # train on bursts pre-aligned by whole pixels, as kpn-burst's inference sees them
+    downsample: int | None = None  # photo pixels per frame pixel before Bayer packing; None: 4 gray, 2 raw
 
     @property
     def burst_spec(self) -> BurstSpec:
         """Gray frames come from 4x downsampled photos; raw frames from 2x, then packed (another 2x)."""
-        return BurstSpec(size=self.size, max_shift=self.max_shift, bayer=self.bayer, downsample=2 if self.bayer else 4)
+        downsample = self.downsample or (2 if self.bayer else 4)
+        return BurstSpec(size=self.size, max_shift=self.max_shift, bayer=self.bayer, downsample=downsample)
+
+    @property
+    def photo_side(self) -> int:
+        """Long side the photos are scaled to before crops are cut: FRAME_SCALE_SIDE photo pixels per frame pixel
+        step, so that a frame pixel always covers the same part of a photo, whatever ``downsample``."""
+        spec = self.burst_spec
+        return FRAME_SCALE_SIDE * spec.downsample * spec.mosaic_scale
 
 
 def training_bursts(crops: torch.Tensor, spec: BurstSpec, generator: torch.Generator, prealign: bool) -> Burst:
@@ -152,7 +162,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
     model = KPN(widths=cfg.widths, planes=planes)
     check_model(cfg, name, model)
     train_photos, val_photos = split_photos(cfg.data)
-    bank_spec = BankSpec(channels=spec.channels, patch=spec.crop, stride=spec.crop // 2, long_side=1024, scales=(1.0,))
+    bank_spec = BankSpec(
+        channels=spec.channels, patch=spec.crop, stride=spec.crop // 2, long_side=cfg.photo_side, scales=(1.0,)
+    )
     bank = torch.from_numpy(cached_patch_bank(train_photos, bank_spec, cfg.cache_dir)).to(device)
     if bank.shape[0] == 0:
         raise TrainingSetupError(f"no training photo in {cfg.data} holds a {spec.crop} px crop (--size {spec.size})")
@@ -226,6 +238,14 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         action="store_true",
         help="move every burst's frames onto its reference by whole pixels before the network sees them, as "
         "kpn-burst's inference does, all but the outlier frames (pipelines.burst_data.prealigned)",
+    )
+    parser.add_argument(
+        "--downsample",
+        type=bounded_int(1),
+        default=None,
+        help="photo pixels per frame pixel, before Bayer packing (default 4, raw 2): 2 (raw 1) cuts the crops from "
+        "photos of half the long side (512 px instead of 1024), so that frames keep their scale, with shifts in "
+        "steps of half a frame pixel instead of a quarter; for photo packs of 512 px (pipelines.pack_photos)",
     )
     args = parser.parse_args(argv)
     if args.size % 16:

@@ -171,3 +171,18 @@ def test_a_fractional_outlier_shift_gets_a_crop_that_holds_it() -> None:
     assert spec.crop == 16 * 4 + 2 * 33
     burst = synthesize_bursts(torch.rand(2, 1, spec.crop, spec.crop), spec, torch.Generator().manual_seed(0))
     assert burst.noisy.shape == (2, 4, 1, 16, 16)
+
+
+@pytest.mark.parametrize(
+    "bayer, downsample, side", [(False, None, 1024), (False, 2, 512), (True, None, 1024), (True, 1, 512)]
+)
+def test_train_kpn_downsample_keeps_the_frames_scale_on_smaller_photos(bayer: bool, downsample, side: int) -> None:
+    from pipelines.train_kpn import TrainConfig, parse_args
+
+    argv = (
+        ["--max-shift", "1"] + (["--bayer"] if bayer else []) + ([f"--downsample={downsample}"] if downsample else [])
+    )
+    cfg = parse_args(argv)
+    spec = cfg.burst_spec
+    assert cfg.photo_side == side and side // (spec.downsample * spec.mosaic_scale) == 256  # a frame pixel: the same
+    assert spec.crop * 1024 // side == TrainConfig(bayer=bayer, max_shift=1.0).burst_spec.crop  # the same photo area
