@@ -1,48 +1,46 @@
 #!/usr/bin/env bash
 # One GPU lease (the `device` tool), the DnCNNs at once (or the MODELs named, see below): trains each on the one
 # GPU for MINUTES, continuing from its shipped weights (deblur-ms from its training state), and sends the weights and
-# cards back as one tar per model, plus logs.tar. The models share the GPU, so naming fewer gives each more steps. The
-# learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights.
+# cards back as one tar per model, plus logs. The models share the GPU, so naming fewer gives each more steps. The
+# learning rates anneal by time (ResumableRun.progress), so any MINUTES gives usable weights. COLOR_DATA, if set, is
+# the photo folder of dncnn-color (the others train on PHOTO_FOLDER).
 #
-#   here:    python -m pipelines.pack_photos --out cache/photos-512q95 --long-side 512 --quality 95
-#            (10.9 MB; it says whether the checkout and the pack fit in the GPU machine's 64 MiB: on 2026-12-05 the
-#            checkout took 52.1 MiB, so 62.5 in all. The 288 px lossless pack of the 2026-12-04 runs, 13.1 MB, no
-#            longer fits; the 512 px one also gives the DnCNNs 30267 training patches instead of 8010. Lossy WebP
-#            keeps the colors at half resolution: the photos are 46.5 dB from the downscaled ones in gray on average
-#            (44.6 at worst) but 40.8 in color (31.5 at worst). On 2026-12-05 this pack raised dncnn-color on CBSD68
-#            and Kodak24 but cost it 0.17-0.21 dB at sigma 15 on McMaster (the most saturated set) and the held-out
-#            photos, where lossless packs had raised it most (weights/TRAINING.md), so give dncnn-color a lossless
-#            pack, e.g. of 256 px, 10.6 MB and 6184 patches)
-#   device:  run(command="RESTORE_COMMIT=<HEAD here> bash pipelines/device_train.sh 7 cache/photos-512q95
-#                dncnn-gray-15 dncnn-gray-25 dncnn-gray-50 dncnn-gray", carry=["cache/photos-512q95"], timeout_s=600)
-#            and dncnn-color in a call of its own that carries a lossless pack (`pack_photos --out cache/photos-256
-#            --long-side 256`); naming no model trains all five DnCNNs on the one pack
+#   here:    python -m pipelines.pack_photos --out cache/photos-512q95 --long-side 512 --quality 95   (10.4 MiB)
+#            python -m pipelines.pack_photos --out cache/photos-256 --long-side 256                   (10.2 MiB)
+#            pack_photos says whether the checkout and a pack fit in the GPU machine's 64 MiB. On 2026-12-05 the
+#            checkout took 42.9 MiB (52.3 before kpn-burst and lowlight-raw were stored in float16), so both packs
+#            fit together: 63.5 MiB. Lossy WebP keeps the colors at half resolution: its photos are 46.5 dB from the
+#            downscaled ones in gray on average but 40.8 in color, and on 2026-12-05 the lossy pack raised dncnn-color
+#            on CBSD68 and Kodak24 but cost it 0.17-0.21 dB at sigma 15 on McMaster and the held-out photos, where
+#            lossless packs had raised it most (weights/TRAINING.md): dncnn-color trains on the lossless 256 px pack.
+#   device:  run(command="RESTORE_COMMIT=<HEAD here> COLOR_DATA=cache/photos-256 bash pipelines/device_train.sh 7
+#                cache/photos-512q95 dncnn-gray-15 dncnn-gray-25 dncnn-gray-50 dncnn-gray dncnn-color",
+#                carry=["cache/photos-512q95", "cache/photos-256"], timeout_s=600)
+#            then, with the minutes left, e.g. `bash pipelines/device_train.sh 3.5 cache/photos-512q95 kpn-burst`.
 #            On 2026-12-05 an H100 took about 40 s to start, four DnCNNs for 7.5 minutes ran 465 s (31-39 steps a
 #            second each) and three for 3.5 minutes 227 s (49 each): the two calls used 780 s of a 900 s lease.
 #            RESTORE_COMMIT: `git rev-parse --short HEAD` run here, written into the command; the device gets the
 #            working tree but the .git of the session's start, so its own git names a stale commit in the cards.
 #   here:    for t in <files_at>/*.tar; do tar -xf "$t" -C cache/staging; done
-#            RESTORE_WEIGHTS_DIR=cache/staging python -m benchmarks.denoise ... --output /tmp/ab-denoise (and the
-#            other benchmarks, each with an --output outside benchmarks/results), copy what
-#            beats weights/ into it, rerun the benchmarks with the new weights.
-# The cards' validation numbers come from the packed photos' held-out crops, so they do not compare with cards
-# trained on ../shared/data/train directly. A leg ships if it raises the validation PSNR (weights/TRAINING.md): measure
-# the shipped weights on the same pack with `python -m pipelines.train_dncnn NAME --data cache/photos-512q95 --init
-# weights/NAME.safetensors --steps 0 --weights-dir /tmp/x --state /tmp/x/new.safetensors` (other trainers: the
-# options their card's command gives too, e.g. --prealign for kpn-burst).
+#            A leg ships if it raises the validation PSNR on the full-size photos' held-out crops (weights/TRAINING.md),
+#            measured for the shipped and the new weights alike with the options of the leg's command: e.g.
+#            `python -m pipelines.train_dncnn NAME --init weights/NAME.safetensors --steps 0 --weights-dir /tmp/x
+#            --state /tmp/x/new.safetensors`, then the same with --init cache/staging/NAME.safetensors (for kpn-burst
+#            add `--prealign --max-shift 1 --anneal 0.9 --downsample 2`). Benchmarks come after, with the shipped
+#            weights.
 #
-# Photos packed at 288 px are too small for the burst models' 320 px training crops, so kpn-burst and kpn-burst-raw
-# train on 32 px frames (192 px crops, which 116 of the 188 packed photos hold). That hurts: 8.5 minutes of it
-# (2026-12-04, 2594 and 2241 steps) lowered 12 and 14 of the 15 benchmark rows of kpn-burst and kpn-burst-raw, by up
-# to 0.33 dB, and deblur-ms (434 patches of 128 px from these photos, 12819 steps) moved -0.25 to +0.22 dB; none was
-# shipped. So the DnCNNs are the default; name the others only with photos that hold their crops, e.g. the 188
-# photos at 512 px (`pack_photos --out cache/photos-512q95 --long-side 512 --quality 95`, 10.9 MB) with BURST_SIZE=64
-# (64 px frames, the CPU runs' size): only 280 crops of 320 px from those, against 2560 from the full-size photos, so
-# watch for overfitting; a CPU dry run of it (0.3 minutes, kpn-burst and deblur-ms) works (2026-12-04). The CUDA tests
-# (tests/test_gpu.py) run beside the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute
-# make a dry run here (tests/test_device_train.py). That machine has no kornia, rawpy or bm3d and no room to carry
-# them; the trainings here need none of them (tests/test_imports.py). Only the invisp training needs rawpy, so it is
-# not among the models here. The exit status is 1 if a training failed.
+# The burst models train on crops cut from photos scaled to 512 px (`--downsample 2`, raw 1: a frame pixel covers what
+# it covers at the default 1024 px and 4x, with half-pixel instead of quarter-pixel shift steps), 2560 crops of 160 px
+# from the 512 px pack as from the full-size photos; the shipped kpn-burst validates at 36.503 dB so against 36.501
+# the default way. The legs of 2026-12-04 trained them on smaller photos at the default step (frames of a scale they
+# never saw: the 512 px pack at the default step validates at 34.843), and 8.5 minutes of it lowered 12 and 14 of the
+# 15 benchmark rows of kpn-burst and kpn-burst-raw, by up to 0.33 dB; none was shipped. deblur-ms trains on photos of
+# 720 px and 0.6 of that: from the 512 px pack its crops are 0.71 of their usual scale (12819 steps on the 288 px pack
+# on 2026-12-04 moved its six means by -0.25 to +0.22 dB, not shipped). The CUDA tests (tests/test_gpu.py) run beside
+# the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here
+# (tests/test_device_train.py). That machine has no kornia, rawpy or bm3d and no room to carry them; the trainings
+# here need none of them (tests/test_imports.py). Only the invisp training needs rawpy, so it is not among the models
+# here. The exit status is 1 if a training failed.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
 usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"
@@ -58,8 +56,7 @@ out=${OUT:?run this through the device tool, which sets OUT}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT  # everything worth keeping is in $OUT by then
 export PYTHONPATH=. PYTHONUNBUFFERED=1
-burst_size=${BURST_SIZE:-32}  # frame side of the burst models' training bursts: 64 wants photos of 320 px and more
-common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000 --data "$data"
+common=(--device "${DEVICE:-cuda}" --minutes "$minutes" --steps 1000000000
         --weights-dir "$work/weights" --cache-dir "$work/cache" --checkpoint-minutes 1000)
 mkdir -p "$work/weights" "$work/logs"
 nvidia-smi > "$work/logs/nvidia-smi.txt" 2>&1
@@ -70,7 +67,9 @@ train() {  # name, then the command's own arguments; skips a model not selected
   local name=$1
   shift
   is_selected "$name" || return 0
-  "$@" "${common[@]}" > "$work/logs/$name.log" 2>&1 ||
+  local photos=$data
+  [[ $name == dncnn-color ]] && photos=${COLOR_DATA:-$data}
+  "$@" "${common[@]}" --data "$photos" > "$work/logs/$name.log" 2>&1 ||
     echo "$name failed, see logs.tar:$name.log" | tee -a "$work/failed"
 }
 
@@ -82,9 +81,10 @@ train dncnn-gray python -m pipelines.train_dncnn dncnn-gray --batch 128 --lr 3e-
   --init weights/dncnn-gray.safetensors --state "$work/dncnn-gray.train.safetensors" &
 train dncnn-color python -m pipelines.train_dncnn dncnn-color --batch 128 --lr 3e-4 \
   --init weights/dncnn-color.safetensors --state "$work/dncnn-color.train.safetensors" &
-train kpn-burst python -m pipelines.train_kpn --prealign --batch 64 --size "$burst_size" --lr 1e-4 --anneal 0.9 \
-  --max-shift 1.0 --init weights/kpn-burst.safetensors --state "$work/kpn-burst.train.safetensors" &
-train kpn-burst-raw python -m pipelines.train_kpn --bayer --prealign --batch 64 --size "$burst_size" --lr 1e-4 \
+train kpn-burst python -m pipelines.train_kpn --prealign --batch 64 --downsample 2 --lr 1e-4 --anneal 0.9 \
+  --max-shift 1.0 --weights-dtype float16 --init weights/kpn-burst.safetensors \
+  --state "$work/kpn-burst.train.safetensors" &
+train kpn-burst-raw python -m pipelines.train_kpn --bayer --prealign --batch 64 --downsample 1 --lr 1e-4 \
   --anneal 0.9 --max-shift 1.0 --weights-dtype float16 --init weights/kpn-burst-raw.safetensors \
   --state "$work/kpn-burst-raw.train.safetensors" &
 if is_selected deblur-ms; then

@@ -12,8 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "pipelines" / "device_train.sh"
 
 
-def run_script(*args: str, out: Path) -> subprocess.CompletedProcess:
+def run_script(*args: str, out: Path, **variables: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "OUT": str(out), "DEVICE": "cpu", "OMP_NUM_THREADS": "1", "RESTORE_COMMIT": "abc1234"}
+    env.update(variables)
     return subprocess.run(
         ["bash", str(SCRIPT), *args], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
@@ -30,6 +31,15 @@ def test_a_short_dry_run_sends_back_weights_card_and_logs(training_photos, tmp_p
     assert card["training"]["initialized_from"].startswith("dncnn-gray-15.safetensors (sha256 ")
     with tarfile.open(tmp_path / "logs.tar") as archive:
         assert "./dncnn-gray-15.log" in archive.getnames()
+
+
+def test_color_data_is_the_photo_folder_of_dncnn_color_alone(training_photos, tmp_path):
+    (tmp_path / "out").mkdir()
+    missing = str(tmp_path / "no-photos")
+    both = ("dncnn-color", "dncnn-gray-15")
+    result = run_script("0.005", missing, *both, out=tmp_path / "out", COLOR_DATA=str(training_photos))
+    assert result.returncode == 1 and "dncnn-gray-15 failed" in result.stdout  # PHOTO_FOLDER has no photos
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dncnn-color.tar", "logs.tar"]
 
 
 def test_an_unknown_model_is_refused_before_anything_runs(tmp_path):
