@@ -24,6 +24,9 @@ __all__ = [
 ]
 
 MIN_SIDE = 16  # bm3d and bm4d refuse a side under their 8-pixel blocks, and bm3d crashes the process on 8x8
+# h / sigma of nlmeans_denoise, chosen on the training photos' validation crops by ``python -m
+# benchmarks.nlmeans_tuning`` (benchmarks/results/nlmeans-tuning.md)
+NLMEANS_H_FACTOR = {"gray": 0.8, "color": 0.8}
 OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])  # bm3d_rgb's "opp" transform
 
 
@@ -107,11 +110,19 @@ def cbm3d_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     return (opponent @ np.linalg.inv(OPPONENT).T).reshape(image.shape)
 
 
-def nlmeans_denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
-    """Non-local means (scikit-image, fast mode, 5x5 patches, 13x13 search, h = 0.8 sigma) on (H, W) or (H, W, 3)."""
+def nlmeans_denoise(image: np.ndarray, sigma: float | None = None, h_factor: float | None = None) -> np.ndarray:
+    """Non-local means (scikit-image, fast mode, 5x5 patches, 13x13 search) on (H, W) or (H, W, 3), with filter
+    strength h = ``h_factor`` x sigma; by default the factor of ``NLMEANS_H_FACTOR`` for gray or color."""
     level = _sigma(image, sigma) / 255.0
-    channel_axis = -1 if image.ndim == 3 else None
+    color = image.ndim == 3
+    factor = NLMEANS_H_FACTOR["color" if color else "gray"] if h_factor is None else h_factor
     denoised = denoise_nl_means(
-        image, h=0.8 * level, sigma=level, fast_mode=True, patch_size=5, patch_distance=6, channel_axis=channel_axis
+        image,
+        h=factor * level,
+        sigma=level,
+        fast_mode=True,
+        patch_size=5,
+        patch_distance=6,
+        channel_axis=-1 if color else None,
     )
     return denoised.reshape(image.shape)  # scikit-image drops sides of 1 px
