@@ -26,7 +26,7 @@ __all__ = [
 MIN_SIDE = 16  # bm3d and bm4d refuse a side under their 8-pixel blocks, and bm3d crashes the process on 8x8
 # h / sigma of nlmeans_denoise, chosen on the training photos' validation crops by ``python -m
 # benchmarks.nlmeans_tuning`` (benchmarks/results/nlmeans-tuning.md)
-NLMEANS_H_FACTOR = {"gray": 0.8, "color": 0.8}
+NLMEANS_H_FACTOR = {"gray": 0.7, "color": 0.55}
 OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])  # bm3d_rgb's "opp" transform
 
 

@@ -53,3 +53,25 @@ def test_nlmeans_keeps_the_shape_of_a_one_pixel_wide_image(shape):
     from restore.baselines import nlmeans_denoise
 
     assert nlmeans_denoise(np.full(shape, 0.5), sigma=10).shape == shape
+
+
+def test_the_nlmeans_defaults_are_the_committed_tuning():
+    """``python -m benchmarks.nlmeans_tuning`` chose them; a changed grid or protocol must be rerun and committed."""
+    import json
+    from pathlib import Path
+
+    from restore.baselines import NLMEANS_H_FACTOR
+
+    result = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "nlmeans-tuning.json"
+    assert json.loads(result.read_text())["chosen"] == NLMEANS_H_FACTOR
+
+
+@pytest.mark.parametrize("shape", [(32, 40), (32, 40, 3)])
+def test_nlmeans_filters_more_with_a_larger_h_factor(shape):
+    from restore.baselines import nlmeans_denoise
+
+    rng = np.random.default_rng(0)
+    clean = np.full(shape, 0.5)
+    noisy = clean + rng.normal(0, 25 / 255, shape)
+    errors = [np.abs(nlmeans_denoise(noisy, 25.0, h_factor=f) - clean).mean() for f in (0.1, 1.0)]
+    assert errors[1] < 0.75 * errors[0]  # a flat image: the stronger filter leaves less of the noise
