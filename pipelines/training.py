@@ -588,10 +588,12 @@ class ResumableRun:
 
     def record(self) -> dict:
         """The model card's training section: the config of the last session that trained (this one's, unless it
-        made no step, as an export-only run), steps, time, sessions (each with its command) and commit; for a run
+        made no step, as an export-only run; the storage dtype is always this export's), steps, time, sessions (each with its command) and commit; for a run
         started from other weights, their training history (``lineage``, newest first) and the steps of the whole
         chain."""
         config = self.config if self.step > self.session["start_step"] else self.info.get("config", self.config)
+        if "weights_dtype" in self.config:  # this export's storage, whichever session trained
+            config = {**config, "weights_dtype": self.config["weights_dtype"]}
         planned = int(config["steps"])
         lineage = self.info.get("lineage", [])
         return {

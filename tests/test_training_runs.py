@@ -163,6 +163,8 @@ def test_float16_export_stores_half_the_bytes_and_validates_what_it_stores(name,
         )
     )
     assert again["validation"] == card["validation"]
+    exported = read_card(module.train(replace(cfg, minutes=0, weights_dtype="float32"), "export"))  # from the state
+    assert exported["training"]["config"]["weights_dtype"] == "float32" and exported["training"]["steps_done"] == 2
 
 
 @pytest.mark.parametrize("precision, dtype", [("bfloat16", torch.bfloat16), ("float32", torch.float32)])
