@@ -36,11 +36,12 @@
 # never saw: the 512 px pack at the default step validates at 34.843), and 8.5 minutes of it lowered 12 and 14 of the
 # 15 benchmark rows of kpn-burst and kpn-burst-raw, by up to 0.33 dB; none was shipped. deblur-ms trains on photos of
 # 720 px and 0.6 of that: from the 512 px pack its crops are 0.71 of their usual scale (12819 steps on the 288 px pack
-# on 2026-12-04 moved its six means by -0.25 to +0.22 dB, not shipped). The CUDA tests (tests/test_gpu.py) run beside
-# the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here
-# (tests/test_device_train.py). That machine has no kornia, rawpy or bm3d and no room to carry them; the trainings
-# here need none of them (tests/test_imports.py). Only the invisp training needs rawpy, so it is not among the models
-# here. The exit status is 1 if a training failed.
+# on 2026-12-04 moved its six means by -0.25 to +0.22 dB, not shipped); a 720 px pack (`pack_photos --out
+# cache/photos-720q90 --long-side 720 --quality 90`: 13.2 MiB, 56.1 with the checkout, carried without the others)
+# holds them at their scale. The CUDA tests (tests/test_gpu.py) run beside the training; their result is in logs.tar.
+# DEVICE=cpu and a fraction of a minute make a dry run here (tests/test_device_train.py). That machine has no kornia,
+# rawpy or bm3d and no room to carry them; the trainings here need none of them (tests/test_imports.py). Only the
+# invisp training needs rawpy, so it is not among the models here. The exit status is 1 if a training failed.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
 usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"
