@@ -85,10 +85,18 @@ def check_result(path: Path, meta: dict) -> None:
 
 def training_status(card: dict | None) -> str:
     training = (card or {}).get("training", {})
-    status = run_extent(training)
     lineage = training.get("lineage", [])
-    if lineage:
-        status += f", started from weights trained {training['steps_including_lineage'] - training['steps_done']} steps"
+    if lineage and not training.get("steps_done"):  # exported again from other weights without a step
+        dtype = training.get("config", {}).get("weights_dtype", "float32")
+        status = f"{training['steps_including_lineage']} steps, re-exported" + (
+            f" in {dtype}" if dtype != "float32" else ""
+        )
+    else:
+        status = run_extent(training)
+        if lineage:
+            status += (
+                f", started from weights trained {training['steps_including_lineage'] - training['steps_done']} steps"
+            )
     sessions = [s for entry in [training, *lineage] for s in entry.get("sessions", [])]
     hardware = hardware_summary([session["device"] for session in sessions])
     return status + (f", {hardware}" if hardware else "")

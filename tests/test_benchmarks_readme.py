@@ -47,6 +47,21 @@ def test_a_run_that_used_up_its_minutes_is_described_by_its_time_not_as_partial(
     assert readme.run_extent(resumed) == "23302 of 1000000000 steps (partial)"
 
 
+def test_training_status_of_weights_re_exported_without_a_step_counts_their_lineage():
+    card = {
+        "training": {
+            "steps_done": 0,
+            "steps_planned": 0,
+            "complete": True,
+            "config": {"weights_dtype": "float16"},
+            "steps_including_lineage": 2500,
+            "sessions": [],
+            "lineage": [{"steps_done": 2500, "sessions": [{"device": "cpu A"}]}],
+        }
+    }
+    assert training_status(card) == "2500 steps, re-exported in float16, cpu A"
+
+
 def test_training_status_of_a_run_from_scratch():
     card = {"training": {"steps_done": 10, "steps_planned": 10, "complete": True, "sessions": [{"device": "cpu A"}]}}
     assert training_status(card) == "10 of 10 steps, cpu A"
