@@ -1,7 +1,7 @@
 """The boundary between user images and model tensors.
 
 User images are NumPy arrays (H, W) or (H, W, C) or torch tensors (C, H, W) or (B, C, H, W), with C from 1 to 4
-(gray, gray+alpha, RGB, RGBA), of dtype uint8, uint16 or float (float16/bfloat16 for torch tensors only). Models see
+(gray, gray+alpha, RGB, RGBA), of dtype uint8, uint16 or float (float16 to float64; bfloat16 for tensors). Models see
 float tensors (B, C, H, W) on a [0, 1] scale: float32, or float64 for float64 images so that values passed through
 untouched (alpha) come back bit-exactly. ``to_model_tensor`` records how an image was given in an
 ``ImageLayout`` and ``from_model_tensor`` gives the result back the same way: same type, layout, dtype, value scale
@@ -24,13 +24,14 @@ __all__ = ["ImageLayout", "from_model_tensor", "numpy_scale", "split_alpha", "to
 _NUMPY_SCALES = {
     np.dtype(np.uint8): 255.0,
     np.dtype(np.uint16): 65535.0,
+    np.dtype(np.float16): 1.0,
     np.dtype(np.float32): 1.0,
     np.dtype(np.float64): 1.0,
 }
 
 
 def numpy_scale(dtype: np.dtype) -> float | None:
-    """The value of full scale for a NumPy dtype we take (uint8 255, uint16 65535, float32/64 1), in either byte
+    """The value of full scale for a NumPy dtype we take (uint8 255, uint16 65535, float16/32/64 1), in either byte
     order (big-endian data come from FITS and some TIFFs); None for any other dtype."""
     return _NUMPY_SCALES.get(np.dtype(dtype).newbyteorder("="))
 
@@ -86,7 +87,7 @@ def to_model_tensor(image: np.ndarray | Tensor) -> tuple[Tensor, ImageLayout]:
         scale = numpy_scale(image.dtype)
         if scale is None:
             raise InvalidImageError(
-                f"unsupported dtype {image.dtype}; NumPy images must be uint8, uint16, float32 or float64"
+                f"unsupported dtype {image.dtype}; NumPy images must be uint8, uint16, float16, float32 or float64"
             )
         if image.ndim not in (2, 3):
             raise InvalidImageError(f"NumPy images are (H, W) or (H, W, C); got shape {image.shape}")

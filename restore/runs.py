@@ -218,7 +218,9 @@ def burst_frames(source: Any) -> np.ndarray:
         )
     scale = numpy_scale(source.dtype)
     if scale is None:
-        raise InvalidImageError(f"unsupported dtype {source.dtype}; bursts must be uint8, uint16, float32 or float64")
+        raise InvalidImageError(
+            f"unsupported dtype {source.dtype}; bursts must be uint8, uint16, float16, float32 or float64"
+        )
     frames = source.astype(np.float32) / np.float32(scale)
     if not np.all(np.isfinite(frames)):
         raise InvalidImageError("the burst contains NaN or infinite values")

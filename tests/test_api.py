@@ -35,7 +35,9 @@ def mean_abs_diff(a, b) -> float:
     return float(np.mean(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.uint16, np.float16, np.float32, np.float64], ids=lambda d: np.dtype(d).name
+)
 @pytest.mark.parametrize("shape", [(24, 20), (24, 20, 1), (24, 20, 3), (24, 20, 4)], ids=str)
 def test_numpy_output_matches_input_form(color, shape, dtype):
     image = numpy_input(shape, dtype)
@@ -63,6 +65,13 @@ def test_a_big_endian_burst_is_taken_and_given_back_in_its_byte_order():
     assert np.array_equal(out, restore.restore(burst, model="burst-average", noise=(0.01, 0.0)))
 
 
+def test_a_half_float_burst_comes_back_in_half_float():
+    burst = numpy_input((4, 16, 16), np.float32)
+    out = restore.restore(burst.astype(np.float16), model="burst-average", noise=(0.01, 0.0))
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out, burst.mean(axis=0), atol=2e-3)
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64], ids=str)
 @pytest.mark.parametrize("shape", [(3, 24, 20), (2, 3, 24, 20), (4, 24, 20), (1, 24, 20)], ids=str)
 def test_tensor_output_matches_input_form(color, shape, dtype):
@@ -85,7 +94,9 @@ def test_batch_items_are_restored_independently(color):
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.uint16, np.float16, np.float32, np.float64], ids=lambda d: np.dtype(d).name
+)
 def test_rgba_alpha_passes_through_bit_exactly(color, dtype):
     image = numpy_input((24, 20, 4), dtype, seed=3)
     out = color(image)

@@ -12,7 +12,7 @@ from restore import InvalidImageError, RestoreError
 from restore.convert import from_model_tensor, split_alpha, to_model_tensor
 
 NUMPY_SHAPES = [(7, 5), (7, 5, 1), (7, 5, 3), (7, 5, 4)]
-NUMPY_DTYPES = [np.uint8, np.uint16, np.float32, np.float64]
+NUMPY_DTYPES = [np.uint8, np.uint16, np.float16, np.float32, np.float64]
 
 
 def numpy_image(shape, dtype, seed=0):
@@ -49,7 +49,8 @@ def test_numpy_round_trip_is_exact(shape, dtype):
 
 
 @pytest.mark.parametrize(
-    "dtype, scale", [(np.uint8, 255.0), (np.uint16, 65535.0), (np.float32, 1.0), (np.float64, 1.0)]
+    "dtype, scale",
+    [(np.uint8, 255.0), (np.uint16, 65535.0), (np.float16, 1.0), (np.float32, 1.0), (np.float64, 1.0)],
 )
 def test_numpy_values_are_read_on_a_unit_scale(dtype, scale):
     image = np.array([[0, 1], [2, 3]], dtype=dtype)
@@ -152,7 +153,7 @@ BAD_INPUTS = {
     "int32": np.zeros((4, 4), dtype=np.int32),
     "int64": np.zeros((4, 4), dtype=np.int64),
     "bool": np.zeros((4, 4), dtype=bool),
-    "float16 numpy": np.zeros((4, 4), dtype=np.float16),
+    "complex64": np.zeros((4, 4), dtype=np.complex64),
     "int32 tensor": torch.zeros(1, 4, 4, dtype=torch.int32),
     "bool tensor": torch.zeros(1, 4, 4, dtype=torch.bool),
     "list": [[0.0, 1.0], [1.0, 0.0]],
