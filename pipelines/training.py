@@ -588,9 +588,9 @@ class ResumableRun:
 
     def record(self) -> dict:
         """The model card's training section: the config of the last session that trained (this one's, unless it
-        made no step, as an export-only run; the storage dtype is always this export's), steps, time, sessions (each with its command) and commit; for a run
-        started from other weights, their training history (``lineage``, newest first) and the steps of the whole
-        chain."""
+        made no step, as an export-only run; the storage dtype is always this export's), steps, time, the last leg,
+        sessions (each with its command) and commit; for a run started from other weights, their training history
+        (``lineage``, newest first) and the steps of the whole chain."""
         config = self.config if self.step > self.session["start_step"] else self.info.get("config", self.config)
         if "weights_dtype" in self.config:  # this export's storage, whichever session trained
             config = {**config, "weights_dtype": self.config["weights_dtype"]}
@@ -603,6 +603,7 @@ class ResumableRun:
             "complete": self.step >= planned,
             "initialized_from": self.info.get("initialized_from", "random"),
             "train_seconds": round(self.info["seconds"], 1),
+            "leg": self.info.get("leg"),  # the last leg's minutes and seconds, across the sessions that resumed it
             "sessions": self.info["sessions"],
             "commit": git_commit(),
             "lineage": lineage,

@@ -210,11 +210,15 @@ def model_info(spec: ModelSpec) -> ModelInfo:
 
 
 def run_used_its_minutes(training: dict) -> bool:
-    """Whether a card's ``training`` run was one session that ran until its ``--minutes`` were up. Its learning rate
+    """Whether a card's ``training`` run ended a leg that ran until its ``--minutes`` were up, in one session or
+    resumed across several (the card's ``leg``; cards without one count a single session only). Its learning rate
     then annealed fully (``pipelines.training.ResumableRun.progress``): the run is finished, though with fewer steps
     than ``steps_planned``."""
+    leg = training.get("leg")
+    if leg is not None:
+        return bool(leg.get("minutes")) and leg.get("seconds", 0) >= 0.99 * 60 * leg["minutes"]
     minutes = float(training.get("config", {}).get("minutes") or 0)
-    one_session = len(training.get("sessions", [])) == 1  # --minutes is per session
+    one_session = len(training.get("sessions", [])) == 1
     return bool(minutes) and one_session and training.get("train_seconds", 0) >= 0.99 * 60 * minutes
 
 

@@ -43,8 +43,12 @@ def test_a_run_that_used_up_its_minutes_is_described_by_its_time_not_as_partial(
     assert readme.run_extent(one_session) == "23302 steps in 7.5 min"
     stopped_early = {**one_session, "train_seconds": 200.0}
     assert readme.run_extent(stopped_early) == "23302 of 1000000000 steps (partial)"
-    resumed = {**training, "train_seconds": 900.0, "sessions": [{}, {}]}  # minutes are per session
+    resumed = {**training, "train_seconds": 900.0, "sessions": [{}, {}]}  # no leg recorded: two sessions, two legs
     assert readme.run_extent(resumed) == "23302 of 1000000000 steps (partial)"
+    leg_resumed = {**resumed, "leg": {"minutes": 7.5, "seconds": 450.0}}  # one leg, stopped and resumed
+    assert readme.run_extent(leg_resumed) == "23302 steps in 7.5 min"
+    leg_cut_short = {**resumed, "leg": {"minutes": 7.5, "seconds": 300.0}}
+    assert readme.run_extent(leg_cut_short) == "23302 of 1000000000 steps (partial)"
 
 
 def test_training_status_of_weights_re_exported_without_a_step_counts_their_lineage():
