@@ -299,7 +299,7 @@ def load(
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a
             ``torch.device``.
         precision: ``"auto"`` (bf16/fp16 on GPU, fp32 on CPU), ``"fp32"``, ``"fp16"`` (GPU only) or ``"bf16"``.
-        tile: ``"auto"`` (1024 px on CPU and MPS, 2048 px on CUDA; at most 768 for the burst networks), an explicit
+        tile: ``"auto"`` (1024 px on CPU and MPS, 2048 px on CUDA; at most 1024 for the burst networks), an explicit
             tile size, or ``None``/``0``/``"off"``.
         compile: ``torch.compile`` the network (a slow first call, then faster; off by default).
         ensemble: geometric self-ensemble: average the network over the eight flips and quarter turns of the input

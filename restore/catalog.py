@@ -373,7 +373,9 @@ register(
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256)),
         weights="kpn-burst",
         receptive_radius=81,  # from the worst phase of its 16-px pooling grid (77 from a grid corner)
-        max_auto_tile=768,  # 200 kernel channels per pixel: a 1024^2 tile alone needs about 2.5 GB
+        # a 1024^2 tile holds about 0.5 GB of activations (the kernels stream one frame at a time); on CUDA, where
+        # four tiles go through per call, 2048^2 ones have not been measured, so the cap keeps them at 1024
+        max_auto_tile=1024,
         run=run_burst,
         self_ensemble=True,
     )
@@ -395,7 +397,7 @@ register(
         build=partial(KPN, frames=8, kernel_size=5, widths=(32, 64, 128, 256), planes=4),
         weights="kpn-burst-raw",
         receptive_radius=81,  # from the worst phase of its 16-px pooling grid (77 from a grid corner)
-        max_auto_tile=768,
+        max_auto_tile=1024,
         run=run_raw_burst,
     )
 )

@@ -12,6 +12,7 @@ import torch
 
 import restore
 from restore import InvalidImageError, InvalidOptionError, UnknownModelError
+from restore.api import resolve_tile
 
 
 @pytest.fixture
@@ -380,6 +381,13 @@ def test_tiling_can_be_switched_off(untrained_weights, tile):
 
 def test_a_tile_size_may_be_any_kind_of_integer(untrained_weights):
     assert restore.load("dncnn-gray", device="cpu", tile=np.int64(512)).tile == 512
+
+
+def test_auto_tile_follows_the_device_within_the_models_cap():
+    assert resolve_tile("auto", torch.device("cpu"), overlap=20) == 1024
+    assert resolve_tile("auto", torch.device("cuda"), overlap=20) == 2048
+    assert resolve_tile("auto", torch.device("cuda"), overlap=20, max_auto=1024) == 1024
+    assert resolve_tile(1536, torch.device("cuda"), overlap=20, max_auto=1024) == 1536  # a size given is not capped
 
 
 def test_a_tensor_result_is_an_ordinary_tensor(color):
