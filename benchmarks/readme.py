@@ -103,11 +103,12 @@ def training_status(card: dict | None) -> str:
 
 
 def run_extent(training: dict) -> str:
-    """How far the card's own run got: "500 of 1000 steps (partial)", or "23302 steps in 7.5 min" for a run that
-    used up its minutes (``restore.registry.run_used_its_minutes``)."""
+    """How far the card's own run got: "500 of 1000 steps (partial)", or "23302 steps in 7.5 min" (all its
+    sessions' time) for a run whose last leg used up its minutes (``restore.registry.run_used_its_minutes``)."""
     done = training.get("steps_done", 0)
     if not training.get("complete") and run_used_its_minutes(training):
-        return f"{done} steps in {float(training['config']['minutes']):g} min"
+        minutes = training.get("train_seconds", 0) / 60
+        return f"{done} steps in {round(minutes, 1) if minutes < 10 else round(minutes):g} min"
     return f"{done} of {training.get('steps_planned', '?')} steps" + ("" if training.get("complete") else " (partial)")
 
 

@@ -211,15 +211,17 @@ def model_info(spec: ModelSpec) -> ModelInfo:
 
 def run_used_its_minutes(training: dict) -> bool:
     """Whether a card's ``training`` run ended a leg that ran until its ``--minutes`` were up, in one session or
-    resumed across several (the card's ``leg``; cards without one count a single session only). Its learning rate
-    then annealed fully (``pipelines.training.ResumableRun.progress``): the run is finished, though with fewer steps
-    than ``steps_planned``."""
+    resumed across several (the card's ``leg``; cards saved before legs were recorded count the last session alone,
+    whose ``config`` the card holds). Its learning rate then annealed fully
+    (``pipelines.training.ResumableRun.progress``): the run is finished, though with fewer steps than
+    ``steps_planned``."""
     leg = training.get("leg")
     if leg is not None:
         return bool(leg.get("minutes")) and leg.get("seconds", 0) >= 0.99 * 60 * leg["minutes"]
     minutes = float(training.get("config", {}).get("minutes") or 0)
-    one_session = len(training.get("sessions", [])) == 1
-    return bool(minutes) and one_session and training.get("train_seconds", 0) >= 0.99 * 60 * minutes
+    sessions = training.get("sessions") or [{}]
+    last = sessions[-1].get("seconds") or (training.get("train_seconds", 0) if len(sessions) == 1 else 0)
+    return bool(minutes) and last >= 0.99 * 60 * minutes
 
 
 def file_sha256(path: Path) -> str:

@@ -39,15 +39,24 @@ def test_hardware_of_sessions_that_differ_only_in_threads_is_merged():
 
 def test_a_run_that_used_up_its_minutes_is_described_by_its_time_not_as_partial():
     training = {"steps_done": 23302, "steps_planned": 10**9, "complete": False, "config": {"minutes": "7.5"}}
-    one_session = {**training, "train_seconds": 450.0, "sessions": [{}]}
+    one_session = {**training, "train_seconds": 450.0, "sessions": [{"seconds": 450.0}]}
     assert readme.run_extent(one_session) == "23302 steps in 7.5 min"
-    stopped_early = {**one_session, "train_seconds": 200.0}
+    stopped_early = {**one_session, "train_seconds": 200.0, "sessions": [{"seconds": 200.0}]}
     assert readme.run_extent(stopped_early) == "23302 of 1000000000 steps (partial)"
-    resumed = {**training, "train_seconds": 900.0, "sessions": [{}, {}]}  # no leg recorded: two sessions, two legs
-    assert readme.run_extent(resumed) == "23302 of 1000000000 steps (partial)"
-    leg_resumed = {**resumed, "leg": {"minutes": 7.5, "seconds": 450.0}}  # one leg, stopped and resumed
-    assert readme.run_extent(leg_resumed) == "23302 steps in 7.5 min"
-    leg_cut_short = {**resumed, "leg": {"minutes": 7.5, "seconds": 300.0}}
+    # no leg recorded (older cards): the last session decides, and the time is that of all the sessions
+    resumed = {**training, "train_seconds": 2250.0, "sessions": [{"seconds": 1800.0}, {"seconds": 450.0}]}
+    assert readme.run_extent(resumed) == "23302 steps in 38 min"
+    last_cut_short = {**resumed, "sessions": [{"seconds": 450.0}, {"seconds": 1800.0}]}
+    assert readme.run_extent({**last_cut_short, "config": {"minutes": "60"}}) == "23302 of 1000000000 steps (partial)"
+    unknown = {**resumed, "sessions": [{}, {}]}  # sessions of old cards without their seconds
+    assert readme.run_extent(unknown) == "23302 of 1000000000 steps (partial)"
+    assert readme.run_extent({**one_session, "sessions": [{}]}) == "23302 steps in 7.5 min"  # one: the run's time
+    sessions = [{"seconds": 200.0}, {"seconds": 250.0}]
+    leg_resumed = {**training, "train_seconds": 450.0, "sessions": sessions, "leg": {"minutes": 7.5, "seconds": 450.0}}
+    assert readme.run_extent(leg_resumed) == "23302 steps in 7.5 min"  # one leg, stopped and resumed
+    two_legs = {**leg_resumed, "train_seconds": 900.0, "sessions": [{"seconds": 450.0}, *sessions]}
+    assert readme.run_extent(two_legs) == "23302 steps in 15 min"
+    leg_cut_short = {**leg_resumed, "leg": {"minutes": 7.5, "seconds": 300.0}}
     assert readme.run_extent(leg_cut_short) == "23302 of 1000000000 steps (partial)"
 
 
