@@ -81,9 +81,9 @@ class AffineCoupling(nn.Module):
         out = 2 * (channels - self.split)
         self.subnet = nn.Sequential(
             nn.Conv2d(self.split, hidden, 3, padding=1),
-            nn.LeakyReLU(0.2),
+            nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(hidden, hidden, 3, padding=1),
-            nn.LeakyReLU(0.2),
+            nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(hidden, out, 3, padding=1),
         )
         nn.init.zeros_(self.subnet[-1].weight)

@@ -12,9 +12,9 @@ __all__ = ["SIDUNet"]
 def _double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1),
-        nn.LeakyReLU(0.2),
+        nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(out_channels, out_channels, 3, padding=1),
-        nn.LeakyReLU(0.2),
+        nn.LeakyReLU(0.2, inplace=True),
     )
 
 
