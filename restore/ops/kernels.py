@@ -43,5 +43,5 @@ def filter_frames(frames: Tensor, kernels: Tensor) -> Tensor:
     out = frames.new_zeros(batch, count, channels, height, width)
     for tap in range(taps):  # tap (dy, dx) weighs the pixel at offset (dy - radius, dx - radius); no K*K copy
         dy, dx = divmod(tap, size)
-        out = out.addcmul(padded[..., dy : dy + height, dx : dx + width], kernels[:, :, tap : tap + 1])
+        out.addcmul_(padded[..., dy : dy + height, dx : dx + width], kernels[:, :, tap : tap + 1])
     return out

@@ -50,3 +50,16 @@ def test_convex_kernels_keep_a_flat_burst_flat_up_to_the_borders() -> None:
     kernels = kernels / kernels.sum(dim=(1, 2), keepdim=True)  # non-negative, summing to 1 over frames and taps
     merged = filter_frames(torch.full((1, 3, 2, 7, 9), 0.3), kernels).sum(dim=1)
     assert torch.allclose(merged, torch.full_like(merged, 0.3))
+
+
+def test_gradients_reach_frames_and_kernels() -> None:
+    frames = torch.rand(1, 2, 1, 8, 8, requires_grad=True)
+    kernels = torch.rand(1, 2, 9, 8, 8, requires_grad=True)
+    filter_frames(frames, kernels)[..., 2:-2, 2:-2].sum().backward()
+    # away from the border, d(sum)/d(kernel tap (dy, dx)) is the frame shifted by (dy - 1, dx - 1)
+    expected = torch.stack([frames[..., 1 + dy : 5 + dy, 1 + dx : 5 + dx] for dy in range(3) for dx in range(3)], 2)
+    assert torch.allclose(kernels.grad[..., 2:-2, 2:-2], expected.squeeze(3).detach())
+    # and each frame pixel well inside gets every tap of the kernels around it
+    assert torch.allclose(
+        frames.grad[0, 0, 0, 4, 4], sum(kernels[0, 0, t, 4 - t // 3 + 1, 4 - t % 3 + 1] for t in range(9))
+    )
