@@ -27,7 +27,7 @@ class ResBlock(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x)
+        return self.body(x).add_(x)  # in place on the body's fresh output (a convolution's, not needed backward)
 
 
 class ScaleNet(nn.Module):

@@ -26,7 +26,10 @@ CENTRE_LOGIT = 4.0  # at start each frame's centre tap holds e^4 / (e^4 + 24), a
 def _block(in_channels: int, out_channels: int, convs: int = 3) -> nn.Sequential:
     layers: list[nn.Module] = []
     for index in range(convs):
-        layers += [nn.Conv2d(in_channels if index == 0 else out_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True)]
+        layers += [
+            nn.Conv2d(in_channels if index == 0 else out_channels, out_channels, 3, padding=1),
+            nn.ReLU(inplace=True),
+        ]
     return nn.Sequential(*layers)
 
 
