@@ -12,7 +12,7 @@ from pathlib import Path
 from restore import io
 from restore.errors import RestoreError
 
-FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
+FORMATS = {"png": ".png", "tif": ".tif", "jpg": ".jpg", "webp": ".webp"}
 INVERSE_FORMAT = {"dng": ".dng"}  # the output of an inverse (sRGB -> raw) run
 
 

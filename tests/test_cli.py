@@ -316,6 +316,12 @@ def test_format_option_converts(untrained_weights, tmp_path):
     out = tmp_path / "out"
     assert main(["run", "dncnn-color", str(source), "-o", str(out), "--format", "png", "--device", "cpu"]) == 0
     assert (out / "x.png").exists()
+    rgba = tmp_path / "logo.png"
+    Image.fromarray(noisy_uint((16, 20, 4), np.uint8)).save(rgba)
+    assert main(["run", "dncnn-color", str(rgba), "-o", str(out), "--format", "webp", "--device", "cpu"]) == 0
+    webp = Image.open(out / "logo.webp")
+    assert (webp.format, webp.mode, webp.size) == ("WEBP", "RGBA", (20, 16))  # WebP keeps the alpha
+    assert np.array_equal(np.asarray(webp)[..., 3], np.asarray(Image.open(rgba))[..., 3])
 
 
 def test_demo_writes_before_after(untrained_weights, tmp_path, capsys):
