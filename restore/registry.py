@@ -217,11 +217,12 @@ def run_used_its_minutes(training: dict) -> bool:
     ``steps_planned``."""
     leg = training.get("leg")
     if leg is not None:
-        return bool(leg.get("minutes")) and leg.get("seconds", 0) >= 0.99 * 60 * leg["minutes"]
-    minutes = float(training.get("config", {}).get("minutes") or 0)
-    sessions = training.get("sessions") or [{}]
-    last = sessions[-1].get("seconds") or (training.get("train_seconds", 0) if len(sessions) == 1 else 0)
-    return bool(minutes) and last >= 0.99 * 60 * minutes
+        minutes, seconds = leg.get("minutes") or 0, leg.get("seconds", 0)
+    else:
+        minutes = float(training.get("config", {}).get("minutes") or 0)
+        sessions = training.get("sessions") or [{}]
+        seconds = sessions[-1].get("seconds") or (training.get("train_seconds", 0) if len(sessions) == 1 else 0)
+    return bool(minutes) and seconds >= 0.99 * 60 * minutes
 
 
 def file_sha256(path: Path) -> str:
