@@ -33,6 +33,15 @@ def test_a_short_dry_run_sends_back_weights_card_and_logs(training_photos, tmp_p
         assert "./dncnn-gray-15.log" in archive.getnames()
 
 
+def test_lowlight_raw_when_named_starts_from_its_shipped_weights_in_float16(training_photos, tmp_path):
+    result = run_script("0.005", str(training_photos), "lowlight-raw", out=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with tarfile.open(tmp_path / "lowlight-raw.tar") as archive:
+        card = json.load(archive.extractfile("lowlight-raw.json"))
+    assert card["training"]["initialized_from"].startswith("lowlight-raw.safetensors (sha256 ")
+    assert card["training"]["config"]["weights_dtype"] == "float16"
+
+
 def test_color_data_is_the_photo_folder_of_dncnn_color_alone(training_photos, tmp_path):
     (tmp_path / "out").mkdir()
     missing = str(tmp_path / "no-photos")
