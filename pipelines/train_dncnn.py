@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from pipelines.arguments import bounded_int
 from pipelines.model_card import export_weights, round_to_storage
-from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
+from pipelines.photos import BankSpec, cached_patch_bank, read_photos, split_photos
 from pipelines.training import (
     HelpFormatter,
     ResumableRun,
@@ -155,8 +155,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     if bank.shape[0] == 0:
         smaller = " or a smaller --patch" if spec.patch > BankSpec(recipe.channels).patch else ""
         raise TrainingSetupError(f"no photo in {cfg.data} holds a {spec.patch} px patch: give larger photos{smaller}")
-    crops = validation_crops(val_photos, recipe.channels, size=VALIDATION_SIDE, long_side=VALIDATION_SIDE)
-    print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation crops")
+    crops = [image for _, image in read_photos(val_photos, recipe.channels, VALIDATION_SIDE)]  # whole photos
+    print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation photos")
 
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate(cfg, 0))
