@@ -122,21 +122,21 @@ def residual_loss(model: DnCNN, noisy: torch.Tensor, clean: torch.Tensor) -> tor
 
 
 @torch.inference_mode()
-def validate(model: DnCNN, crops: list[np.ndarray], sigmas: tuple[float, ...], device: torch.device) -> dict:
-    """Mean PSNR (protocol of ../shared/DESIGN.md) on held-out crops per sigma, with fixed seeds; {} without crops."""
-    if not crops:
+def validate(model: DnCNN, images: list[np.ndarray], sigmas: tuple[float, ...], device: torch.device) -> dict:
+    """Mean PSNR (protocol of ../shared/DESIGN.md) on held-out images per sigma, with fixed seeds; {} without images."""
+    if not images:
         return {}
     model.eval()
     results = {}
     for sigma in sigmas:
         scores = []
-        for seed, crop in enumerate(crops):
+        for seed, image in enumerate(images):
             rng = np.random.default_rng(seed)
-            clean = crop.astype(np.float32) / 255.0
+            clean = image.astype(np.float32) / 255.0
             noisy = clean + rng.normal(0.0, sigma / 255.0, clean.shape).astype(np.float32)
             x = torch.from_numpy(noisy).permute(2, 0, 1)[None].to(device)
             out = model(x)[0].permute(1, 2, 0).float().cpu().numpy()
-            scores.append(psnr(to_uint8(out), crop))
+            scores.append(psnr(to_uint8(out), image))
         results[f"sigma{sigma:g}"] = round(float(np.mean(scores)), 3)
     model.train()
     return results
@@ -155,8 +155,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     if bank.shape[0] == 0:
         smaller = " or a smaller --patch" if spec.patch > BankSpec(recipe.channels).patch else ""
         raise TrainingSetupError(f"no photo in {cfg.data} holds a {spec.patch} px patch: give larger photos{smaller}")
-    crops = [image for _, image in read_photos(val_photos, recipe.channels, VALIDATION_SIDE)]  # whole photos
-    print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(crops)} validation photos")
+    val_images = [image for _, image in read_photos(val_photos, recipe.channels, VALIDATION_SIDE)]
+    print(f"{cfg.name}: {bank.shape[0]} patches from {len(train_photos)} photos, {len(val_images)} validation photos")
 
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate(cfg, 0))
@@ -169,7 +169,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
     run.finish()
     round_to_storage(model, cfg.storage_dtype)  # validate what is exported
 
-    validation = validate(model, crops, recipe.validation_sigmas, device)
+    validation = validate(model, val_images, recipe.validation_sigmas, device)
     print(f"validation PSNR at step {run.step}: {validation}")
     card = {
         "architecture": {
@@ -186,7 +186,7 @@ def train(cfg: TrainConfig, command: str) -> Path:
             **run.record(),
         },
         "validation": {
-            "what": f"mean PSNR (dB) on {len(crops)} whole held-out photos, downscaled to a long side of at most "
+            "what": f"mean PSNR (dB) on {len(val_images)} whole held-out photos, downscaled to a long side of at most "
             f"{VALIDATION_SIDE} px, fixed seeds",
             "psnr": validation,
         },
