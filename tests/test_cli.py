@@ -625,3 +625,53 @@ def test_recursive_runs_follow_links_to_folders_once(tmp_path):
     out = tmp_path / "out"
     assert main(["run", "deblur-unsharp", str(root), "-o", str(out), "--recursive"]) == 0
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["a.png", "linked/b.png"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--tile", "big", "--tile takes 'auto', 'off' or a size"), ("--quality", "101", "--quality takes a whole number")],
+)
+def test_a_malformed_option_value_is_refused_by_the_parser(photo_tree, tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "dncnn-color", str(photo_tree), "-o", str(tmp_path / "out"), option, value])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_usage_error(photo_tree, tmp_path, capsys):
+    (tmp_path / "blocker").write_text("a file where the output's parent folder would be")
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(tmp_path / "blocker" / "out")]) == 2
+    assert "cannot make the output folder" in capsys.readouterr().err
+
+
+def test_a_kernel_image_with_alpha_is_refused(photo_tree, tmp_path, capsys):
+    kernel = np.zeros((9, 9, 4), np.uint8)
+    kernel[4, :, :3], kernel[..., 3] = 255, 255
+    Image.fromarray(kernel, "RGBA").save(tmp_path / "kernel.png")
+    kernel_option = ["--kernel", str(tmp_path / "kernel.png")]
+    argv = ["run", "deblur-wiener", str(photo_tree), "-o", str(tmp_path / "out"), *kernel_option]
+    assert main(argv) == 2
+    assert "has an alpha channel" in capsys.readouterr().err
+
+
+def test_sigterm_ends_a_run_with_130_and_keeps_the_finished_outputs_whole(
+    untrained_weights, tmp_path, monkeypatch, capsys
+):
+    root = tmp_path / "in"
+    for name in ("a.png", "b.png", "c.png"):
+        write_png(root / name, noisy_uint((16, 16, 3), np.uint8))
+    call, calls = Restorer.__call__, []
+
+    def terminated_on_the_second(self, image, **options):
+        calls.append(1)
+        if len(calls) == 2:
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)  # else it ends pytest
+            signal.raise_signal(signal.SIGTERM)
+        return call(self, image, **options)
+
+    monkeypatch.setattr(Restorer, "__call__", terminated_on_the_second)
+    out = tmp_path / "out"
+    assert main(["run", "dncnn-color", str(root), "-o", str(out), "--device", "cpu"]) == 130
+    assert "restore: interrupted" in capsys.readouterr().err
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["a.png"] and cv2.imread(str(out / "a.png")).shape == (16, 16, 3)  # no temporary file left
