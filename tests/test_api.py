@@ -405,6 +405,14 @@ def test_invalid_image_through_the_api(color):
         color(np.full((16, 16, 3), np.nan, dtype=np.float32))
 
 
+def test_a_camera_raw_path_given_to_an_image_model_names_the_file(color, tmp_path):
+    raw = tmp_path / "IMG_0001.CR2"
+    raw.write_bytes(b"not read: the suffix says it is a raw")
+    with pytest.raises(InvalidImageError, match="IMG_0001.CR2 is a camera raw file.*restores RGB/gray images"):
+        color(raw)
+    assert raw.read_bytes() == b"not read: the suffix says it is a raw"
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_finite_values_too_large_for_the_network_are_an_error_not_nan(color, dtype):
     with pytest.raises(InvalidImageError, match="overflowed.*1e\\+38"):
