@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,16 @@ def test_truncated_dng(tmp_path: Path) -> None:
     (tmp_path / "cut.dng").write_bytes(data[: len(data) // 2])
     with pytest.raises(UnreadableFileError, match="cut.dng"):
         read_raw(tmp_path / "cut.dng")
+
+
+def test_a_raw_whose_white_level_is_not_above_its_black_is_refused(tmp_path: Path) -> None:
+    write_dng(tmp_path / "good.dng", mosaic_values(), CFA.RGGB, black_level=BLACK, white_level=WHITE)
+    data = (tmp_path / "good.dng").read_bytes()
+    white_entry = struct.pack("<HHI", 50717, 4, 1)  # TIFF tag WhiteLevel, one LONG, its value inline after it
+    at = data.index(white_entry) + len(white_entry)
+    (tmp_path / "bad.dng").write_bytes(data[:at] + struct.pack("<I", 300) + data[at + 4 :])
+    with pytest.raises(UnreadableFileError, match=r"bad.dng.*white level 300.0 is not above black \(512.0"):
+        read_raw(tmp_path / "bad.dng")
 
 
 @pytest.mark.parametrize(
