@@ -284,6 +284,24 @@ def test_raw_file_given_to_an_image_model_fails_clearly(untrained_weights, tmp_p
     assert "raw" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("model", "name", "options", "message"),
+    [
+        ("invisp", "shot.dng", ["--inverse"], "--inverse takes sRGB images, not camera raws"),
+        ("lowlight-raw", "photo.png", [], "not a camera raw file, but lowlight-raw takes raw input"),
+        ("dncnn-color", "notes.txt", [], "unsupported file type '.txt'"),
+    ],
+)
+def test_a_file_named_for_the_wrong_kind_of_model_fails_clearly(
+    untrained_weights, tmp_path, capsys, model, name, options, message
+):
+    source = tmp_path / name
+    source.write_bytes(b"whatever it holds, its kind is told by its suffix")
+    assert main(["run", model, str(source), "-o", str(tmp_path / "out"), "--device", "cpu", *options]) == 1
+    assert message in capsys.readouterr().err
+    assert not any((tmp_path / "out").iterdir())
+
+
 def test_exif_orientation_and_icc_profile_are_kept(untrained_weights, tmp_path):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
