@@ -479,3 +479,10 @@ def test_lossless_webp_stays_lossless(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_image(tmp_path / "out.webp"), image)
     Image.fromarray(image).save(tmp_path / "lossy.webp", quality=80)
     assert not read_image_with_metadata(tmp_path / "lossy.webp")[1].lossless
+
+
+def test_an_image_over_pillows_pixel_limit_is_refused_with_the_setting_to_raise(tmp_path: Path, monkeypatch) -> None:
+    write_image(tmp_path / "big.png", np.zeros((32, 32, 3), np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses beyond twice its limit, warns below
+    with pytest.raises(UnreadableFileError, match=r"big.png.*larger than Pillow's limit.*PIL.Image.MAX_IMAGE_PIXELS"):
+        read_image(tmp_path / "big.png")
