@@ -55,6 +55,18 @@ def test_lossy_packing_is_smaller_and_reports_its_distance_to_the_lossless_photo
         pack_photos(photo_folder, tmp_path / "bad", long_side=96, quality=0)
 
 
+def test_the_pack_command_reports_its_pack_and_never_packs_into_a_used_folder(photo_folder, tmp_path, capsys):
+    from pipelines.pack_photos import main
+
+    main(["--data", str(photo_folder), "--out", str(tmp_path / "pack"), "--long-side", "32"])
+    assert "into " + str(tmp_path / "pack") in capsys.readouterr().out
+    packed = {path: path.read_bytes() for path in (tmp_path / "pack").rglob("*.webp")}
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(photo_folder), "--out", str(tmp_path / "pack"), "--long-side", "48"])
+    assert exit_info.value.code == 2 and "is not an empty folder" in capsys.readouterr().err
+    assert {path: path.read_bytes() for path in (tmp_path / "pack").rglob("*.webp")} == packed
+
+
 def test_the_pack_report_warns_when_the_checkout_and_the_pack_exceed_the_gpu_carry(tmp_path):
     from pipelines.pack_photos import CARRY_LIMIT, Pack, checkout_bytes, describe
 
