@@ -247,6 +247,40 @@ def test_a_leg_cut_short_resumes_with_its_minutes_left_and_a_finished_one_starts
     assert fourth.progress() == pytest.approx(800 / 10**6) and fourth.running()
 
 
+def test_a_checkpoint_falls_due_by_the_clock_and_a_killed_run_resumes_from_it(tmp_path, monkeypatch):
+    from pipelines import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "monotonic", lambda: clock[0])
+    model = DnCNN(1, 3)
+    noisy, clean = torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16)
+    state = tmp_path / "state.safetensors"
+    run = ResumableRun(
+        state,
+        model,
+        torch.optim.Adam(model.parameters()),
+        command="test",
+        device=torch.device("cpu"),
+        config={},
+        steps=100,
+        minutes=float("inf"),
+        checkpoint_minutes=5.0,
+    )
+    run.optimize(1e-3, lambda: torch.nn.functional.mse_loss(model(noisy), clean))
+    assert not state.exists()  # not due yet
+    clock[0] += 301.0
+    run.optimize(1e-3, lambda: torch.nn.functional.mse_loss(model(noisy), clean))
+    assert state.is_file()
+    weights = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    run.optimize(1e-3, lambda: torch.nn.functional.mse_loss(model(noisy), clean))  # lost: the process dies here
+    monkeypatch.setattr(training.ResumableRun, "active", None)
+    resumed_model = DnCNN(1, 3)
+    resumed = resumable_run(state, resumed_model, torch.optim.Adam(resumed_model.parameters()), 100, float("inf"))
+    assert resumed.step == 2
+    assert all(torch.equal(resumed_model.state_dict()[name], tensor) for name, tensor in weights.items())
+    resumed.finish()
+
+
 def test_a_resumed_run_names_the_training_options_changed_since_its_state(tmp_path, capsys):
     model = DnCNN(1, 3)
 
