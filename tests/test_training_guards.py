@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines import train_deblur, train_dncnn, train_kpn, train_lowlight
+from pipelines import train_deblur, train_dncnn, train_invisp, train_kpn, train_lowlight
 from pipelines.pack_photos import pack_photos
 from pipelines.photos import BadPhotoWarning, BankSpec, cached_patch_bank, list_photos, split_photos
 from pipelines.training import ResumableRun, TrainingSetupError
@@ -123,17 +123,25 @@ def test_time_limits_may_be_endless(capsys):
     assert cfg.minutes == cfg.checkpoint_minutes == float("inf")
 
 
-def test_kpn_and_deblur_arguments_are_checked(capsys):
-    for module, argv in (
-        (train_kpn, ["--anneal", "2"]),
-        (train_kpn, ["--max-shift", "-1"]),
-        (train_kpn, ["--widths", "0", "8"]),
-        (train_kpn, ["--size", "0"]),
-        (train_deblur, ["--kernels", "0"]),
-    ):
-        with pytest.raises(SystemExit):
-            module.parse_args(argv)
-    assert "--kernels: 0 is not 1 or more" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "module, argv, complaint",
+    [
+        (train_kpn, ["--anneal", "2"], "--anneal: 2 is not 0 or more and at most 1"),
+        (train_kpn, ["--max-shift", "-1"], "--max-shift: -1 is not 0 or more"),
+        (train_kpn, ["--max-shift", "100"], "max_shift (100) cannot exceed outlier_shift"),
+        (train_kpn, ["--widths", "0", "8"], "--widths: 0 is not 1 or more"),
+        (train_kpn, ["--size", "0"], "--size: 0 is not 16 or more"),
+        (train_kpn, ["--size", "24"], "--size must be a multiple of 16"),
+        (train_deblur, ["--kernels", "0"], "--kernels: 0 is not 1 or more"),
+        (train_deblur, ["--patch", "18"], "--patch must be a multiple of 4"),
+        (train_lowlight, ["--patch", "48"], "--patch must be a multiple of 32"),
+        (train_invisp, ["--patch", "24"], "--patch must be a multiple of 16"),
+    ],
+)
+def test_each_pipelines_own_arguments_are_checked(module, argv, complaint, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args(argv)
+    assert exit_info.value.code == 2 and complaint in capsys.readouterr().err
 
 
 def test_the_command_prints_a_setup_error_as_one_line(tmp_path, capsys):
