@@ -191,7 +191,7 @@ def command_models(args: argparse.Namespace) -> int:
         if info.kind == "classical":
             status = "classical"
         elif info.card is None:
-            status = "weights missing"
+            status = "no readable model card"  # weights not installed, or the card damaged
         else:
             steps = training.get("steps_including_lineage", training.get("steps_done", "?"))  # the weights' whole chain
             finished = training.get("complete") or run_used_its_minutes(training)

@@ -128,6 +128,19 @@ def test_malformed_card(weights_copy, text):
     assert card_path.name in str(info.value) or "sha256" in str(info.value)
 
 
+@pytest.mark.parametrize("text", ["{not json", "[]", '"just a string"'])
+def test_a_malformed_card_still_lists_its_model_without_a_card(weights_copy, text, capsys):
+    from restore.cli import main
+
+    _, card_path = files(weights_copy)
+    card_path.write_text(text)
+    listed = {info.name: info for info in restore.models()}
+    assert listed[NAME].card is None and listed[NAME].kind == "learned"
+    assert main(["models"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(NAME + " ")]
+    assert "no readable model card" in line
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
 def test_invalid_safetensors_with_matching_checksum(weights_copy, damage):
     weights, card_path = files(weights_copy)
