@@ -119,10 +119,16 @@ def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
 
 
 def resumable_run(
-    state: Path, model: torch.nn.Module, optimizer, steps: int, minutes: float, config: dict | None = None
+    state: Path,
+    model: torch.nn.Module,
+    optimizer,
+    steps: int,
+    minutes: float,
+    config: dict | None = None,
+    checkpoint_minutes: float = 1e9,
 ) -> ResumableRun:
     """A CPU run of ``model`` with its state in ``state`` and training options ``config`` that saves only when told
-    to."""
+    to, or also every ``checkpoint_minutes``."""
     return ResumableRun(
         state,
         model,
@@ -132,7 +138,7 @@ def resumable_run(
         config=config or {},
         steps=steps,
         minutes=minutes,
-        checkpoint_minutes=1e9,
+        checkpoint_minutes=checkpoint_minutes,
     )
 
 
@@ -255,17 +261,7 @@ def test_a_checkpoint_falls_due_by_the_clock_and_a_killed_run_resumes_from_it(tm
     model = DnCNN(1, 3)
     noisy, clean = torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16)
     state = tmp_path / "state.safetensors"
-    run = ResumableRun(
-        state,
-        model,
-        torch.optim.Adam(model.parameters()),
-        command="test",
-        device=torch.device("cpu"),
-        config={},
-        steps=100,
-        minutes=float("inf"),
-        checkpoint_minutes=5.0,
-    )
+    run = resumable_run(state, model, torch.optim.Adam(model.parameters()), 100, float("inf"), checkpoint_minutes=5.0)
     run.optimize(1e-3, lambda: torch.nn.functional.mse_loss(model(noisy), clean))
     assert not state.exists()  # not due yet
     clock[0] += 301.0
