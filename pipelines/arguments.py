@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["bounded_float", "bounded_int", "torch_device"]
+__all__ = ["bounded_float", "bounded_int", "multiple_of", "torch_device"]
 
 
 def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -23,6 +23,21 @@ def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
         if number < low or (high is not None and number > high):
             bound = f"{low} or more" if high is None else f"in {low}..{high}"
             raise argparse.ArgumentTypeError(f"{number} is not {bound}")
+        return number
+
+    return parse
+
+
+def multiple_of(step: int, low: int, high: int | None = None, reason: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` up to ``high`` that ``step`` divides (a network's downsampling, an
+    encoder's block); ``reason`` says why in the error."""
+    within = bounded_int(low, high)
+
+    def parse(value: str) -> int:
+        number = within(value)
+        if number % step:
+            why = f" ({reason})" if reason else ""
+            raise argparse.ArgumentTypeError(f"{number} is not a multiple of {step}{why}")
         return number
 
     return parse

@@ -56,7 +56,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipelines.arguments import bounded_float, bounded_int
+from pipelines.arguments import bounded_float, bounded_int, multiple_of
 from pipelines.blur_data import (
     KERNEL_SIZE,
     blur_batch,
@@ -248,7 +248,12 @@ def train(cfg: TrainConfig, command: str) -> Path:
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
-    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="a multiple of 4, at most 128")
+    parser.add_argument(
+        "--patch",
+        type=multiple_of(4, 16, BANK.patch, "the pyramid halves it twice"),
+        default=TrainConfig.patch,
+        help=f"patch side, a multiple of 4 from 16 to {BANK.patch}",
+    )
     parser.add_argument("--features", type=bounded_int(1), default=TrainConfig.features, help="channels per layer")
     parser.add_argument("--blocks", type=bounded_int(1), default=TrainConfig.blocks, help="ResBlocks per scale")
     parser.add_argument("--shared", action="store_true", help="one set of weights for all scales (SRN-style)")
@@ -280,8 +285,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         help="share of patches left sharp (only noise and 8 bits), so that sharp photos pass through unharmed",
     )
     args = parser.parse_args(argv)
-    if args.patch % 4 or not 16 <= args.patch <= BANK.patch:
-        parser.error(f"--patch must be a multiple of 4 between 16 and {BANK.patch}")
     return replace(TrainConfig(), **vars(args))
 
 

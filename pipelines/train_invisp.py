@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pipelines.arguments import multiple_of
 from pipelines.invisp_data import (
     CAMERA_NAME,
     JPEG_QUALITY,
@@ -170,10 +171,13 @@ def train(cfg: TrainConfig, command: str) -> Path:
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
-    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="crop side, a multiple of 16 up to 128")
+    parser.add_argument(
+        "--patch",
+        type=multiple_of(16, 16, 128, "the JPEG simulator works on 16x16 MCUs"),
+        default=TrainConfig.patch,
+        help="crop side, a multiple of 16 up to 128",
+    )
     args = parser.parse_args(argv)
-    if args.patch % 16 or not 16 <= args.patch <= 128:
-        parser.error("--patch must be a multiple of 16 between 16 and 128 (the JPEG simulator works on 16x16 MCUs)")
     return replace(TrainConfig(), **vars(args))
 
 

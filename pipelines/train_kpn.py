@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipelines.arguments import bounded_float, bounded_int
+from pipelines.arguments import bounded_float, bounded_int, multiple_of
 from pipelines.burst_data import Burst, BurstSpec, prealigned, synthesize_bursts
 from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
@@ -210,7 +210,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
     parser.add_argument(
-        "--size", type=bounded_int(16), default=TrainConfig.size, help="burst frame side, a multiple of 16"
+        "--size",
+        type=multiple_of(KPN.multiple, KPN.multiple),
+        default=TrainConfig.size,
+        help=f"burst frame side, a multiple of {KPN.multiple}",
     )
     parser.add_argument(
         "--widths",
@@ -248,8 +251,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         "steps of half a frame pixel instead of a quarter; for photo packs of 512 px (pipelines.pack_photos)",
     )
     args = parser.parse_args(argv)
-    if args.size % 16:
-        parser.error("--size must be a multiple of 16")
     cfg = replace(TrainConfig(), **{**vars(args), "widths": tuple(args.widths)})
     try:
         cfg.burst_spec  # noqa: B018 - checks the shifts

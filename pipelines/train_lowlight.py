@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pipelines.arguments import multiple_of
 from pipelines.lowlight_data import DarkRaws, random_ratios, synthesize_dark_raws
 from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
@@ -154,10 +155,13 @@ def train(cfg: TrainConfig, command: str) -> Path:
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser, TrainConfig())
-    parser.add_argument("--patch", type=int, default=TrainConfig.patch, help="clean patch side, a multiple of 32")
+    parser.add_argument(
+        "--patch",
+        type=multiple_of(32, 32, BANK.patch, "whole Bayer blocks at every U-Net level"),
+        default=TrainConfig.patch,
+        help=f"clean patch side, a multiple of 32 up to {BANK.patch}",
+    )
     args = parser.parse_args(argv)
-    if args.patch % 32 or not 32 <= args.patch <= BANK.patch:
-        parser.error(f"--patch must be a multiple of 32 between 32 and {BANK.patch}")
     return replace(TrainConfig(), **vars(args))
 
 

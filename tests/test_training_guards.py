@@ -120,11 +120,14 @@ def test_time_limits_may_be_endless(capsys):
         (train_kpn, ["--max-shift", "100"], "max_shift (100) cannot exceed outlier_shift"),
         (train_kpn, ["--widths", "0", "8"], "--widths: 0 is not 1 or more"),
         (train_kpn, ["--size", "0"], "--size: 0 is not 16 or more"),
-        (train_kpn, ["--size", "24"], "--size must be a multiple of 16"),
+        (train_kpn, ["--size", "24"], "--size: 24 is not a multiple of 16"),
         (train_deblur, ["--kernels", "0"], "--kernels: 0 is not 1 or more"),
-        (train_deblur, ["--patch", "18"], "--patch must be a multiple of 4"),
-        (train_lowlight, ["--patch", "48"], "--patch must be a multiple of 32"),
-        (train_invisp, ["--patch", "24"], "--patch must be a multiple of 16"),
+        (train_deblur, ["--patch", "18"], "--patch: 18 is not a multiple of 4 (the pyramid halves it twice)"),
+        (train_deblur, ["--patch", "12"], "--patch: 12 is not in 16..128"),
+        (train_lowlight, ["--patch", "48"], "--patch: 48 is not a multiple of 32"),
+        (train_lowlight, ["--patch", "160"], "--patch: 160 is not in 32..128"),
+        (train_invisp, ["--patch", "24"], "--patch: 24 is not a multiple of 16 (the JPEG simulator works on 16x16"),
+        (train_invisp, ["--patch", "144"], "--patch: 144 is not in 16..128"),
     ],
 )
 def test_bad_arguments_are_usage_errors(module, argv, complaint, capsys):
