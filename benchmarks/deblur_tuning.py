@@ -10,12 +10,12 @@ validation bank (``pipelines.blur_data.kernel_bank(seed=10000)``: neither traine
 ``benchmarks.deblur`` blurs its synthetic rows (linear light, 1% noise, 8 bits, seed crc32("tuning/<crop>/<kernel>")),
 and scored as it scores them (uint8 RGB, 16 px border cropped). Every setting of each grid runs on every case. For the
 two deconvolutions (``TUNED``) the setting with the highest mean PSNR is the default of ``restore.baselines_deblur``
-(``tests/ops/test_blur.py`` checks that the defaults match the committed result; a run of some ``--methods`` only must
-go elsewhere with ``--output``). The crops are 256 px of downscaled photos and the kernels synthetic, unlike the
-benchmark's whole test photos and Levin kernels: the settings are chosen where no test image is, not where they score
-best on the tests. Unsharp masking is shown beside them but not tuned: in PSNR it does best doing least (it sharpens,
-it does not undo motion), so its default stays a visible sharpening. The blurred input's own mean PSNR is reported
-too. Writes ``benchmarks/results/deblur-tuning.md`` and ``.json``.
+(``tests/ops/test_blur.py`` checks that the defaults match the committed result; a run of some ``--methods`` or of
+fewer ``--kernels-per-crop`` must go elsewhere with ``--output``). The crops are 256 px of downscaled photos and the
+kernels synthetic, unlike the benchmark's whole test photos and Levin kernels: the settings are chosen where no test
+image is, not where they score best on the tests. Unsharp masking is shown beside them but not tuned: in PSNR it does
+best doing least (it sharpens, it does not undo motion), so its default stays a visible sharpening. The blurred
+input's own mean PSNR is reported too. Writes ``benchmarks/results/deblur-tuning.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ GRIDS = {
     "deblur-unsharp": ("radius, amount", [(r, a) for r in (1.0, 2.0, 4.0) for a in (0.1, 0.25, 0.5, 1.0, 2.0)]),
 }
 TUNED = ("deblur-wiener", "deblur-rl")  # whose defaults are the best setting found here
+KERNELS_PER_CROP = 8
 
 
 def run_setting(
@@ -97,12 +98,15 @@ def markdown(results: list[dict], chosen: dict, blurred: dict, meta: dict, cases
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, default=DEFAULT_TRAIN_DIR, help="the training photos")
-    parser.add_argument("--kernels-per-crop", type=positive_int, default=8)
+    parser.add_argument("--kernels-per-crop", type=positive_int, default=KERNELS_PER_CROP)
     parser.add_argument("--methods", nargs="+", choices=list(GRIDS), default=list(GRIDS), metavar="METHOD")
     add_output(parser, "deblur-tuning")
     args = parser.parse_args(argv)
-    if set(args.methods) != set(GRIDS) and args.output.name == "deblur-tuning":
-        parser.error("a run of some --methods only would replace the defaults' record: give --output elsewhere")
+    partial = set(args.methods) != set(GRIDS) or args.kernels_per_crop < KERNELS_PER_CROP
+    if partial and args.output.name == "deblur-tuning":
+        parser.error(
+            "a run of some --methods or fewer --kernels-per-crop would replace the defaults' record: give --output"
+        )
     cases = tuning_cases(args.photos, args.kernels_per_crop)
     command = "python -m benchmarks.deblur_tuning " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = provenance(command)
