@@ -24,6 +24,8 @@ import numpy as np
 from benchmarks.common import add_output, provenance, write_results
 from restore.registry import list_specs
 
+AGREEMENT = (2400, 1600, 512)  # width, height and tile of the tiled-vs-untiled comparison
+
 
 def test_photo(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """The bundled sample resized to (height, width, 3) uint8, and a noisy uint8 copy (sigma 25, seed 0)."""
@@ -35,8 +37,9 @@ def test_photo(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     return clean, np.clip(np.round(clean + noise), 0, 255).astype(np.uint8)
 
 
-def measure(model: str, width: int, height: int, tile: str) -> dict:
-    """Restore one noisy photo; returns seconds, peak RSS and PSNR. Run in a subprocess so that peaks are its own."""
+def measure(model: str, width: int, height: int, tile: int | str) -> dict:
+    """Restore one noisy photo with ``tile`` (pixels, "auto" or "off"); returns seconds, peak RSS and PSNR. Run in a
+    subprocess (``run_isolated``) so that peaks are its own."""
     import restore
     from restore.metrics import psnr
     from restore.runtime import tune_allocator
@@ -61,9 +64,13 @@ def measure(model: str, width: int, height: int, tile: str) -> dict:
     }
 
 
-def run_isolated(model: str, width: int, height: int, tile: str) -> dict:
-    code = f"import json; from benchmarks.tiling import measure; print(json.dumps(measure({model!r}, {width}, {height}, {tile!r})))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def run_isolated(model: str, width: int, height: int, tile: int | str) -> dict:
+    """``measure`` in a fresh Python process; a failure there is raised here with the end of its error output."""
+    call = f"measure({model!r}, {width}, {height}, {tile!r})"
+    code = f"import json; from benchmarks.tiling import measure; print(json.dumps({call}))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"{call} failed in its subprocess (exit {result.returncode}):\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = provenance(
         "python -m benchmarks.tiling " + shlex.join(sys.argv[1:] if argv is None else argv), models=[args.model]
     )
-    agree = agreement(args.model, 2400, 1600, 512)
+    agree = agreement(args.model, *AGREEMENT)
     print(agree)
     large = run_isolated(args.model, *args.large, "auto")
     print(large)

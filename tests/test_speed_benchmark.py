@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchmarks import speed
@@ -54,3 +56,13 @@ def test_the_report_lists_the_alignment_share_of_burst_rows():
     meta = {"command": "c", "commit": "abc", "machine": "m", "torch": "t", "date": "d"}
     report = speed.markdown(rows, [], {}, meta)
     assert "- kpn-burst at 64x64 (float32): 0.50 of 2.00 s" in report and "- dncnn-gray at" not in report
+
+
+def test_the_training_speed_benchmark_times_both_precisions(tmp_path):
+    from benchmarks import training_speed
+
+    training_speed.main(["--steps", "1", "--output", str(tmp_path / "training_speed")])
+    results = json.loads((tmp_path / "training_speed.json").read_text())["results"]
+    assert [r["model"] for r in results] == list(training_speed.STEPS)
+    assert all(r["float32_seconds"] > 0 and r["bfloat16_seconds"] > 0 for r in results)
+    assert "bfloat16 autocast (s)" in (tmp_path / "training_speed.md").read_text()

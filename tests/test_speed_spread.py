@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from benchmarks.speed_spread import load_run, spread
+from benchmarks.speed_spread import load_run, main, spread
 
 
 def speed_run(rates: dict[str, float], conv_peak: float) -> dict:
@@ -36,3 +36,18 @@ def test_load_run_reads_a_file(tmp_path):
     path = tmp_path / "speed.json"
     path.write_text(json.dumps(speed_run({"a": 1.0}, 1.0)))
     assert load_run(str(path))["results"][0]["model"] == "a"
+
+
+def test_load_run_reads_a_committed_revision():
+    assert load_run("HEAD:benchmarks/results/speed.json")["results"]
+
+
+def test_the_command_prints_the_spread(tmp_path, capsys):
+    paths = [tmp_path / "first.json", tmp_path / "second.json"]
+    for path, rate in zip(paths, (1.0, 1.5), strict=True):
+        path.write_text(json.dumps(speed_run({"a": rate, "b": 2.0}, conv_peak=100.0 * rate)))
+    main([str(p) for p in paths])
+    assert capsys.readouterr().out.splitlines() == [
+        "2 rows: median change 25%, largest 50%, 1 over 20%",
+        "float32 convolution peak: +50%",
+    ]
