@@ -134,7 +134,7 @@ def provenance(
     learned = [restorer for restorer in restorers if restorer.network is not None]
     return {
         "devices": sorted({f"{r.device.type} {str(r.dtype).removeprefix('torch.')}" for r in learned}),
-        "command": command,
+        "command": command.strip(),
         "commit": git_commit(),
         "machine": f"{cpu_description()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
@@ -156,7 +156,7 @@ def provenance_lines(meta: dict) -> list[str]:
     """The Markdown lines that say where a result came from (see ``provenance``), and whether it is partial or made
     with other weights than the shipped ones."""
     return [
-        f"- command: `{meta['command']}`",
+        f"- command: `{meta['command'].strip()}`",
         f"- commit: {meta['commit']}, machine: {meta['machine']}, torch {meta['torch']}, date: {meta['date']}",
         *([f"- learned models ran on: {', '.join(meta['devices'])}"] if meta.get("devices") else []),
         *([f"- partial run: the first {meta['limit']} images of each set"] if meta.get("limit") else []),

@@ -187,7 +187,7 @@ def models_table() -> str:
         _, meta = load_results(stem)
         if meta:
             lines.append(
-                f"{task}: `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, "
+                f"{task}: `benchmarks/results/{stem}.md` (`{meta['command'].strip()}`, commit {meta['commit']}, "
                 f"{meta['machine']}, {meta['date']}); full tables with SSIM, timings and published numbers there."
             )
     return "\n".join(lines)
@@ -204,7 +204,7 @@ def speed_source(stem: str, meta: dict, peaks: dict, addendum: str = "") -> str:
     ``addendum`` goes between the closing parenthesis and the full stop."""
     measured_peaks = "; ".join(f"{p['device']} {precision} {p['conv3x3_gflops']:.0f}" for precision, p in peaks.items())
     return (
-        f"From `benchmarks/results/{stem}.md` (`{meta['command']}`, commit {meta['commit']}, {meta['machine']}, "
+        f"From `benchmarks/results/{stem}.md` (`{meta['command'].strip()}`, commit {meta['commit']}, {meta['machine']}, "
         f"{meta['date']}; convolution peak in GFLOP/s measured in the same run: {measured_peaks}){addendum}."
     )
 
@@ -288,7 +288,7 @@ def speed_summary() -> str:
             "",
             (
                 f"Peak memory (GB, {large[0]['memory_kind']}) of a {large[0]['size']} photo on the CPU: {memory}. "
-                f"From `benchmarks/results/speed-24mp.md` (`{large_meta['command']}`, commit {large_meta['commit']}, "
+                f"From `benchmarks/results/speed-24mp.md` (`{large_meta['command'].strip()}`, commit {large_meta['commit']}, "
                 f"{large_meta['machine']}, {large_meta['date']})."
             ),
         ]

@@ -68,7 +68,7 @@ def run_isolated(model: str, width: int, height: int, tile: int | str) -> dict:
     """``measure`` in a fresh Python process; a failure there is raised here with the end of its error output."""
     call = f"measure({model!r}, {width}, {height}, {tile!r})"
     code = f"import json; from benchmarks.tiling import measure; print(json.dumps({call}))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if result.returncode:
         raise RuntimeError(f"{call} failed in its subprocess (exit {result.returncode}):\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -208,3 +208,10 @@ def test_the_documented_a_b_commands_write_outside_the_committed_results():
     assert len(commands) >= 4, "the A/B commands beside RESTORE_WEIGHTS_DIR"
     for match in commands:
         assert "--output /tmp/" in match[1], match[1]
+
+
+def test_a_command_run_without_arguments_is_recorded_and_shown_without_a_trailing_space():
+    meta = provenance("python -m benchmarks.burst ")  # as the benchmarks join their (no) arguments
+    assert meta["command"] == "python -m benchmarks.burst"
+    older = {**meta, "command": "python -m benchmarks.burst "}  # as results before 2026-12-06 recorded it
+    assert provenance_lines(older)[0] == "- command: `python -m benchmarks.burst`"
