@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from restore import api, io
-from restore.batch_plan import Job, Summary, plan_writes
+from restore.batch_plan import Job, Summary, plan_burst_writes, plan_writes
 from restore.errors import RestoreError
 from restore.io.orientation import apply_orientation
 from restore.runs import write_burst_dng, write_invisp_dng
@@ -160,11 +160,8 @@ def run_bursts(
     restorer: api.Restorer, bursts, options: dict, overwrite: bool, summary: Summary, quality: int = 95
 ) -> None:
     """Restore every burst into one file (``restore_burst``), carrying on past failures (a burst is reported by its
-    first frame). As for single images (``plan_writes``), no output replaces a frame or another burst's output of
-    this run."""
-    jobs = [Job(frames[0], target) for frames, target in bursts]
-    due = {id(job) for job in plan_writes(jobs, overwrite, summary, [f for frames, _ in bursts for f in frames])}
-    todo = [(job, frames) for job, (frames, _) in zip(jobs, bursts, strict=True) if id(job) in due]
+    first frame); which bursts run is ``plan_burst_writes``'s choice."""
+    todo = plan_burst_writes(bursts, overwrite, summary)
     for job, frames in tqdm(todo, desc=restorer.spec.name, unit="burst", file=sys.stderr, disable=not todo):
         try:
             restore_burst(restorer, frames, job.target, options, quality)

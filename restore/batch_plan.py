@@ -169,6 +169,16 @@ def plan_writes(jobs: list[Job], overwrite: bool, summary: Summary, inputs: list
     return due
 
 
+def plan_burst_writes(
+    bursts: list[tuple[list[Path], Path]], overwrite: bool, summary: Summary
+) -> list[tuple[Job, list[Path]]]:
+    """The bursts to run, each as (a job named by its first frame, its frames): as ``plan_writes``, no output
+    replaces a frame or another burst's output of this run, and existing outputs are skipped."""
+    jobs = [Job(frames[0], target) for frames, target in bursts]
+    due = {id(job) for job in plan_writes(jobs, overwrite, summary, [f for frames, _ in bursts for f in frames])}
+    return [(job, frames) for job, (frames, _) in zip(jobs, bursts, strict=True) if id(job) in due]
+
+
 def plan_bursts(
     inputs: list[Path],
     outdir: Path,

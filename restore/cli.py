@@ -4,7 +4,7 @@ A folder run keeps the folder structure (several input folders each under their 
 overwrites inputs or existing outputs (unless ``--overwrite``), writes each output atomically, shows a progress bar,
 skips outputs that already exist so a re-run resumes, carries on past bad files and ends with a summary; the exit
 code is 1 if any file failed, 2 for a usage error (unknown model, bad option, output folder inside an input folder
-or the reverse). SIGTERM and SIGHUP end a run as Ctrl-C does.
+or the reverse). SIGTERM and SIGHUP end a run as Ctrl-C does. ``--dry-run`` lists what a run would write.
 """
 
 from __future__ import annotations
@@ -27,7 +27,16 @@ from tqdm import tqdm
 from restore import __version__, api, io
 from restore.baselines_deblur import RICHARDSON_LUCY_ITERATIONS, WIENER_BALANCE
 from restore.batch_jobs import run_bursts, run_jobs
-from restore.batch_plan import FORMATS, Summary, UsageError, other_kind_hint, plan_bursts, plan_jobs
+from restore.batch_plan import (
+    FORMATS,
+    Summary,
+    UsageError,
+    other_kind_hint,
+    plan_burst_writes,
+    plan_bursts,
+    plan_jobs,
+    plan_writes,
+)
 from restore.catalog import ENCODINGS, parse_sigma
 from restore.errors import RestoreError
 from restore.figures import side_by_side, zoomed
@@ -40,7 +49,8 @@ RUN_DESCRIPTION = (
     "Restore image files and folders into OUTPUT, keeping the folder structure, bit depth, EXIF and ICC profile; "
     "several input folders each get their own subfolder of OUTPUT, named after them. "
     "Inputs and existing outputs are never overwritten (existing outputs are replaced only with --overwrite), so a "
-    "re-run resumes. Bad files are reported at the end; the exit code is 1 if any failed, 2 for a usage error."
+    "re-run resumes. Bad files are reported at the end; the exit code is 1 if any failed, 2 for a usage error. "
+    "--dry-run lists what a run would write."
 )
 
 
@@ -146,6 +156,9 @@ def command_run(args: argparse.Namespace) -> int:
                 hint = f" ({len(summary.unsearched)} subfolders not searched: --recursive makes each a burst)"
             raise UsageError(f"no frames in {', '.join(map(str, args.inputs))}{hint}")
         restorer = load_model(args)  # bad device, precision, tile or ensemble: told before -o is made
+        if args.dry_run:
+            due = plan_burst_writes(bursts, args.overwrite, summary)
+            return preview([(f"{job.source} ({len(frames)} frames)", job.target) for job, frames in due], summary)
         prepare_output_folder(args.output)
         start = time.monotonic()
         run_bursts(restorer, bursts, options, args.overwrite, summary, args.quality)
@@ -161,6 +174,8 @@ def command_run(args: argparse.Namespace) -> int:
             hint = f" ({len(summary.unsearched)} subfolders not searched: --recursive)"
         raise UsageError(f"no files to restore in {', '.join(map(str, args.inputs))}{hint}")
     restorer = load_model(args)
+    if args.dry_run:
+        return preview([(job.source, job.target) for job in plan_writes(jobs, args.overwrite, summary)], summary)
     prepare_output_folder(args.output)
     start = time.monotonic()
     run_jobs(restorer, jobs, options, args.overwrite, summary, args.bit_depth or 16, args.quality)
@@ -169,11 +184,23 @@ def command_run(args: argparse.Namespace) -> int:
 
 def report(summary: Summary, output: Path, seconds: float) -> int:
     """Print the run's summary and its failures; the exit code: 1 if anything failed."""
+    return tally(f"{len(summary.restored)} restored", "failed", summary, f"in {seconds:.1f} s -> {output}")
+
+
+def preview(due: list[tuple[object, Path]], summary: Summary) -> int:
+    """``--dry-run``: print each (input, output) pair a run would write, what it would skip and what would fail
+    before any model runs; the exit code as the run's."""
+    for source, target in due:
+        print(f"{source} -> {target}")
+    return tally(f"{len(due)} to restore", "would fail", summary, "(dry run: nothing written)")
+
+
+def tally(done: str, failed: str, summary: Summary, tail: str) -> int:
+    """One summary line and a line per failure on stderr; the exit code: 1 if anything failed."""
     unsearched = f", {len(summary.unsearched)} subfolders not searched (--recursive)" if summary.unsearched else ""
     print(
-        f"{len(summary.restored)} restored, {len(summary.skipped)} skipped (output exists), "
-        f"{len(summary.failed)} failed, {len(summary.ignored)} ignored (not inputs of the model){unsearched} "
-        f"in {seconds:.1f} s -> {output}"
+        f"{done}, {len(summary.skipped)} skipped (output exists), {len(summary.failed)} {failed}, "
+        f"{len(summary.ignored)} ignored (not inputs of the model){unsearched} {tail}"
     )
     for source, reason in summary.failed:
         print(f"FAILED {source}: {reason}", file=sys.stderr)
@@ -343,6 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--quality", type=jpeg_quality, default=95, help="JPEG and lossy WebP quality, 1-100 (JPEG is 4:4:4)"
     )
     run.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (never inputs)")
+    run.add_argument(
+        "-n",
+        "--dry-run",
+        action="store_true",
+        help="check the command, then list each input and the output it would get, and what would be skipped or "
+        "fail, without reading the files (one that cannot be read or restored fails only in the run); write nothing",
+    )
     add_device_options(run)
     run.set_defaults(handler=command_run)
 

@@ -162,6 +162,46 @@ def test_rerun_skips_existing_outputs_unless_overwrite(untrained_weights, photo_
     assert (out / "a.png").read_bytes() != marker
 
 
+def test_a_dry_run_lists_what_a_run_would_write_and_writes_nothing(untrained_weights, photo_tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    write_png(out / "a.png", noisy_uint((4, 4, 3), np.uint8))  # done by an earlier run
+    before = digest(tmp_path)
+    args = ["run", "dncnn-color", str(photo_tree), "-o", str(out), "-r", "--dry-run"]
+    assert main(args) == 0
+    assert digest(tmp_path) == before
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
+        f"{photo_tree / 'sub' / 'b.png'} -> {out / 'sub' / 'b.png'}",
+        f"{photo_tree / 'sub' / 'deeper' / 'c.tif'} -> {out / 'sub' / 'deeper' / 'c.tif'}",
+    ]
+    assert lines[2].startswith("2 to restore, 1 skipped (output exists), 0 would fail, 1 ignored")
+    assert main([*args, "--overwrite"]) == 0 and capsys.readouterr().out.count(" -> ") == 3
+    assert main(["run", "dncnn-color", str(photo_tree), "-o", str(tmp_path / "new"), "-n"]) == 0
+    assert not (tmp_path / "new").exists()  # not even the output folder is made
+    assert (
+        "1 to restore, 0 skipped (output exists), 0 would fail, 1 ignored (not inputs of the model), 1 subfolders"
+        in (capsys.readouterr().out)
+    )
+
+
+def test_a_dry_run_reports_what_would_fail_and_checks_the_command(untrained_weights, tmp_path, capsys):
+    image = tmp_path / "x.png"
+    write_png(image, noisy_uint((16, 16, 3), np.uint8))
+    assert main(["run", "dncnn-color", str(image), "-o", str(tmp_path), "--overwrite", "-n"]) == 1
+    assert "FAILED" in (err := capsys.readouterr().err) and "would overwrite an input" in err
+    assert main(["run", "dncnn-color", str(image), "-o", str(tmp_path / "out"), "-n", "--tile", "8"]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_dry_run_of_bursts_names_each_burst_by_its_first_frame(tmp_path, capsys):
+    for index in range(3):
+        write_png(tmp_path / "in" / "burst" / f"f{index}.png", noisy_uint((16, 20), np.uint8, index))
+    assert main(["run", "burst-average", str(tmp_path / "in" / "burst"), "-o", str(tmp_path / "out"), "-n"]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'in' / 'burst' / 'f0.png'} (3 frames) -> {tmp_path / 'out' / 'burst.png'}" in out
+    assert "1 to restore" in out and not (tmp_path / "out").exists()
+
+
 def test_output_folder_inside_input_is_refused(untrained_weights, photo_tree, capsys):
     before = digest(photo_tree)
     assert main(["run", "dncnn-color", str(photo_tree), "-o", str(photo_tree / "restored")]) == 2
