@@ -40,7 +40,8 @@ from restore.batch_plan import (
 from restore.catalog import ENCODINGS, parse_sigma
 from restore.errors import RestoreError
 from restore.figures import side_by_side, zoomed
-from restore.registry import get_spec, run_used_its_minutes
+from restore.model_report import model_details, model_table
+from restore.registry import get_spec
 from restore.runtime import tune_allocator
 
 MAX_PIXELS = 2**30  # the largest image the command line reads (OpenCV's own decoding limit)
@@ -209,25 +210,15 @@ def tally(done: str, failed: str, summary: Summary, tail: str) -> int:
 
 def command_models(args: argparse.Namespace) -> int:
     infos = api.models()
+    if args.names:
+        by_name = {info.name: info for info in infos}
+        infos = [by_name[get_spec(name).name] for name in args.names]  # an unknown name: a usage error
     if args.json:
         print(json.dumps([info.__dict__ for info in infos], indent=2, default=str))
-        return 0
-    rows = []
-    for info in infos:
-        training = (info.card or {}).get("training", {})
-        if info.kind == "classical":
-            status = "classical"
-        elif info.card is None:
-            status = "no readable model card"  # weights not installed, or the card damaged
-        else:
-            steps = training.get("steps_including_lineage", training.get("steps_done", "?"))  # the weights' whole chain
-            finished = training.get("complete") or run_used_its_minutes(training)
-            status = f"{steps} steps" + ("" if finished else " (partial)")
-        channels = "/".join("gray" if c == 1 else "rgb" for c in info.channels)
-        rows.append([info.name, info.task, info.input_kind, channels, status, info.summary])
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
-    for row in rows:
-        print(" ".join(cell.ljust(width) for cell, width in zip(row, widths)), row[-1])
+    elif args.names:
+        print("\n\n".join("\n".join(model_details(info)) for info in infos))
+    else:
+        print("\n".join(model_table(infos)))
     return 0
 
 
@@ -299,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     models = commands.add_parser("models", help="list the models and baselines")
+    models.add_argument(
+        "names", nargs="*", metavar="MODEL", help="show these models' options, weights, training and validation"
+    )
     models.add_argument("--json", action="store_true", help="print model infos and cards as JSON")
     models.set_defaults(handler=command_models)
 
@@ -424,6 +418,9 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("restore: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (restore models | head): end quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the flush at exit fails no more
+        return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
     finally:
         Image.MAX_IMAGE_PIXELS = pixel_limit
         for number, handler in previous.items():

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -146,6 +149,31 @@ def test_bad_files_are_reported_and_the_rest_restored(untrained_weights, tmp_pat
         assert name in captured.err
         assert not (out / name).exists()
     assert "1 restored" in captured.out and "3 failed" in captured.out
+
+
+def test_models_named_show_their_options_weights_training_and_validation(capsys):
+    assert main(["models", "dncnn-gray-25", "bm3d"]) == 0
+    dncnn, bm3d = capsys.readouterr().out.split("\n\n")
+    card = next(info.card for info in models() if info.name == "dncnn-gray-25")
+    assert dncnn.startswith("dncnn-gray-25: DnCNN-S") and "  option sigma: " in dncnn
+    assert f"dncnn-gray-25.safetensors (sha256 {card['sha256'][:16]}..." in dncnn
+    assert f"  training: {card['training']['steps_including_lineage']} steps" in dncnn
+    assert f"  validation: sigma25 {card['validation']['psnr']['sigma25']} (" in dncnn
+    assert bm3d.splitlines()[-1] == "  classical baseline: no weights"
+    assert main(["models", "--json", "bm3d"]) == 0 and [m["name"] for m in json.loads(capsys.readouterr().out)] == [
+        "bm3d"
+    ]
+    assert main(["models", "dncnn-gray", "no-such-model"]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err
+
+
+def test_output_to_a_closed_pipe_ends_quietly(tmp_path):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader, as after `restore models | head -1` has read its line
+    command = [sys.executable, "-c", "import sys; from restore.cli import main; sys.exit(main(['models']))"]
+    result = subprocess.run(command, stdout=write_end, stderr=subprocess.PIPE, text=True, check=False)
+    os.close(write_end)
+    assert result.returncode == 141 and result.stderr == ""
 
 
 def test_rerun_skips_existing_outputs_unless_overwrite(untrained_weights, photo_tree, tmp_path, capsys):
