@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 from skimage.restoration import denoise_nl_means, estimate_sigma
 
+from restore.ops.noise_level import PATCH, weak_texture_noise_level
 from restore.threadsafe_warnings import catch_warnings
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "bm3d_profile",
     "cbm3d_denoise",
     "estimate_noise_sigma",
+    "wavelet_noise_sigma",
+    "weak_texture_noise_sigma",
     "mirrored_to_min_side",
     "nlmeans_denoise",
     "run_bm3d",
@@ -30,7 +33,7 @@ NLMEANS_H_FACTOR = {"gray": 0.7, "color": 0.55}
 OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])  # bm3d_rgb's "opp" transform
 
 
-def estimate_noise_sigma(image: np.ndarray) -> float:
+def wavelet_noise_sigma(image: np.ndarray) -> float:
     """Gaussian noise level on the 8-bit scale, by scikit-image's wavelet estimator (averaged over channels); 0 for a
     perfectly flat image (the estimator skips zero wavelet coefficients and would give NaN there)."""
     channel_axis = -1 if image.ndim == 3 else None
@@ -41,6 +44,26 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
         warnings.filterwarnings("ignore", r"image is size \d+ on the last axis", UserWarning)
         sigma = float(estimate_sigma(image, channel_axis=channel_axis, average_sigmas=True)) * 255.0
     return 0.0 if np.isnan(sigma) else sigma
+
+
+def weak_texture_noise_sigma(image: np.ndarray) -> float:
+    """Gaussian noise level on the 8-bit scale from the most weakly textured patches (``restore.ops.noise_level``,
+    averaged over channels); the wavelet estimate for an image with a side under its patch size."""
+    if min(image.shape[:2]) < PATCH:
+        return wavelet_noise_sigma(image)
+    return weak_texture_noise_level(image) * 255.0
+
+
+NOISE_ESTIMATORS = {"wavelet": wavelet_noise_sigma, "weak-texture": weak_texture_noise_sigma}
+# the one sigma="auto" uses, chosen on training photos by ``python -m benchmarks.noise_estimation``
+# (benchmarks/results/noise_estimation.md)
+NOISE_ESTIMATOR = "wavelet"
+
+
+def estimate_noise_sigma(image: np.ndarray) -> float:
+    """Gaussian noise level of ``image`` (H, W) or (H, W, C) on [0, 1], on the 8-bit scale, by the estimator
+    ``NOISE_ESTIMATOR`` names; 0 for a flat image."""
+    return NOISE_ESTIMATORS[NOISE_ESTIMATOR](image)
 
 
 def bm3d_profile():

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from restore.baselines import cbm3d_denoise, estimate_noise_sigma
+from restore.baselines import cbm3d_denoise, wavelet_noise_sigma
 from restore.io.raw import RawImage
 from restore.ops.bayer import pad_to_even
 from restore.ops.lowlight import amplified_planes, render_output
@@ -41,7 +41,7 @@ def conventional_cbm3d(raw: RawImage, ratio: float, sigma: float | None = None) 
     estimates on the rendering, which reads low on such dark raws (their noise is coarse after demosaicing and
     tone-curved, the estimator sees the finest wavelet band only)."""
     rendering = conventional(raw, ratio).astype(np.float64)
-    level = estimate_noise_sigma(rendering) if sigma is None else sigma
+    level = wavelet_noise_sigma(rendering) if sigma is None else sigma
     return cbm3d_denoise(rendering, level).clip(0.0, 1.0).astype(np.float32)
 
 
@@ -49,7 +49,7 @@ def conventional_nlmeans(raw: RawImage, ratio: float, sigma: float | None = None
     """``conventional``, then OpenCV's colored non-local means with h = ``sigma`` (8-bit scale; ``None``: estimated
     as for ``conventional_cbm3d``)."""
     rendering = conventional(raw, ratio)
-    level = estimate_noise_sigma(rendering.astype(np.float64)) if sigma is None else sigma
+    level = wavelet_noise_sigma(rendering.astype(np.float64)) if sigma is None else sigma
     image = np.round(rendering * 255).astype(np.uint8)
     denoised = cv2.fastNlMeansDenoisingColored(
         image, None, h=level, hColor=level, templateWindowSize=7, searchWindowSize=21
