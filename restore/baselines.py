@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 from skimage.restoration import denoise_nl_means, estimate_sigma
 
-from restore.ops.noise_level import PATCH, weak_texture_noise_level
+from restore.ops.noise_level import MIN_PATCHES, PATCH, weak_texture_noise_level
 from restore.threadsafe_warnings import catch_warnings
 
 __all__ = [
@@ -48,8 +48,10 @@ def wavelet_noise_sigma(image: np.ndarray) -> float:
 
 def weak_texture_noise_sigma(image: np.ndarray) -> float:
     """Gaussian noise level on the 8-bit scale from the most weakly textured patches (``restore.ops.noise_level``,
-    averaged over channels); the wavelet estimate for an image with a side under its patch size."""
-    if min(image.shape[:2]) < PATCH:
+    averaged over channels); the wavelet estimate for an image of fewer than ``MIN_PATCHES`` patch positions (under
+    about 180x180 pixels), where the smallest eigenvalue of so few patches reads low at high noise levels."""
+    positions = max(0, image.shape[0] - PATCH + 1) * max(0, image.shape[1] - PATCH + 1)
+    if positions < MIN_PATCHES:
         return wavelet_noise_sigma(image)
     return weak_texture_noise_level(image) * 255.0
 
@@ -57,7 +59,7 @@ def weak_texture_noise_sigma(image: np.ndarray) -> float:
 NOISE_ESTIMATORS = {"wavelet": wavelet_noise_sigma, "weak-texture": weak_texture_noise_sigma}
 # the one sigma="auto" uses, chosen on training photos by ``python -m benchmarks.noise_estimation``
 # (benchmarks/results/noise_estimation.md)
-NOISE_ESTIMATOR = "wavelet"
+NOISE_ESTIMATOR = "weak-texture"
 
 
 def estimate_noise_sigma(image: np.ndarray) -> float:

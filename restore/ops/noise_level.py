@@ -8,7 +8,8 @@ textured, and the noise variance is the smallest eigenvalue of their covariance;
 all patches. Every patch position counts up to ``MAX_PATCHES`` (beyond, a coarser grid): the smallest eigenvalue of
 a sample covariance reads low by about sqrt(N / patches) in relative terms (the lower edge of the Marchenko-Pastur
 law), a few percent on a small image; left as it is, since on photos weak texture in the chosen patches makes up
-about as much (dividing it out made the estimates on training photos worse).
+about as much (dividing it out made the estimates on training photos worse, and so did taking the mean of the
+eigenvalues that Chen, Zhu and Heng's rule (ICCV 2015) counts as noise instead of the smallest).
 
 Unlike the median of wavelet coefficients (scikit-image's ``estimate_sigma``), which texture inflates, this reads
 the noise where the image is flattest; how the two compare is in ``benchmarks/results/noise_estimation.md``.
@@ -20,12 +21,15 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import gamma
 
-__all__ = ["PATCH", "weak_texture_noise_level"]
+__all__ = ["MIN_PATCHES", "PATCH", "weak_texture_noise_level"]
 
 PATCH = 7  # patch side (N = 49 pixels), as in the paper
 CONFIDENCE = 1 - 1e-6  # quantile of a noise-only patch's gradient energy below which a patch counts as weak texture
 ROUNDS = 3
 MAX_PATCHES = 400_000  # patches per channel; larger images are sampled on a coarser grid
+# patch positions below which the wavelet estimator does better at high noise levels (on crops of noisy training
+# photos: ahead from 192 px crops on, behind at 128 px); ``restore.baselines`` falls back to it there
+MIN_PATCHES = 30_000
 
 
 def _difference_operators(side: int) -> tuple[np.ndarray, np.ndarray]:

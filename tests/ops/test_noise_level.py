@@ -35,8 +35,11 @@ def test_a_flat_image_has_no_noise_and_a_tiny_one_is_refused():
     assert weak_texture_noise_level(np.full((32, 32, 3), 0.3)) == 0.0
     with pytest.raises(ValueError, match="too small"):
         weak_texture_noise_level(np.zeros((6, 40)))
-    tiny = np.random.default_rng(3).normal(0.5, 0.1, (6, 40))
-    assert weak_texture_noise_sigma(tiny) == wavelet_noise_sigma(tiny)  # which stands in for a tiny image
+    for shape in ((6, 40), (32, 32, 3), (100, 300)):  # under 30000 patch positions: the wavelet estimate stands in
+        small = np.random.default_rng(3).normal(0.5, 0.1, shape)
+        assert weak_texture_noise_sigma(small) == wavelet_noise_sigma(small)
+    large = np.random.default_rng(3).normal(0.5, 0.1, (200, 200))
+    assert weak_texture_noise_sigma(large) == weak_texture_noise_level(large) * 255
 
 
 def test_sigma_auto_uses_the_committed_choice():
