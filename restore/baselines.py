@@ -19,11 +19,11 @@ __all__ = [
     "bm3d_profile",
     "cbm3d_denoise",
     "estimate_noise_sigma",
-    "wavelet_noise_sigma",
-    "weak_texture_noise_sigma",
     "mirrored_to_min_side",
     "nlmeans_denoise",
     "run_bm3d",
+    "wavelet_noise_sigma",
+    "weak_texture_noise_sigma",
 ]
 
 MIN_SIDE = 16  # bm3d and bm4d refuse a side under their 8-pixel blocks, and bm3d crashes the process on 8x8

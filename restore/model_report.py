@@ -6,8 +6,8 @@ from restore.registry import ModelInfo, run_used_its_minutes, weights_dir
 
 
 def training_status(info: ModelInfo) -> str:
-    """ "classical", "no readable model card", or the steps behind the weights, "(partial)" where the run stopped
-    before its planned steps and before its minutes were up."""
+    """What the table says of a model's training: "classical", "no readable model card", or the steps behind the
+    weights, "(partial)" where the run stopped before its planned steps and before its minutes were up."""
     if info.kind == "classical":
         return "classical"
     if info.card is None:
