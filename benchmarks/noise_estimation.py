@@ -9,7 +9,7 @@ Noise as in ``benchmarks.denoise`` (unclipped, ``default_rng(crc32(set/image/sig
 training photos: ``--training-photos`` of the photos ``pipelines.photos.split_photos`` trains on (drawn with seed 0),
 long side 512 px as ``pipelines.photos.read_photo`` reads them, once in gray and once in color. The estimator with
 the lowest mean absolute error over the training-photo rows is the default ``restore.baselines.NOISE_ESTIMATOR``
-(``tests/test_baselines.py`` checks it against the committed result; a run of other ``--sigmas`` or fewer
+(``tests/ops/test_noise_level.py`` checks it against the committed result; a run of other ``--sigmas`` or fewer
 ``--training-photos`` must go elsewhere with ``--output``); the test sets only report how it does there. Writes
 ``benchmarks/results/noise_estimation.md`` and ``.json``.
 """
@@ -67,7 +67,7 @@ def score(estimates: np.ndarray, sigma: float) -> dict:
     }
 
 
-def markdown(results: list[dict], chosen: str, meta: dict) -> str:
+def markdown(results: list[dict], chosen: str | None, meta: dict) -> str:
     estimators = list(NOISE_ESTIMATORS)
     lines = [
         '# Noise level estimation (`sigma="auto"`)',
