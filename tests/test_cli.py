@@ -657,17 +657,12 @@ def test_recursive_runs_leave_hidden_folders_alone(untrained_weights, tmp_path):
 
 
 def test_python_dash_m_restore_is_the_command_line():
-    import subprocess
-    import sys
-
     result = subprocess.run([sys.executable, "-m", "restore", "models"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "dncnn-color" in result.stdout
 
 
 def refuse_to_list(monkeypatch, blocked: Path) -> None:
     """Make ``blocked`` unreadable as a folder (tests run as root, for whom permissions do not stop a listing)."""
-    import os
-
     scandir = os.scandir
 
     def guarded(path="."):
