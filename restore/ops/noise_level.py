@@ -17,6 +17,8 @@ the noise where the image is flattest; how the two compare is in ``benchmarks/re
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import gamma
@@ -32,13 +34,17 @@ MAX_PATCHES = 400_000  # patches per channel; larger images are sampled on a coa
 MIN_PATCHES = 30_000
 
 
-def _difference_operators(side: int) -> tuple[np.ndarray, np.ndarray]:
-    """The central differences across and down a flattened side x side patch, as (side^2, side (side - 2))
-    matrices: ``patches @ across`` are the horizontal differences of each patch."""
-    basis = np.eye(side * side).reshape(side * side, side, side)
-    across = (basis[:, :, 2:] - basis[:, :, :-2]).reshape(side * side, -1) / 2
-    down = (basis[:, 2:, :] - basis[:, :-2, :]).reshape(side * side, -1) / 2
-    return across, down
+@functools.cache
+def _gradient_test() -> tuple[np.ndarray, np.ndarray, float]:
+    """The central differences across and down a flattened ``PATCH`` x ``PATCH`` patch, as (N, PATCH (PATCH - 2))
+    matrices (``patches @ across`` are each patch's horizontal differences), and the gradient energy per unit of
+    noise variance below which a patch counts as weakly textured; made once."""
+    size = PATCH * PATCH
+    basis = np.eye(size).reshape(size, PATCH, PATCH)
+    across = (basis[:, :, 2:] - basis[:, :, :-2]).reshape(size, -1) / 2
+    down = (basis[:, 2:, :] - basis[:, :-2, :]).reshape(size, -1) / 2
+    trace = float((across**2).sum() + (down**2).sum())  # tr(D'D)
+    return across, down, float(gamma.ppf(CONFIDENCE, size / 2, scale=2 * trace / size))
 
 
 def _smallest_variance(patches: np.ndarray) -> float:
@@ -50,13 +56,11 @@ def _smallest_variance(patches: np.ndarray) -> float:
 def _channel_noise_level(channel: np.ndarray) -> float:
     """The noise standard deviation of one (H, W) channel, both sides at least ``PATCH`` (H, W) float64."""
     size = PATCH * PATCH
-    across, down = _difference_operators(PATCH)
+    across, down, threshold = _gradient_test()
     windows = sliding_window_view(channel, (PATCH, PATCH))
     step = max(1, int(np.ceil(np.sqrt(windows.shape[0] * windows.shape[1] / MAX_PATCHES))))
     patches = windows[::step, ::step].reshape(-1, size)
     energy = ((patches @ across) ** 2).sum(axis=1) + ((patches @ down) ** 2).sum(axis=1)
-    trace = float((across**2).sum() + (down**2).sum())  # tr(D'D)
-    threshold = gamma.ppf(CONFIDENCE, size / 2, scale=2 * trace / size)
     variance = _smallest_variance(patches)
     for _ in range(ROUNDS):
         weak = patches[energy < variance * threshold]
