@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from pipelines.arguments import bounded_int
 from pipelines.model_card import export_weights, round_to_storage
@@ -81,6 +82,7 @@ class TrainConfig(RunConfig):
     patch: int = 40
     lr: float | None = None  # None: the recipe's
     final_lr_fraction: float = 0.01
+    frozen_batch_norm: bool = False
 
 
 def learning_rate(cfg: TrainConfig, progress: float) -> float:
@@ -113,6 +115,14 @@ def sample_sigmas(recipe: DnCNNRecipe, batch: int, generator: torch.Generator, d
     low, high = recipe.sigma_range
     u = torch.rand((batch, 1, 1, 1), generator=generator, device=device)
     return (low + (high - low) * u) / 255.0
+
+
+def freeze_batch_norm(model: nn.Module) -> None:
+    """Batch-norm layers normalize with their running statistics, as at inference, and keep them; their scale and shift
+    still learn. For fine-tuning on patches other than those the statistics were gathered on."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
 
 
 def residual_loss(model: DnCNN, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
@@ -148,6 +158,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     device = start_run(cfg, cfg.name)
     model = DnCNN(recipe.channels, recipe.depth, batch_norm=recipe.batch_norm)
     check_model(cfg, cfg.name, model)
+    if cfg.frozen_batch_norm and not recipe.batch_norm:
+        raise TrainingSetupError(f"{cfg.name} has no batch norm to freeze: leave out --frozen-batch-norm")
 
     train_photos, val_photos = split_photos(cfg.data)
     spec = bank_spec(recipe.channels, cfg.patch)
@@ -161,6 +173,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     model = model.to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate(cfg, 0))
     run = ResumableRun.for_config(cfg, cfg.name, model, optimizer, command, device)
+    if cfg.frozen_batch_norm:
+        freeze_batch_norm(model)
     generator = run.generator(cfg.seed)
     while run.running():
         clean = sample_batch(bank, cfg, generator).contiguous(memory_format=torch.channels_last)
@@ -200,6 +214,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     add_run_arguments(parser, TrainConfig(name=min(RECIPES)))  # --lr defaults to None: the recipe's
     parser.add_argument(
         "--patch", type=bounded_int(8), default=TrainConfig.patch, help="training patch side in pixels, 8 or more"
+    )
+    parser.add_argument(
+        "--frozen-batch-norm",
+        action="store_true",
+        help="normalize with the running statistics, as at inference, and keep them (fine-tuning on other patches)",
     )
     args = parser.parse_args(argv)
     return replace(TrainConfig(name=args.name), **{k: v for k, v in vars(args).items() if k != "name"})

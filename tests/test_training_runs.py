@@ -135,6 +135,28 @@ def test_dncnn_patches_larger_than_every_photo_are_refused_clearly(training_phot
         module.train(tiny_config(module, overrides, training_photos, tmp_path, steps=1, patch=500), "too big")
 
 
+@pytest.mark.parametrize("frozen", [False, True])
+def test_frozen_batch_norm_keeps_its_statistics_while_the_weights_learn(frozen, training_photos, tmp_path):
+    from safetensors.torch import load_file
+
+    module, overrides = CONFIGS["dncnn"]
+    first = read_card(module.train(tiny_config(module, overrides, training_photos, tmp_path, steps=1), "first"))
+    before = load_file(tmp_path / "weights" / first["weights"])
+    cfg = tiny_config(module, overrides, training_photos, tmp_path, steps=3, frozen_batch_norm=frozen)
+    after = load_file(tmp_path / "weights" / read_card(module.train(cfg, "second"))["weights"])
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    statistics = {name for name in before if name.endswith(("running_mean", "running_var"))}
+    assert statistics and changed - statistics  # the convolutions and batch-norm scales learn either way
+    assert statistics.isdisjoint(changed) == frozen
+
+
+def test_frozen_batch_norm_without_batch_norm_is_refused(training_photos, tmp_path):
+    module, overrides = CONFIGS["dncnn"]
+    cfg = tiny_config(module, overrides, training_photos, tmp_path, name="dncnn-color", frozen_batch_norm=True)
+    with pytest.raises(TrainingSetupError, match="no batch norm"):
+        module.train(cfg, "color")
+
+
 def test_bfloat16_training_steps_learn_and_export_float32_weights(training_photos, tmp_path):
     from safetensors.torch import load_file
 
