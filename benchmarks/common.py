@@ -16,15 +16,14 @@ import torch
 import restore
 import restore.io
 from pipelines.arguments import bounded_float, bounded_int
-from pipelines.model_card import git_commit
+from pipelines.model_card import REPO, RESULTS, git_commit
 from restore.api import Restorer
 from restore.io.atomic import write_atomic
 from restore.registry import ModelSpec, file_sha256, get_spec, list_specs, weights_dir
 from restore.runtime import cpu_description
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEST_DIR = REPO.parent / "shared" / "data" / "test"
-RESULTS_DIR = REPO / "benchmarks" / "results"
+RESULTS_DIR = REPO / RESULTS
 CACHE_DIR = REPO / "benchmarks" / "cache"
 # a re-timed image whose PSNR moved less than this keeps its cached row: float noise (BM3D's sums from run to run;
 # OpenCV NL-means on a level estimated on another CPU, 0.0012 dB on an Intel Xeon against an AMD EPYC's cache), half

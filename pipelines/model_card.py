@@ -17,10 +17,13 @@ from restore.registry import file_sha256
 from restore.runtime import cpu_description
 
 REPO = Path(__file__).resolve().parent.parent  # the checkout
+RESULTS = "benchmarks/results"  # what benchmarks write, relative to REPO
 
 
 def git_commit() -> str:
-    """The current commit (with ``-dirty`` if the tree has changes), or ``unknown`` outside git. ``RESTORE_COMMIT``
+    """The current commit (with ``-dirty`` if tracked files have changes, other than the records benchmarks write in
+    ``benchmarks/results/``, so that benchmarks run one after another keep a clean commit), or ``unknown`` outside
+    git. ``RESTORE_COMMIT``
     overrides it where the tree is a copy whose git metadata lags behind it (the GPU machine of the ``device`` tool
     gets the working tree but the ``.git`` of the session's start): set it to the commit the copy was made from. It is
     this checkout's commit, from whatever folder the command runs."""
@@ -31,7 +34,7 @@ def git_commit() -> str:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=REPO
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){RESULTS}"],
             capture_output=True,
             text=True,
             check=True,

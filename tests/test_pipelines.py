@@ -3,6 +3,7 @@ every pipeline are in test_training_runs)."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,6 +91,28 @@ def test_the_recorded_commit_is_git_s_unless_restore_commit_names_it(monkeypatch
     assert git_commit() == found
     monkeypatch.setenv("RESTORE_COMMIT", "5be2f74")
     assert git_commit() == "5be2f74"
+
+
+def test_the_recorded_commit_is_dirty_for_changed_code_but_not_for_changed_benchmark_results(monkeypatch, tmp_path):
+    import pipelines.model_card
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True)
+
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "denoise.md").write_text("old")
+    (tmp_path / "code.py").write_text("old")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    monkeypatch.delenv("RESTORE_COMMIT", raising=False)
+    monkeypatch.setattr(pipelines.model_card, "REPO", tmp_path)
+    clean = git_commit()
+    (tmp_path / "benchmarks" / "results" / "denoise.md").write_text("rerun")
+    (tmp_path / "untracked.py").write_text("new")
+    assert git_commit() == clean and not clean.endswith("-dirty")
+    (tmp_path / "code.py").write_text("changed")
+    assert git_commit() == f"{clean}-dirty"
 
 
 def test_checkpoint_round_trip_restores_model_and_optimizer(tmp_path):
