@@ -23,10 +23,9 @@ RESULTS = "benchmarks/results"  # what benchmarks write, relative to REPO
 def git_commit() -> str:
     """The current commit (with ``-dirty`` if tracked files have changes, other than the records benchmarks write in
     ``benchmarks/results/``, so that benchmarks run one after another keep a clean commit), or ``unknown`` outside
-    git. ``RESTORE_COMMIT``
-    overrides it where the tree is a copy whose git metadata lags behind it (the GPU machine of the ``device`` tool
-    gets the working tree but the ``.git`` of the session's start): set it to the commit the copy was made from. It is
-    this checkout's commit, from whatever folder the command runs."""
+    git. ``RESTORE_COMMIT`` overrides it where the tree is a copy whose git metadata lags behind it (the GPU machine
+    of the ``device`` tool gets the working tree but the ``.git`` of the session's start): set it to the commit the
+    copy was made from. It is this checkout's commit, from whatever folder the command runs."""
     if os.environ.get("RESTORE_COMMIT"):
         return os.environ["RESTORE_COMMIT"]
     try:
