@@ -66,3 +66,29 @@ def test_the_training_speed_benchmark_times_both_precisions(tmp_path):
     assert [r["model"] for r in results] == list(training_speed.STEPS)
     assert all(r["float32_seconds"] > 0 and r["bfloat16_seconds"] > 0 for r in results)
     assert "bfloat16 autocast (s)" in (tmp_path / "training_speed.md").read_text()
+
+
+def test_the_command_times_learned_models_at_each_precision_and_baselines_once(tiny_size, tmp_path, monkeypatch):
+    def in_process(name, size, device, precision, repeats, tile="auto"):  # the tiny size exists in this process only
+        return speed.measure(name, size, device, precision, repeats, tile)
+
+    def fake_peak(device, precision):  # the 2048^3 matmul is the machine's business, not this test's
+        dtype = "float32" if precision == "fp32" else "bfloat16"
+        return {"device": "cpu", "precision": dtype, "matmul_gflops": 1.0, "conv3x3_gflops": 1.0}
+
+    monkeypatch.setattr(speed, "run_isolated", in_process)
+    monkeypatch.setattr(speed, "machine_peak", fake_peak)
+    stem = tmp_path / "speed-run"
+    speed.main(
+        ["--models", "dncnn-gray", "nlmeans", "--sizes", tiny_size, "--classical-sizes", tiny_size]
+        + ["--precisions", "fp32", "bf16", "--tiling-model", "dncnn-gray", "--tiling-size", tiny_size]
+        + ["--tiles", "96", "--repeats", "1", "--device", "cpu", "--output", str(stem)]
+    )
+    result = json.loads(stem.with_suffix(".json").read_text())
+    timed = [(row["model"], row["precision"]) for row in result["results"]]
+    assert sorted(timed) == [("dncnn-gray", "bfloat16"), ("dncnn-gray", "float32"), ("nlmeans", "float32")]
+    assert [row["tile"] for row in result["tiling"]] == [None, 96]
+    assert set(result["machine_peaks"]) == {"float32", "bfloat16"}
+    assert result["meta"]["command"].startswith("python -m benchmarks.speed --models dncnn-gray nlmeans")
+    report = stem.with_suffix(".md").read_text()
+    assert "| dncnn-gray | 64x64 | cpu | bfloat16 |" in report and "## Tiling overhead" in report
