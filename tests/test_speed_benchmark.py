@@ -69,14 +69,11 @@ def test_the_training_speed_benchmark_times_both_precisions(tmp_path):
 
 
 def test_the_command_times_learned_models_at_each_precision_and_baselines_once(tiny_size, tmp_path, monkeypatch):
-    def in_process(name, size, device, precision, repeats, tile="auto"):  # the tiny size exists in this process only
-        return speed.measure(name, size, device, precision, repeats, tile)
-
     def fake_peak(device, precision):  # the 2048^3 matmul is the machine's business, not this test's
         dtype = "float32" if precision == "fp32" else "bfloat16"
         return {"device": "cpu", "precision": dtype, "matmul_gflops": 1.0, "conv3x3_gflops": 1.0}
 
-    monkeypatch.setattr(speed, "run_isolated", in_process)
+    monkeypatch.setattr(speed, "run_isolated", speed.measure)  # in process: the tiny size exists in this one only
     monkeypatch.setattr(speed, "machine_peak", fake_peak)
     stem = tmp_path / "speed-run"
     speed.main(
