@@ -9,10 +9,12 @@
 #            python -m pipelines.pack_photos --out cache/photos-256 --long-side 256                   (10.2 MiB)
 #            pack_photos says whether the checkout and a pack fit in the GPU machine's 64 MiB. On 2026-12-05 the
 #            checkout took 42.9 MiB (52.3 before kpn-burst and lowlight-raw were stored in float16), so both packs
-#            fit together: 63.5 MiB. Lossy WebP keeps the colors at half resolution: its photos are 46.5 dB from the
-#            downscaled ones in gray on average but 40.8 in color, and on 2026-12-05 the lossy pack raised dncnn-color
-#            on CBSD68 and Kodak24 but cost it 0.17-0.21 dB at sigma 15 on McMaster and the held-out photos, where
-#            lossless packs had raised it most (weights/TRAINING.md): dncnn-color trains on the lossless 256 px pack.
+#            fit together: 63.5 MiB. A DnCNN training state kept in weights/checkpoints/ for a CPU leg (7.7 MiB,
+#            weights/README.md) leaves room for one pack only: move it into cache/ before the call (it stays here).
+#            Lossy WebP keeps the colors at half resolution: its photos are 46.5 dB from the downscaled ones in gray
+#            on average but 40.8 in color, and on 2026-12-05 the lossy pack raised dncnn-color on CBSD68 and Kodak24
+#            but cost it 0.17-0.21 dB at sigma 15 on McMaster and the held-out photos, where lossless packs had raised
+#            it most (weights/TRAINING.md): dncnn-color trains on the lossless 256 px pack.
 #   device:  run(command="RESTORE_COMMIT=<HEAD here> COLOR_DATA=cache/photos-256 bash pipelines/device_train.sh 7
 #                cache/photos-512q95 dncnn-gray-15 dncnn-gray-25 dncnn-gray-50 dncnn-gray dncnn-color",
 #                carry=["cache/photos-512q95", "cache/photos-256"], timeout_s=600)
