@@ -18,11 +18,13 @@ from restore.runtime import cpu_description
 
 REPO = Path(__file__).resolve().parent.parent  # the checkout
 RESULTS = "benchmarks/results"  # what benchmarks write, relative to REPO
+STATES = "weights/checkpoints"  # the training states that runs write there, relative to REPO
 
 
 def git_commit() -> str:
     """The current commit (with ``-dirty`` if tracked files have changes, other than the records benchmarks write in
-    ``benchmarks/results/``, so that benchmarks run one after another keep a clean commit), or ``unknown`` outside
+    ``benchmarks/results/``, so that benchmarks run one after another keep a clean commit, and the training states
+    in ``weights/checkpoints/``, which a resumed leg whose state is tracked overwrites), or ``unknown`` outside
     git. ``RESTORE_COMMIT`` overrides it where the tree is a copy whose git metadata lags behind it (the GPU machine
     of the ``device`` tool gets the working tree but the ``.git`` of the session's start): set it to the commit the
     copy was made from. It is this checkout's commit, from whatever folder the command runs."""
@@ -32,8 +34,9 @@ def git_commit() -> str:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=REPO
         )
+        unrecorded = [f":(exclude){path}" for path in (RESULTS, STATES)]
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){RESULTS}"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *unrecorded],
             capture_output=True,
             text=True,
             check=True,

@@ -93,7 +93,7 @@ def test_the_recorded_commit_is_git_s_unless_restore_commit_names_it(monkeypatch
     assert git_commit() == "5be2f74"
 
 
-def test_the_recorded_commit_is_dirty_for_changed_code_but_not_for_changed_benchmark_results(monkeypatch, tmp_path):
+def test_the_recorded_commit_is_dirty_for_changed_code_but_not_for_changed_results_or_states(monkeypatch, tmp_path):
     import pipelines.model_card
 
     def git(*args: str) -> None:
@@ -101,6 +101,8 @@ def test_the_recorded_commit_is_dirty_for_changed_code_but_not_for_changed_bench
 
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
     (tmp_path / "benchmarks" / "results" / "denoise.md").write_text("old")
+    (tmp_path / "weights" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "weights" / "checkpoints" / "dncnn-gray.train.safetensors").write_text("old")
     (tmp_path / "code.py").write_text("old")
     git("init", "-q")
     git("add", ".")
@@ -109,6 +111,7 @@ def test_the_recorded_commit_is_dirty_for_changed_code_but_not_for_changed_bench
     monkeypatch.setattr(pipelines.model_card, "REPO", tmp_path)
     clean = git_commit()
     (tmp_path / "benchmarks" / "results" / "denoise.md").write_text("rerun")
+    (tmp_path / "weights" / "checkpoints" / "dncnn-gray.train.safetensors").write_text("resumed")
     (tmp_path / "untracked.py").write_text("new")
     assert git_commit() == clean and not clean.endswith("-dirty")
     (tmp_path / "code.py").write_text("changed")
