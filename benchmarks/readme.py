@@ -64,10 +64,10 @@ def shipped_sha256(model: str) -> str | None:
     return json.loads(card.read_text()).get("sha256") if card.is_file() else None
 
 
-def check_result(path: Path, meta: dict) -> None:
-    """Refuse (``SystemExit``) a result that ran on part of the sets (``--limit``) or with other weights than the
-    shipped ones (``RESTORE_WEIGHTS_DIR``, or a weights file whose sha256 is not the shipped card's). Results written
-    before these fields were recorded count as full runs with the shipped weights."""
+def result_problems(meta: dict) -> list[str]:
+    """What keeps a result with this provenance out of the README: a run on part of the sets (``--limit``), or with
+    other weights than the shipped ones (``RESTORE_WEIGHTS_DIR``, or a weights file whose sha256 is not the shipped
+    card's). Results written before these fields were recorded count as full runs with the shipped weights."""
     problems = []
     if meta.get("limit"):
         problems.append(f"it ran on the first {meta['limit']} images of each set only (--limit)")
@@ -76,6 +76,12 @@ def check_result(path: Path, meta: dict) -> None:
     other = sorted(model for model, digest in meta.get("weights", {}).items() if digest != shipped_sha256(model))
     if other:
         problems.append(f"its weights of {', '.join(other)} are not the shipped ones (sha256 of weights/*.json)")
+    return problems
+
+
+def check_result(path: Path, meta: dict) -> None:
+    """Refuse (``SystemExit``) a result that ``result_problems`` finds fault with."""
+    problems = result_problems(meta)
     if problems:
         raise SystemExit(
             f"{path} cannot go into the README: {'; '.join(problems)}. Rerun it in full with the shipped weights, "
