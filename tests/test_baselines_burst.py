@@ -308,19 +308,21 @@ def fine_texture(height: int, width: int, seed: int = 4, blur: float = 0.7) -> n
 
 
 def test_crushed_blacks_do_not_hide_the_read_noise() -> None:
-    """A clipped region has no noise: read as a noise-free dark bin, it pulled the fitted read noise to 0."""
+    """A clipped region has no noise: read as a noise-free dark bin, it pulled the fitted read noise to 0. A ramp
+    from black to 0.9, so that the dark pixels tell the read noise from the shot noise."""
     from restore.ops.burst_noise import estimate_burst_noise
 
     read, shot = 0.02, 0.05
-    clean = scene(48, 48)
+    clean = np.repeat(np.linspace(0.0, 0.9, 48)[:, None], 48, axis=1)
     clean[:, :8] = -0.2  # below black: clipped to 0
     frames = np.stack([clean] * 8)
-    noisy = frames + np.random.default_rng(0).normal(size=frames.shape) * np.sqrt(
-        read**2 + shot**2 * np.clip(frames, 0, None)
-    )
-    (read_read, shot_read), level = estimate_burst_noise(np.clip(noisy, 0, None)), 0.4
-    assert read_read > 0.5 * read  # it read 0 before clipped pixels were left out
-    assert np.hypot(read_read, shot_read * level**0.5) == pytest.approx(np.hypot(read, shot * level**0.5), rel=0.25)
+    for seed in range(3):
+        noisy = frames + np.random.default_rng(seed).normal(size=frames.shape) * np.sqrt(
+            read**2 + shot**2 * np.clip(frames, 0, None)
+        )
+        (read_read, shot_read), level = estimate_burst_noise(np.clip(noisy, 0, None)), 0.4
+        assert read_read > 0.5 * read, seed  # it read 0 before clipped pixels were left out
+        assert np.hypot(read_read, shot_read * level**0.5) == pytest.approx(np.hypot(read, shot * level**0.5), rel=0.25)
 
 
 def test_a_burst_clipped_everywhere_asks_for_its_noise() -> None:
@@ -363,6 +365,33 @@ def test_noise_of_a_shifted_textured_burst_is_read_within_a_quarter() -> None:
         noisy, level = burst.noisy[0, :, 0].numpy(), float(burst.clean.mean())
         estimate = np.sqrt(np.array(estimate_burst_noise(noisy)) ** 2 @ [1, level])
         assert estimate == pytest.approx(np.sqrt(read**2 + shot**2 * level), rel=0.25), (read, shot, seed)
+
+
+def test_two_frames_a_whole_pixel_apart_read_the_noise_through_fine_texture() -> None:
+    """A burst whose every frame lies a fraction of a pixel off the reference, where some pairs of frames lie whole
+    pixels apart (frames box-downsampled 4x from a texture shifted by fine pixels): the temporal reading of every pair
+    finds one whose texture cancels; that of the reference with each frame reads the texture as noise."""
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    side, pad, (read, shot) = 96, 8, (0.001, 0.01)
+    fine = fine_texture(4 * (side + 2 * pad), 4 * (side + 2 * pad), blur=3.0)
+    offsets = [(0, 0), (1, 1), (3, 3), (1, 3), (1, 5), (3, 1), (3, 7), (2, 6)]  # fine pixels; e.g. 2nd and 5th: 1 px
+    clean = np.stack(
+        [
+            fine[4 * pad + dy :, 4 * pad + dx :][: 4 * side, : 4 * side].reshape(side, 4, side, 4).mean(axis=(1, 3))
+            for dy, dx in offsets
+        ]
+    )
+    level = float(clean[0].mean())
+    true = np.sqrt(read**2 + shot**2 * level)
+    for seed in range(3):
+        noisy = clean + np.random.default_rng(seed).normal(size=clean.shape) * np.sqrt(read**2 + shot**2 * clean)
+        every_pair, reference_pairs = (
+            np.sqrt(np.array(estimate_burst_noise(noisy, all_pairs=all_pairs)) ** 2 @ [1, level])
+            for all_pairs in (True, False)
+        )
+        assert every_pair == pytest.approx(true, rel=0.06), seed
+        assert reference_pairs > 1.1 * true, seed
 
 
 def test_a_classical_method_on_a_color_burst_reads_the_noise_of_each_channel() -> None:

@@ -8,9 +8,11 @@ least squares, each bin's misfit taken relative to its fitted variance (a varian
 proportion to itself, so plain least squares lets the bright bins set the read noise that the dark ones show;
 ``benchmarks.burst_noise_tuning`` chose the weighting). Texture inflates the responses, so each bin keeps its lower
 ``quantile`` of pixels. Two readings are taken per bin and the lower kept: from each frame alone (spatial), and from
-the difference between the reference and the frame best aligned to it by whole pixels (temporal, twice the variance),
-in which static texture cancels; the temporal one is what makes a textured low-noise burst read as low-noise. Texture
-finer than the frames' sub-pixel misalignment still inflates it. Pixels near a clipped value (crushed blacks,
+the difference of two frames moved onto the reference by whole pixels (temporal, twice the variance), in which static
+texture cancels: of all pairs of frames, the pair whose difference leaves the least texture, since some two frames
+are likelier to lie whole pixels apart than any frame and the reference (``benchmarks.burst_noise_tuning`` chose
+every pair over the reference's). The temporal one is what makes a textured low-noise burst read as low-noise.
+Texture finer than the pair's sub-pixel misalignment still inflates it. Pixels near a clipped value (crushed blacks,
 saturated highlights: the burst's minimum or maximum where many samples hold it) are left out, as clipping takes their
 noise away.
 """
@@ -49,20 +51,27 @@ def noise_level_map(reference: Tensor, read: Tensor | float, shot: Tensor | floa
 
 
 def estimate_burst_noise(
-    burst: np.ndarray, bins: int = 12, quantile: float = 0.5, frames_of: str = "pixels", relative_fit: bool = True
+    burst: np.ndarray,
+    bins: int = 12,
+    quantile: float = 0.5,
+    frames_of: str = "pixels",
+    relative_fit: bool = True,
+    all_pairs: bool = True,
 ) -> tuple[float, float]:
     """(read, shot) standard-deviation parameters of a linear burst (N, H, W) or (N, H, W, C), frame 0 the reference
     (one frame works too: then only the spatial reading). Each channel is read on its own, against the same channel
-    of the reference. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE`` pixels a side,
+    of the other frame of a pair. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE`` pixels a side,
     and each image contributes at most about ``SAMPLES`` pixels, so that a large burst costs no more than a
     small one. ``frames_of`` names what a frame's (H, W) counts in the error (e.g. "packed Bayer planes").
     ``relative_fit``: fit the bins' variances by relative misfits (``_fitted_noise_model``); False: by plain least
-    squares, as before 2026-12-05.
+    squares, as before 2026-12-05. ``all_pairs``: read the temporal noise from the best of every pair of frames;
+    False: of the reference with each other frame, as before 2026-12-07.
 
     Each brightness bin keeps the smaller of the spatial and the temporal reading, and the temporal one comes from
-    the frame that differs least from the reference: minima of noisy readings, so on a static burst the noise reads
-    a little low, by 2-5% of its standard deviation at 128x128 pixels and 1-2.5% at 256x256 (8 frames, a ramp scene,
-    2026-12-05); over texture, which inflates the spatial reading, the minimum is what keeps it right.
+    the pair of frames that differ least: minima of noisy readings, so on a static burst the noise reads a little
+    low, by 3-7% of its standard deviation at 128x128 pixels and 2-3% at 256x256 (8 frames, a ramp scene, 10 seeds
+    each of three noise levels, 2026-12-07, a helper not kept; 2-5% and 1.5-2.5% with ``all_pairs=False``); over
+    texture, which inflates the spatial reading, the minimum is what keeps it right.
 
     Raises:
         InvalidImageError: too few pixels for one brightness bin of ``MIN_BIN_PIXELS`` (for 8 frames, under about
@@ -83,7 +92,7 @@ def estimate_burst_noise(
         raise InvalidImageError(
             "the burst is clipped nearly everywhere, leaving no noise to read; give noise=(read, shot)"
         )
-    temporal = _temporal_reading(burst, clipping) if len(burst) > 1 else None
+    temporal = _temporal_reading(burst, clipping, all_pairs) if len(burst) > 1 else None
     readings = [spatial] if temporal is None else [spatial, temporal]
     edges = np.quantile(spatial[1], np.linspace(0, 1, bins + 1))
     means, variances = [], []
@@ -119,12 +128,17 @@ def _fitted_noise_model(means: np.ndarray, variances: np.ndarray, relative: bool
     return float(np.sqrt(read_variance)), float(np.sqrt(shot_variance))
 
 
-def _temporal_reading(burst: np.ndarray, clipping: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(responses, brightness) of the noise in one frame's difference to the reference, burst (N, H, W, C): the
-    frames are moved onto the reference by whole pixels (centre crop), and the frame whose difference leaves the
-    least texture is chosen, once for all brightness bins so that the choice does not pick each bin's luckiest
-    noise. A difference carries twice a frame's noise variance; its brightness is the reference's; pixels near a
-    ``clipping`` level in either frame are left out. None where the crop is too small."""
+def _temporal_reading(
+    burst: np.ndarray, clipping: Sequence[float], all_pairs: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(responses, brightness) of the noise in the difference of two frames of a burst (N, H, W, C): the frames are
+    moved onto the reference by whole pixels (centre crop), and of the pairs of frames (``all_pairs``: every pair;
+    else the reference with each other frame) the one whose difference leaves the least texture is chosen, once for
+    all brightness bins so that the choice does not pick each bin's luckiest noise. Among all pairs, some two frames
+    are likelier to lie a whole number of pixels apart, so that their texture cancels, than any frame and the
+    reference. A difference carries twice a frame's noise variance; its brightness is the pair's first frame's (the
+    reference where it is one of them); pixels near a ``clipping`` level in either frame are left out. None where
+    the crop is too small."""
     height, width = (min(n, TEMPORAL_SIDE) for n in burst.shape[1:3])
     top, left = (burst.shape[1] - height) // 2, (burst.shape[2] - width) // 2
     crop = burst[:, top : top + height, left : left + width].astype(np.float64)  # a copy, aligned in place
@@ -132,19 +146,21 @@ def _temporal_reading(burst: np.ndarray, clipping: Sequence[float]) -> tuple[np.
     crop = crop[:, margin : height - margin, margin : width - margin]
     if min(crop.shape[1:3]) <= 8:
         return None
-    references = [crop[0, ..., c] for c in range(crop.shape[3])]
-    brightness = [_brightness(reference) for reference in references]
-    reference_masks = [_unclipped(reference, clipping) for reference in references]
-    readings = []
-    for frame in crop[1:]:
-        pairs = []
-        for c, reference in enumerate(references):
-            masks = [m for m in (reference_masks[c], _unclipped(frame[..., c], clipping)) if m is not None]
+    pairs = itertools.combinations(range(len(crop)), 2) if all_pairs else ((0, n) for n in range(1, len(crop)))
+    best, best_median = None, math.inf
+    for first, second in pairs:
+        channels = []
+        for c in range(crop.shape[3]):
+            a, b = crop[first, ..., c], crop[second, ..., c]
+            masks = [m for m in (_unclipped(a, clipping), _unclipped(b, clipping)) if m is not None]
             keep = np.logical_and.reduce(masks) if masks else None
-            difference = _noise_responses(frame[..., c] - reference) / np.sqrt(2)
-            pairs.append((_sampled(difference, keep), _sampled(brightness[c], keep)))
-        readings.append(_pooled(pairs))
-    return min(readings, key=lambda reading: float(np.median(reading[0])) if len(reading[0]) else math.inf)
+            difference = _noise_responses(b - a) / np.sqrt(2)
+            channels.append((_sampled(difference, keep), _sampled(_brightness(a), keep)))
+        reading = _pooled(channels)
+        median = float(np.median(reading[0])) if len(reading[0]) else math.inf
+        if median < best_median:
+            best, best_median = reading, median
+    return best
 
 
 def _clipping_levels(burst: np.ndarray) -> list[float]:
