@@ -60,9 +60,9 @@ def estimate_burst_noise(
 ) -> tuple[float, float]:
     """(read, shot) standard-deviation parameters of a linear burst (N, H, W) or (N, H, W, C), frame 0 the reference
     (one frame works too: then only the spatial reading). Each channel is read on its own, against the same channel
-    of the other frame of a pair. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE`` pixels a side,
-    and each image contributes at most about ``SAMPLES`` pixels, so that a large burst costs no more than a
-    small one. ``frames_of`` names what a frame's (H, W) counts in the error (e.g. "packed Bayer planes").
+    of the other frame of a pair. The temporal reading uses the burst's centre crop of at most ``TEMPORAL_SIDE``
+    pixels a side, and each image contributes at most about ``SAMPLES`` pixels, so that a large burst costs no more
+    than a small one. ``frames_of`` names what a frame's (H, W) counts in the error (e.g. "packed Bayer planes").
     ``relative_fit``: fit the bins' variances by relative misfits (``_fitted_noise_model``); False: by plain least
     squares, as before 2026-12-05. ``all_pairs``: read the temporal noise from the best of every pair of frames;
     False: of the reference with each other frame, as before 2026-12-07.
