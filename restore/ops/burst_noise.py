@@ -146,20 +146,22 @@ def _temporal_reading(
     crop = crop[:, margin : height - margin, margin : width - margin]
     if min(crop.shape[1:3]) <= 8:
         return None
-    pairs = itertools.combinations(range(len(crop)), 2) if all_pairs else ((0, n) for n in range(1, len(crop)))
+    channels = range(crop.shape[3])
+    unclipped = [[_unclipped(frame[..., c], clipping) for c in channels] for frame in crop]  # each frame's, once
     best, best_median = None, math.inf
-    for first, second in pairs:
-        channels = []
-        for c in range(crop.shape[3]):
-            a, b = crop[first, ..., c], crop[second, ..., c]
-            masks = [m for m in (_unclipped(a, clipping), _unclipped(b, clipping)) if m is not None]
-            keep = np.logical_and.reduce(masks) if masks else None
-            difference = _noise_responses(b - a) / np.sqrt(2)
-            channels.append((_sampled(difference, keep), _sampled(_brightness(a), keep)))
-        reading = _pooled(channels)
-        median = float(np.median(reading[0])) if len(reading[0]) else math.inf
-        if median < best_median:
-            best, best_median = reading, median
+    for first in range(len(crop) - 1) if all_pairs else [0]:
+        brightness = [_brightness(crop[first, ..., c]) for c in channels]
+        for second in range(first + 1, len(crop)):
+            pairs = []
+            for c in channels:
+                masks = [m for m in (unclipped[first][c], unclipped[second][c]) if m is not None]
+                keep = np.logical_and.reduce(masks) if masks else None
+                difference = _noise_responses(crop[second, ..., c] - crop[first, ..., c]) / np.sqrt(2)
+                pairs.append((_sampled(difference, keep), _sampled(brightness[c], keep)))
+            reading = _pooled(pairs)
+            median = float(np.median(reading[0])) if len(reading[0]) else math.inf
+            if median < best_median:
+                best, best_median = reading, median
     return best
 
 
