@@ -1,12 +1,15 @@
-"""The multi-scale deblurring network: pyramid shapes, the shared-weights variant, and a training step that lowers
-the multi-scale loss."""
+"""The multi-scale deblurring network: pyramid shapes, the shared-weights variant, a training step that lowers the
+multi-scale loss, and the validation that decides whether a training leg ships."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
+from torch import nn
 
 from pipelines.blur_data import blur_batch, kernel_bank
-from pipelines.train_deblur import multiscale_loss
+from pipelines.train_deblur import VALIDATION_KERNELS_PER_CROP, multiscale_loss, validate, validation_kernels
 from restore.models.deblur import MultiScaleDeblur
 
 
@@ -40,3 +43,23 @@ def test_training_steps_lower_the_multiscale_loss() -> None:
         loss.backward()
         optimizer.step()
     assert multiscale_loss(network, clean, blurred).item() < 0.8 * first
+
+
+def test_validation_blurs_each_crop_by_steady_and_lingering_kernels() -> None:
+    kernels = validation_kernels(3, torch.device("cpu"))
+    assert set(kernels) == {"steady", "lingering"}
+    for bank in kernels.values():
+        assert bank.shape == (3 * VALIDATION_KERNELS_PER_CROP, 31, 31)
+        assert torch.allclose(bank.sum(dim=(-2, -1)), torch.ones(len(bank)))
+    assert not torch.equal(kernels["steady"], kernels["lingering"])
+
+
+def test_validation_scores_every_case_and_each_kind() -> None:
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (36, 40, 3), dtype=np.uint8) for _ in range(2)]
+    identity = validate(nn.Identity(), crops, torch.device("cpu"))  # "deblurs" to the blurred input itself
+    assert set(identity) == {"blurred", "deblurred", "steady", "lingering"}
+    assert identity["deblurred"] == identity["blurred"]
+    assert identity["deblurred"] == pytest.approx((identity["steady"] + identity["lingering"]) / 2, abs=1e-3)
+    assert identity["lingering"] != identity["steady"]
+    assert validate(nn.Identity(), [], torch.device("cpu")) == {}
