@@ -27,7 +27,6 @@ best baseline / KPN / clean).
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 import time
@@ -58,14 +57,13 @@ from benchmarks.common import (
     set_images,
     write_quality_results,
 )
-from pipelines.burst_data import BurstSpec, synthesize_bursts
+from pipelines.burst_data import GAINS, BurstSpec, gain_noise, synthesize_bursts
 from restore.figures import side_by_side
 from restore.metrics import psnr, ssim, to_uint8
 from restore.ops.color import srgb_from_linear
 from restore.registry import list_specs
 from restore.runtime import tune_allocator
 
-GAINS = (1, 2, 4, 8)
 BASELINES = ("burst-average", "burst-align", "burst-hdrplus", "burst-bm3d", "burst-bm4d")
 VARIANTS = {  # method -> (model, options): a learned model called otherwise, e.g. an ablation row
     "kpn-burst-unaligned": ("kpn-burst", {"align": False}),
@@ -75,11 +73,6 @@ VARIANTS = {  # method -> (model, options): a learned model called otherwise, e.
 FIGURE_GAIN = 4  # the figure shows the first image of the first set at this gain
 SPEC = BurstSpec(white_level=(1.0, 1.0))
 PUBLISHED = "KPN paper, its own synthetic test set (a different test set): gain 1/2/4/8 = 36.5 / 33.9 / 31.2 / 28.0 dB"
-
-
-def gain_noise(gain: float) -> tuple[float, float]:
-    """(read, shot) standard deviations of a gain level (see the module docstring)."""
-    return 10 ** (-2.4 + math.log10(gain)), 10 ** (-1.6 + 0.2 * math.log2(gain))
 
 
 def model_and_options(method: str) -> tuple[str, dict]:

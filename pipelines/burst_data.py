@@ -13,12 +13,16 @@ balance), windowed and downsampled the same way to twice the output size, sample
 array and packed into 4 half-resolution planes (R, G, G, B); the noise is added to each raw pixel. Shifts and sizes
 are then in packed pixels.
 
+The KPN paper's four gain levels (``GAINS``) fix the two noise parameters (``gain_noise``): benchmarks test at
+them, and the trainer validates at them.
+
 ``prealigned`` moves a synthetic burst's frames, all but its outlier frames, onto its reference by whole pixels, as
 ``kpn-burst``'s inference does before its network sees them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -32,7 +36,15 @@ from restore.ops.burst_noise import noise_level_map
 from restore.ops.color import linear_from_srgb
 from restore.ops.unprocess import random_cameras, unprocess
 
-__all__ = ["Burst", "BurstSpec", "prealigned", "synthesize_bursts"]
+__all__ = ["GAINS", "Burst", "BurstSpec", "gain_noise", "prealigned", "synthesize_bursts"]
+
+GAINS = (1, 2, 4, 8)
+
+
+def gain_noise(gain: float) -> tuple[float, float]:
+    """(read, shot) standard deviations of a gain level, log-linear in the gain: (0.004, 0.025) at gain 1 to (0.032,
+    0.1) at gain 8, the top of both training ranges (``BurstSpec.log_read``, ``log_shot``)."""
+    return 10 ** (-2.4 + math.log10(gain)), 10 ** (-1.6 + 0.2 * math.log2(gain))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from pipelines.arguments import bounded_float, bounded_int, multiple_of
-from pipelines.burst_data import Burst, BurstSpec, prealigned, synthesize_bursts
+from pipelines.burst_data import GAINS, Burst, BurstSpec, gain_noise, prealigned, synthesize_bursts
 from pipelines.model_card import export_weights, round_to_storage
 from pipelines.photos import BankSpec, cached_patch_bank, split_photos, validation_crops
 from pipelines.training import (
@@ -60,6 +60,7 @@ from restore.ops.color import srgb_from_linear
 
 NAMES = {False: "kpn-burst", True: "kpn-burst-raw"}  # by TrainConfig.bayer
 ANNEAL_BETA = 100.0
+VALIDATION_BURSTS = 4  # per held-out crop and gain
 FRAME_SCALE_SIDE = 256  # a frame pixel is a pixel of the photo scaled to this long side (1024 px, downsampled 4x)
 
 
@@ -92,9 +93,17 @@ class TrainConfig(RunConfig):
         return FRAME_SCALE_SIDE * spec.downsample * spec.mosaic_scale
 
 
-def training_bursts(crops: torch.Tensor, spec: BurstSpec, generator: torch.Generator, prealign: bool) -> Burst:
-    """Synthetic bursts from clean crops, pre-aligned by whole pixels (``prealigned``) if ``prealign``."""
-    burst = synthesize_bursts(crops, spec, generator)
+def training_bursts(
+    crops: torch.Tensor,
+    spec: BurstSpec,
+    generator: torch.Generator,
+    prealign: bool,
+    read: torch.Tensor | None = None,
+    shot: torch.Tensor | None = None,
+) -> Burst:
+    """Synthetic bursts from clean crops, pre-aligned by whole pixels (``prealigned``) if ``prealign``; ``read`` and
+    ``shot`` (B,) fix the noise levels (drawn per burst by default)."""
+    burst = synthesize_bursts(crops, spec, generator, read, shot)
     return prealigned(burst) if prealign else burst
 
 
@@ -132,27 +141,35 @@ def validation_border(spec: BurstSpec) -> int:
 @torch.inference_mode()
 def validate(model: KPN, crops: list[np.ndarray], spec: BurstSpec, device: torch.device, prealign: bool) -> dict:
     """Mean PSNR after gamma (``validation_border`` cropped; raw bursts: over the packed planes) on bursts from
-    held-out crops (H, W, C) uint8, made as in training (``training_bursts``): KPN and the plain average; {} without
-    crops."""
+    held-out crops (H, W, C) uint8, made as in training (``training_bursts``) but at white level 1 and at each of the
+    benchmarks' gains (``GAINS``), ``VALIDATION_BURSTS`` per crop and gain: ``kpn`` and ``average`` (the plain
+    average of the frames) over every burst, ``gain<g>`` the KPN's at each gain; {} without crops."""
     if not crops:  # no held-out photo holds a whole crop (tiny test photos): no number rather than NaN
         return {}
     model.eval()
-    ours, average = [], []
+    spec = replace(spec, white_level=(1.0, 1.0))
     border = validation_border(spec)
 
-    def shown(x: torch.Tensor) -> np.ndarray:  # (1, C, H, W) linear -> (H, W, C) uint8 after gamma, border cropped
-        return to_uint8(gamma(x)[0, :, border:-border, border:-border].permute(1, 2, 0).cpu().numpy())
+    def shown(x: torch.Tensor) -> list[np.ndarray]:  # (B, C, H, W) linear -> B (H, W, C) uint8, gamma, border cropped
+        return list(to_uint8(gamma(x)[..., border:-border, border:-border].permute(0, 2, 3, 1).cpu().numpy()))
 
-    for seed, crop in enumerate(crops):
-        generator = torch.Generator(device=device).manual_seed(seed)
-        clean = torch.from_numpy(crop[: spec.crop, : spec.crop]).float().div(255).permute(2, 0, 1)[None].to(device)
-        burst = training_bursts(clean, spec, generator, prealign)
-        merged, _ = model(burst.noisy, burst.noise_level)
-        target = shown(burst.clean)
-        ours.append(psnr(shown(merged), target))
-        average.append(psnr(shown(burst.noisy.mean(dim=1)), target))
+    ours: dict[int, list[float]] = {gain: [] for gain in GAINS}
+    average = []
+    for index, crop in enumerate(crops):
+        clean = torch.from_numpy(crop[: spec.crop, : spec.crop]).float().div(255).permute(2, 0, 1).to(device)
+        clean = clean.expand(VALIDATION_BURSTS, -1, -1, -1)
+        for gain in GAINS:
+            generator = torch.Generator(device=device).manual_seed(len(GAINS) * index + GAINS.index(gain))
+            read, shot = (torch.full((VALIDATION_BURSTS,), level, device=device) for level in gain_noise(gain))
+            burst = training_bursts(clean, spec, generator, prealign, read, shot)
+            merged, _ = model(burst.noisy, burst.noise_level)
+            targets = shown(burst.clean)
+            ours[gain] += [psnr(a, b) for a, b in zip(shown(merged), targets, strict=True)]
+            average += [psnr(a, b) for a, b in zip(shown(burst.noisy.mean(dim=1)), targets, strict=True)]
     model.train()
-    return {"kpn": round(float(np.mean(ours)), 3), "average": round(float(np.mean(average)), 3)}
+    result = {"kpn": np.mean([value for values in ours.values() for value in values]), "average": np.mean(average)}
+    result.update({f"gain{gain}": np.mean(values) for gain, values in ours.items()})
+    return {name: round(float(value), 3) for name, value in result.items()}
 
 
 def train(cfg: TrainConfig, command: str) -> Path:
@@ -197,8 +214,9 @@ def train(cfg: TrainConfig, command: str) -> Path:
             **run.record(),
         },
         "validation": {
-            "what": f"mean PSNR (dB) after gamma, {validation_border(spec)}-px border crop, bursts from {len(crops)} "
-            f"held-out photos (long side {bank_spec.long_side} px, as the training photos)"
+            "what": f"mean PSNR (dB) after gamma, {validation_border(spec)}-px border crop, {VALIDATION_BURSTS} bursts "
+            f"at each gain ({', '.join(map(str, GAINS))}, white level 1) from each of {len(crops)} held-out photos "
+            f"(long side {bank_spec.long_side} px, as the training photos)"
             + (", pre-aligned by whole pixels (both the network's input and the average)" if cfg.prealign else ""),
             "psnr": validation,
         },

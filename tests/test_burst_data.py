@@ -1,5 +1,5 @@
 """Synthetic bursts (shapes, a centred reference, sub-pixel misalignment, noise that matches the model) and the
-burst network's plumbing (kernel outputs, bursts of any length)."""
+burst network's plumbing (kernel outputs, bursts of any length, validation at every gain)."""
 
 from __future__ import annotations
 
@@ -186,3 +186,25 @@ def test_train_kpn_downsample_keeps_the_frames_scale_on_smaller_photos(bayer: bo
     spec = cfg.burst_spec
     assert cfg.photo_side == side and side // (spec.downsample * spec.mosaic_scale) == 256  # a frame pixel: the same
     assert spec.crop * 1024 // side == TrainConfig(bayer=bayer, max_shift=1.0).burst_spec.crop  # the same photo area
+
+
+class ReferenceFrame(torch.nn.Module):
+    """A stand-in for the KPN that returns each burst's reference frame as its merge."""
+
+    def forward(self, noisy: torch.Tensor, noise_level: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return noisy[:, 0], None
+
+
+@pytest.mark.parametrize("bayer", [False, True])
+def test_kpn_validation_scores_every_gain(bayer: bool) -> None:
+    from pipelines.train_kpn import VALIDATION_BURSTS, validate
+
+    spec = BurstSpec(frames=4, size=16, downsample=2, max_shift=1.0, outlier_shift=2.0, bayer=bayer)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (spec.crop, spec.crop, spec.channels), dtype=np.uint8) for _ in range(2)]
+    scores = validate(ReferenceFrame(), crops, spec, torch.device("cpu"), prealign=True)
+    assert set(scores) == {"kpn", "average", "gain1", "gain2", "gain4", "gain8"} and VALIDATION_BURSTS > 1
+    assert scores["gain1"] > scores["gain2"] > scores["gain4"] > scores["gain8"]  # a noisy frame: worse at each gain
+    gains = np.mean([scores[f"gain{gain}"] for gain in (1, 2, 4, 8)])
+    assert scores["kpn"] == pytest.approx(gains, abs=1e-3)  # as many bursts at each gain
+    assert validate(ReferenceFrame(), [], spec, torch.device("cpu"), prealign=False) == {}
