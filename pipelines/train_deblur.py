@@ -196,12 +196,12 @@ def validate(model: MultiScaleDeblur, crops: list[np.ndarray], device: torch.dev
     if not crops:
         return {}
     model.eval()
+    cleans = [torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(device) for crop in crops]
     scores: dict[str, list[tuple[float, float]]] = {}
     for kind, kernels in validation_kernels(len(crops), device).items():
         for index, kernel in enumerate(kernels):
-            crop = crops[index // VALIDATION_KERNELS_PER_CROP]
+            crop, clean = crops[index // VALIDATION_KERNELS_PER_CROP], cleans[index // VALIDATION_KERNELS_PER_CROP]
             generator = torch.Generator(device=device).manual_seed(index)
-            clean = torch.from_numpy(crop).permute(2, 0, 1)[None].float().div(255).to(device)
             blurred = blur_batch(clean, kernel[None], torch.tensor([0.01], device=device), generator)
             out = model(blurred)
             scores.setdefault(kind, []).append(

@@ -152,13 +152,13 @@ def _temporal_reading(
     for first in range(len(crop) - 1) if all_pairs else [0]:
         brightness = [_brightness(crop[first, ..., c]) for c in channels]
         for second in range(first + 1, len(crop)):
-            pairs = []
+            per_channel = []
             for c in channels:
                 masks = [m for m in (unclipped[first][c], unclipped[second][c]) if m is not None]
                 keep = np.logical_and.reduce(masks) if masks else None
                 difference = _noise_responses(crop[second, ..., c] - crop[first, ..., c]) / np.sqrt(2)
-                pairs.append((_sampled(difference, keep), _sampled(brightness[c], keep)))
-            reading = _pooled(pairs)
+                per_channel.append((_sampled(difference, keep), _sampled(brightness[c], keep)))
+            reading = _pooled(per_channel)
             median = float(np.median(reading[0])) if len(reading[0]) else math.inf
             if median < best_median:
                 best, best_median = reading, median
