@@ -197,7 +197,8 @@ def train(cfg: TrainConfig, command: str) -> Path:
     generator = run.generator(cfg.seed)
     while run.running():
         burst = training_bursts(sample_crops(bank, spec, cfg.batch, generator), spec, generator, cfg.prealign)
-        run.optimize(cosine_learning_rate(run.progress(), cfg.lr), loss_function, model, burst, run.step, cfg.anneal)
+        learning_rate = cosine_learning_rate(run.progress(), cfg.lr)
+        run.optimize(learning_rate, loss_function, model, burst, run.steps_including_lineage, cfg.anneal)
     run.finish()
     round_to_storage(model, cfg.storage_dtype)  # validate what is exported
 

@@ -529,6 +529,12 @@ class ResumableRun:
         message = f"\n{signal.Signals(signum).name}: stopping after the current step (again to abort)\n"
         os.write(sys.stdout.fileno(), message.encode())  # not print: the signal may have interrupted one
 
+    @property
+    def steps_including_lineage(self) -> int:
+        """Steps made by the weights' whole chain: this run's and those of the weights it started from (``--init``)
+        and their own lineage."""
+        return self.step + sum(entry["steps_done"] or 0 for entry in self.info.get("lineage", []))
+
     def warmup_factor(self) -> float:
         """Share of the scheduled learning rate for the next step: rising linearly over the first ``WARMUP_STEPS``
         steps of the run, those of its optimizer's first steps (a run starts from scratch or ``--init`` with a fresh
@@ -595,7 +601,6 @@ class ResumableRun:
         if "weights_dtype" in self.config:  # this export's storage, whichever session trained
             config = {**config, "weights_dtype": self.config["weights_dtype"]}
         planned = int(config["steps"])
-        lineage = self.info.get("lineage", [])
         return {
             "config": config,
             "steps_done": self.step,
@@ -606,6 +611,6 @@ class ResumableRun:
             "leg": self.info.get("leg"),  # the last leg's minutes and seconds, across the sessions that resumed it
             "sessions": self.info["sessions"],
             "commit": git_commit(),
-            "lineage": lineage,
-            "steps_including_lineage": self.step + sum(entry["steps_done"] or 0 for entry in lineage),
+            "lineage": self.info.get("lineage", []),
+            "steps_including_lineage": self.steps_including_lineage,
         }
