@@ -24,7 +24,10 @@ Loss (the paper's): in gamma space (the sRGB curve), L2 on the image plus L1 on 
 and, annealed, for every frame's filtered output alone: ``loss(merged) + beta * alpha^step * sum_n loss(frame_n)``
 with beta = 100 and alpha = 0.9998 as in the paper (``--anneal`` sets alpha: a short CPU run wants the terms gone
 sooner, e.g. 0.998). The per-frame terms make every kernel useful early on (otherwise the network settles on the
-reference frame alone); they fade out over a few thousand steps.
+reference frame alone); they fade out over a few thousand steps. The step counts the weights' whole chain, so a run
+from ``--init`` goes on where its weights left them (until 2026-12-07 every such run restarted them at full weight,
+which in its first 80 steps took the shipped ``kpn-burst`` 1.1-2.0 dB down on validation, a loss the rest of its leg
+had to win back first).
 """
 
 from __future__ import annotations
