@@ -6,17 +6,18 @@ the training photos that the hash split holds out.
 
 Protocol: the bursts of ``benchmarks.burst_tuning`` (each held-out training photo in gray, long side at most 768 px,
 ``benchmarks.burst.gray_burst`` at each gain), ``--seeds`` of them per photo and gain (seed
-crc32("noise-tuning/<photo>/<gain>/<seed>")). ``restore.ops.burst_noise.estimate_burst_noise`` reads (read, shot)
-from each burst with every setting of ``SETTINGS``: the bins' variances fitted by relative misfits
-(``relative_fit=True``) or by plain least squares (``False``, the way before 2026-12-05), and the temporal reading
-taken from the best of every pair of frames (``all_pairs=True``) or of the reference with each other frame
-(``False``, the way before 2026-12-07). Each estimate is scored by
-what it costs ``kpn-burst``: the PSNR of its result with the estimate minus that with the true (read, shot) (sRGB
-curve, uint8, 8-pixel border cropped, as ``benchmarks.burst`` scores), and by the estimate's error, the mean
-absolute log2 ratio of the estimated to the true noise standard deviation at the 5th, 50th and 95th percentiles of
-the clean reference's intensity. The setting with the highest mean PSNR over all gains is the default
-(``tests/test_baselines_burst.py`` checks it against the committed result; a run of some ``--gains`` or fewer
-``--seeds`` must go elsewhere with ``--output``). Writes ``benchmarks/results/burst-noise-tuning.md`` and ``.json``.
+crc32("noise-tuning/<photo>/<gain>/<seed>")). ``restore.ops.burst_noise.estimate_burst_noise`` reads (read, shot) from
+each burst with every setting of ``SETTINGS``: the bins' variances fitted by relative misfits (``relative_fit=True``)
+or by plain least squares (``False``, the way before 2026-12-05), and the temporal reading taken from the best of
+every pair of frames (``all_pairs=True``) or of the reference with each other frame (``False``, the way before
+2026-12-07), and the fitted standard deviations scaled by ``correction`` (the minima the estimator takes read the
+noise a little low). Each estimate is scored by what it costs ``kpn-burst``: the PSNR of its result with the estimate
+minus that with the true (read, shot) (sRGB curve, uint8, 8-pixel border cropped, as ``benchmarks.burst`` scores), and
+by the estimate's error, the mean absolute log2 ratio of the estimated to the true noise standard deviation at the
+5th, 50th and 95th percentiles of the clean reference's intensity. The setting with the highest mean PSNR over all
+gains is the default (``tests/test_baselines_burst.py`` checks it against the committed result; a run of some
+``--gains`` or fewer ``--seeds`` must go elsewhere with ``--output``). Writes
+``benchmarks/results/burst-noise-tuning.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from pipelines.photos import DEFAULT_TRAIN_DIR
 from restore.ops.burst_noise import estimate_burst_noise
 
 SETTINGS = [
-    {"relative_fit": True, "all_pairs": True},
-    {"relative_fit": True, "all_pairs": False},
-    {"relative_fit": False, "all_pairs": False},
+    *({"relative_fit": True, "all_pairs": True, "correction": correction} for correction in (1.0, 1.02, 1.04, 1.06)),
+    {"relative_fit": True, "all_pairs": False, "correction": 1.0},
+    {"relative_fit": False, "all_pairs": False, "correction": 1.0},
 ]
 SEEDS = 3
 LEVELS = (0.05, 0.5, 0.95)  # intensity percentiles of the clean reference where the estimate's error is read
@@ -47,7 +48,9 @@ LEVELS = (0.05, 0.5, 0.95)  # intensity percentiles of the clean reference where
 
 def described(setting: dict) -> str:
     fit = "relative misfits" if setting["relative_fit"] else "plain least squares"
-    return f"{fit}, {'every pair of frames' if setting['all_pairs'] else 'the reference with each frame'}"
+    pairs = "every pair of frames" if setting["all_pairs"] else "the reference with each frame"
+    scaled = f", standard deviations x{setting['correction']:g}" if setting["correction"] != 1 else ""
+    return f"{fit}, {pairs}{scaled}"
 
 
 def noise_bursts(photos: Path, gains: list[float], seeds: int) -> list[tuple[str, float, tuple]]:

@@ -57,6 +57,7 @@ def estimate_burst_noise(
     frames_of: str = "pixels",
     relative_fit: bool = True,
     all_pairs: bool = True,
+    correction: float = 1.0,
 ) -> tuple[float, float]:
     """(read, shot) standard-deviation parameters of a linear burst (N, H, W) or (N, H, W, C), frame 0 the reference
     (one frame works too: then only the spatial reading). Each channel is read on its own, against the same channel
@@ -65,7 +66,8 @@ def estimate_burst_noise(
     than a small one. ``frames_of`` names what a frame's (H, W) counts in the error (e.g. "packed Bayer planes").
     ``relative_fit``: fit the bins' variances by relative misfits (``_fitted_noise_model``); False: by plain least
     squares, as before 2026-12-05. ``all_pairs``: read the temporal noise from the best of every pair of frames;
-    False: of the reference with each other frame, as before 2026-12-07.
+    False: of the reference with each other frame, as before 2026-12-07. ``correction`` multiplies both fitted
+    parameters, so every standard deviation of the model: a factor above 1 offsets the low reading of the minima below.
 
     Each brightness bin keeps the smaller of the spatial and the temporal reading, and the temporal one comes from
     the pair of frames that differ least: minima of noisy readings, so on a static burst the noise reads a little
@@ -104,7 +106,8 @@ def estimate_burst_noise(
             variances.append(sigma**2)
     if not means:
         raise too_small
-    return _fitted_noise_model(np.asarray(means), np.asarray(variances), relative_fit)
+    read, shot = _fitted_noise_model(np.asarray(means), np.asarray(variances), relative_fit)
+    return read * correction, shot * correction
 
 
 FIT_ROUNDS = 3  # reweightings of the relative fit by its fitted variances, after the first by the measured ones
