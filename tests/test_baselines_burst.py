@@ -394,6 +394,15 @@ def test_two_frames_a_whole_pixel_apart_read_the_noise_through_fine_texture() ->
         assert reference_pairs > 1.1 * true, seed
 
 
+def test_the_noise_estimates_correction_scales_both_parameters() -> None:
+    from restore.ops.burst_noise import estimate_burst_noise
+
+    clean = np.broadcast_to(np.linspace(0.1, 0.9, 64)[None, :], (8, 64, 64))
+    noisy = clean + np.random.default_rng(0).normal(size=clean.shape) * np.sqrt(0.01**2 + 0.05**2 * clean)
+    plain, corrected = (np.array(estimate_burst_noise(noisy, correction=c)) for c in (1.0, 1.05))
+    assert plain.min() > 0 and np.allclose(corrected, 1.05 * plain)
+
+
 def test_a_classical_method_on_a_color_burst_reads_the_noise_of_each_channel() -> None:
     """Independent noise per channel: the channel mean carries a third of its variance, which would leave HDR+'s
     per-channel merge under-denoised (1.32x the error of the true noise here, read from the mean; now 1.01x)."""
