@@ -33,20 +33,22 @@
 #
 # The burst models train on crops cut from photos scaled to 512 px (`--downsample 2`, raw 1: a frame pixel covers what
 # it covers at the default 1024 px and 4x, with half-pixel instead of quarter-pixel shift steps), 2560 crops of 160 px
-# from the 512 px pack as from the full-size photos; the shipped kpn-burst validated at 36.503 dB so against 36.501
-# the default way (under the validation before 2026-12-07: one burst per crop). The legs of 2026-12-04 trained them on
-# smaller photos at the default step (frames of a scale they never saw: the 512 px pack at the default step validates
-# at 34.843), and 8.5 minutes of it lowered 12 and 14 of the 15 benchmark rows of kpn-burst and kpn-burst-raw, by up
-# to 0.33 dB; none was shipped. deblur-ms trains on photos of 720 px and 0.6 of that: from the 512 px pack its crops
-# are 0.71 of their usual scale (12819 steps on the 288 px pack on 2026-12-04 moved its six means by -0.25 to +0.22
-# dB, not shipped); a 720 px pack (`pack_photos --out cache/photos-720q90 --long-side 720 --quality 90`: 13.2 MiB,
-# 56.1 with the checkout, carried without the others) holds them at their scale. lowlight-raw (only when named) starts
-# from its shipped weights, as its training state (23 MB) does not travel; it cuts its patches from photos of 720 px
-# and 0.6 of that, as deblur-ms does, so the 720 px pack holds them at their scale too. The CUDA tests
-# (tests/test_gpu.py) run beside the training; their result is in logs.tar. DEVICE=cpu and a fraction of a minute make
-# a dry run here (tests/test_device_train.py). That machine has no kornia, rawpy or bm3d and no room to carry them;
-# the trainings here need none of them (tests/test_imports.py). Only the invisp training needs rawpy, so it is not
-# among the models here. The exit status is 1 if a training failed.
+# from the 512 px pack as from the full-size photos; the shipped kpn-burst validated at 36.503 dB so against 36.501 the
+# default way (under the validation before 2026-12-07: one burst per crop). The legs of 2026-12-04 trained them on
+# smaller photos at the default step (frames of a scale they never saw: the 512 px pack at the default step validates at
+# 34.843), and 8.5 minutes of it lowered 12 and 14 of the 15 benchmark rows of kpn-burst and kpn-burst-raw, by up to
+# 0.33 dB; none was shipped (those legs, from --init, also restarted the per-frame loss terms at full weight, which cost
+# the shipped kpn-burst 1.1-2.0 dB of validation in 80 steps; since 2026-12-07 they anneal on from the weights' steps).
+# deblur-ms trains on photos of 720 px and 0.6 of that: from the 512 px pack its crops are 0.71 of their usual scale
+# (12819 steps on the 288 px pack on 2026-12-04 moved its six means by -0.25 to +0.22 dB, not shipped); a 720 px pack
+# (`pack_photos --out cache/photos-720q90 --long-side 720 --quality 90`: 13.2 MiB, 56.1 with the checkout, carried
+# without the others) holds them at their scale. lowlight-raw (only when named) starts from its shipped weights, as its
+# training state (23 MB) does not travel; it cuts its patches from photos of 720 px and 0.6 of that, as deblur-ms does,
+# so the 720 px pack holds them at their scale too. The CUDA tests (tests/test_gpu.py) run beside the training; their
+# result is in logs.tar. DEVICE=cpu and a fraction of a minute make a dry run here (tests/test_device_train.py). That
+# machine has no kornia, rawpy or bm3d and no room to carry them; the trainings here need none of them
+# (tests/test_imports.py). Only the invisp training needs rawpy, so it is not among the models here. The exit status is
+# 1 if a training failed.
 set -uo pipefail
 shopt -s nullglob  # no card back (a failed run): no tar for it
 usage="usage: device_train.sh MINUTES PHOTO_FOLDER [MODEL...]"
