@@ -26,8 +26,7 @@ with beta = 100 and alpha = 0.9998 as in the paper (``--anneal`` sets alpha: a s
 sooner, e.g. 0.998). The per-frame terms make every kernel useful early on (otherwise the network settles on the
 reference frame alone); they fade out over a few thousand steps. The step counts the weights' whole chain, so a run
 from ``--init`` goes on where its weights left them (until 2026-12-07 every such run restarted them at full weight,
-which in its first 80 steps took the shipped ``kpn-burst`` 1.1-2.0 dB down on validation, a loss the rest of its leg
-had to win back first).
+which in its first 80 steps took the shipped ``kpn-burst`` 1.1-2.0 dB down on validation).
 """
 
 from __future__ import annotations
