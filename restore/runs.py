@@ -392,9 +392,7 @@ def run_raw_burst(restorer, source: Any, options: dict[str, Any]) -> np.ndarray:
     mosaics, cfa, reference = raw_burst_mosaics(source, options["cfa"])
     even, (height, width) = pad_to_even(torch.from_numpy(mosaics)[:, None])
     planes = pack_bayer(even, cfa).permute(0, 2, 3, 1).numpy().copy()  # (N, h, w, 4), writeable for alignment
-    # plane by plane, uncorrected: the correction was chosen on gray bursts (benchmarks.burst_noise_tuning), and on
-    # the raw burst benchmark it cost kpn-burst-raw 0.02-0.06 dB in every row (2026-12-07, weights/TRAINING.md)
-    read, shot = options["noise"] or estimate_burst_noise(planes, frames_of="packed Bayer planes", correction=1.0)
+    read, shot = options["noise"] or estimate_burst_noise(planes, frames_of="packed Bayer planes")
     restored = merge_burst(restorer, planes, read, shot, options.get("align", False))  # (h, w, 4) float64
     mosaic = unpack_bayer(torch.from_numpy(restored).permute(2, 0, 1)[None], cfa)[0, 0, :height, :width].numpy()
     return in_burst_dtype(mosaic, np.float32 if reference is not None else np.asarray(source[0]).dtype)
