@@ -160,3 +160,19 @@ def validation_crops(
             top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
             crops.append(image[top : top + h, left : left + w])
     return crops
+
+
+def validation_tiles(photos: list[Path], channels: int, size: int, long_side: int) -> list[np.ndarray]:
+    """Every whole (size, size, channels) uint8 tile of the held-out photos, side by side in a grid centred on each
+    photo: all of a photo that whole tiles hold, where a center crop would hold a small part of it (e.g. 6 tiles of
+    320 px from a 1024x683 photo); a photo smaller than ``size`` gives none."""
+    tiles = []
+    for _, image in read_photos(photos, channels, long_side):
+        rows, columns = image.shape[0] // size, image.shape[1] // size
+        top, left = (image.shape[0] - rows * size) // 2, (image.shape[1] - columns * size) // 2
+        tiles += [
+            image[top + row * size : top + (row + 1) * size, left + column * size : left + (column + 1) * size]
+            for row in range(rows)
+            for column in range(columns)
+        ]
+    return tiles

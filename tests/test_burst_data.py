@@ -3,6 +3,7 @@ burst network's plumbing (kernel outputs, bursts of any length, validation at ev
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -195,6 +196,13 @@ class ReferenceFrame(torch.nn.Module):
         return noisy[:, 0], None
 
 
+class FrameAverage(torch.nn.Module):
+    """A stand-in for the KPN that returns the plain average of each burst's frames as its merge."""
+
+    def forward(self, noisy: torch.Tensor, noise_level: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return noisy.mean(dim=1), None
+
+
 @pytest.mark.parametrize("bayer", [False, True])
 def test_kpn_validation_scores_every_gain(bayer: bool) -> None:
     from pipelines.train_kpn import VALIDATION_BURSTS, validate
@@ -203,8 +211,13 @@ def test_kpn_validation_scores_every_gain(bayer: bool) -> None:
     rng = np.random.default_rng(0)
     crops = [rng.integers(0, 256, (spec.crop, spec.crop, spec.channels), dtype=np.uint8) for _ in range(2)]
     scores = validate(ReferenceFrame(), crops, spec, torch.device("cpu"), prealign=True)
-    assert set(scores) == {"kpn", "average", "gain1", "gain2", "gain4", "gain8"} and VALIDATION_BURSTS > 1
-    assert scores["gain1"] > scores["gain2"] > scores["gain4"] > scores["gain8"]  # a noisy frame: worse at each gain
+    gain_keys = {f"{prefix}gain{gain}" for prefix in ("", "matched_") for gain in (1, 2, 4, 8)}
+    assert set(scores) == {"kpn", "average", *gain_keys} and VALIDATION_BURSTS > 1
+    for prefix in ("", "matched_"):  # a noisy frame: worse at each gain
+        assert scores[f"{prefix}gain1"] > scores[f"{prefix}gain2"] > scores[f"{prefix}gain4"] > scores[f"{prefix}gain8"]
     gains = np.mean([scores[f"gain{gain}"] for gain in (1, 2, 4, 8)])
     assert scores["kpn"] == pytest.approx(gains, abs=1e-3)  # as many bursts at each gain
     assert validate(ReferenceFrame(), [], spec, torch.device("cpu"), prealign=False) == {}
+    every_frame_an_outlier = replace(spec, outlier_probability=1.0)
+    averaged = validate(FrameAverage(), crops, every_frame_an_outlier, torch.device("cpu"), prealign=True)
+    assert averaged["matched_gain1"] > averaged["gain1"] + 0.3  # outlier frames, left displaced, blur the average
