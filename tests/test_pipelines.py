@@ -16,7 +16,7 @@ from pipelines.array_cache import cached_array, cached_arrays
 from pipelines.checkpoint import load_training_state, save_training_state
 from pipelines.model_card import git_commit
 from pipelines.pack_photos import pack_photos
-from pipelines.photos import split_photos
+from pipelines.photos import read_photo, split_photos, validation_tiles
 from pipelines.train_dncnn import TrainConfig, learning_rate
 from pipelines.training import ResumableRun
 from restore.models.dncnn import DnCNN
@@ -39,8 +39,17 @@ def test_packed_photos_keep_the_split(photo_folder, tmp_path):
     assert max(cv2.imread(str(train_photos[0])).shape[:2]) == 48
 
 
+def test_validation_tiles_are_every_whole_tile_of_each_held_out_photo(photo_folder):
+    photos = split_photos(photo_folder)[1][:1]
+    photo = read_photo(photos[0], 1, 96)  # (72, 96, 1)
+    tiles = validation_tiles(photos, 1, size=32, long_side=96)
+    assert len(tiles) == 2 * 3 and all(tile.shape == (32, 32, 1) and tile.dtype == np.uint8 for tile in tiles)
+    np.testing.assert_array_equal(tiles[0], photo[4:36, :32])  # the grid centred: 72 rows hold 2 tiles, 4 rows aside
+    np.testing.assert_array_equal(tiles[-1], photo[36:68, 64:96])
+    assert validation_tiles(photos, 1, size=80, long_side=96) == []  # no whole tile of a 72 px side
+
+
 def test_lossy_packing_is_smaller_and_reports_its_distance_to_the_lossless_photos(photo_folder, tmp_path):
-    from pipelines.photos import read_photo
     from restore.metrics import psnr
 
     lossless = pack_photos(photo_folder, tmp_path / "lossless", long_side=96)
