@@ -15,7 +15,8 @@ a network trained on such bursts learns to trust the other frames. From the same
 0.00-0.04 dB; 95 more pre-aligned minutes on two threads, from those weights with a new optimizer, added 0.01-0.15 dB,
 and the legs resumed from that run's training state since (``--state``, optimizer included; 110, 130, 123 and 85
 minutes) 0.16-0.41, 0.18-0.36, 0.05-0.19 and 0.04-0.10 dB (112 more minutes from those weights with a new optimizer,
-2026-12-05: -0.01 to +0.03 dB, not shipped): continue a run from its state where it is kept. Train ``kpn-burst-raw``
+2026-12-05: -0.01 to +0.03 dB, not shipped; on 2026-12-07 one from those weights and two resumed from its state, 72,
+78 and 75 minutes, -0.02 to +0.23 dB in all): continue a run from its state where it is kept. Train ``kpn-burst-raw``
 with ``--prealign`` too (its packed planes move by whole 2x2 blocks, as its inference moves them):
 100 minutes of it on two threads (2026-12-04), from weights trained 19572 steps without, added 0.42-1.20 dB in every
 row of the raw burst benchmark.
@@ -27,6 +28,11 @@ sooner, e.g. 0.998). The per-frame terms make every kernel useful early on (othe
 reference frame alone); they fade out over a few thousand steps. The step counts the weights' whole chain, so a run
 from ``--init`` goes on where its weights left them (until 2026-12-07 every such run restarted them at full weight,
 which in its first 80 steps took the shipped ``kpn-burst`` 1.1-2.0 dB down on validation).
+
+Validation (``validate``) reads every gain twice: on bursts whose outlier frames stay displaced, as in training, and
+on the same bursts without outlier frames, as the benchmarks' bursts are once inference has aligned them. Legs since
+2026-12-05 (outlier frames displaced in training) can raise the first and lower the second; a leg ships only if both
+rise (weights/TRAINING.md).
 """
 
 from __future__ import annotations
